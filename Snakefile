@@ -1,0 +1,23 @@
+# jaxaudio: labelled recordings in, trained and evaluated species classifiers out.
+# Entry point: loads and validates the config, includes one rule file per stage and
+# declares the final targets. All logic lives in the jaxaudio package.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/compare.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

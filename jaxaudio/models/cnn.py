@@ -1,0 +1,53 @@
+"""``AudioCNN``: conv–BN–ReLU–pool blocks, global average pooling, dropout, dense head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+from flax import nnx
+
+
+def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
+    """2x2 max-pool of NHWC ``x`` (odd trailing rows/columns dropped, like ``floor`` pooling).
+
+    Written as reshape + max: on CPU XLA compiles this faster than ``reduce_window``.
+    """
+    b, h, w, c = x.shape
+    x = x[:, : h // 2 * 2, : w // 2 * 2]
+    return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+class AudioCNN(nnx.Module):
+    """A small VGG-style CNN over the (frequency, time) plane of the MFCC stack.
+
+    Each block: 3x3 conv (no bias, BN follows) -> BatchNorm -> ReLU -> 2x2 max-pool. Then the
+    mean over frequency and time (so any clip length works), dropout and a linear classifier.
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        input_shape: tuple[int, int, int],
+        channels: Sequence[int] = (32, 64, 128),
+        dropout: float = 0.3,
+        *,
+        rngs: nnx.Rngs,
+    ):
+        in_ch = input_shape[0]
+        convs, norms = [], []
+        for out_ch in channels:
+            convs.append(nnx.Conv(in_ch, out_ch, (3, 3), padding="SAME", use_bias=False, rngs=rngs))
+            norms.append(nnx.BatchNorm(out_ch, momentum=0.9, rngs=rngs))
+            in_ch = out_ch
+        self.convs = nnx.List(convs)
+        self.norms = nnx.List(norms)
+        self.dropout = nnx.Dropout(dropout)
+        self.head = nnx.Linear(in_ch, n_classes, rngs=rngs)
+
+    def __call__(self, x: jnp.ndarray, *, rngs: nnx.Rngs | None = None) -> jnp.ndarray:
+        x = jnp.transpose(x, (0, 2, 3, 1))  # (B, C, F, T) -> (B, F, T, C)
+        for conv, norm in zip(self.convs, self.norms):
+            x = max_pool_2x2(nnx.relu(norm(conv(x))))
+        x = x.mean(axis=(1, 2))
+        return self.head(self.dropout(x, rngs=rngs))

@@ -1,0 +1,168 @@
+"""Diagnostic figures: confusion matrix heatmap and training history.
+
+Figures are built with the object-oriented :class:`matplotlib.figure.Figure`
+API on an explicit Agg canvas rather than through ``pyplot``: that never
+touches the process-wide backend or pyplot's figure registry (so it is safe in
+Snakemake jobs, threads and headless machines), and nothing is ever shown.
+Each function writes one PNG and releases the figure before returning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["plot_confusion", "plot_history"]
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1")
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)  # attaches itself as fig.canvas
+    return fig
+
+
+def _save(fig: Figure, path: Path, dpi: int) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, format="png", dpi=dpi)
+    finally:
+        # Not registered with pyplot, so there is nothing to plt.close(); clear
+        # it so artists are released even if a caller keeps a reference.
+        fig.clear()
+
+
+def _row_normalise(confusion: np.ndarray) -> np.ndarray:
+    """Divide each row by its sum: entry (i, j) becomes P(pred = j | true = i).
+
+    The diagonal is then per-class recall.  Rows that sum to zero (species
+    with no test clips) stay all-zero instead of becoming NaN.
+    """
+    cm = confusion.astype(np.float64)
+    row_sums = cm.sum(axis=1, keepdims=True)
+    return np.divide(cm, row_sums, out=np.zeros_like(cm), where=row_sums > 0)
+
+
+def plot_confusion(
+    confusion: np.ndarray,
+    species: Sequence[str],
+    path: Path,
+    title: str = "",
+    normalise: bool = True,
+) -> None:
+    """Save a confusion-matrix heatmap (rows = true, columns = predicted).
+
+    With ``normalise=True`` each row is divided by its total, so cell
+    :math:`(i, j) = C_{ij} / \\sum_k C_{ik}` is the fraction of species *i*
+    clips predicted as *j*, the diagonal is per-class recall, and the colour
+    scale is fixed to [0, 1] so rare and common species are comparable (raw
+    counts would make the tail invisible).  Rows of species without test clips
+    are drawn as zeros.  With ``normalise=False`` raw counts are shown.
+
+    The figure grows linearly with the number of classes ``C`` (about 0.16 in
+    per class) and the tick font shrinks, so every species name stays legible
+    up to ~90 classes; cell values are written in the cells when ``C <= 15``.
+
+    Raises:
+        ValueError: if ``confusion`` is not square or does not match
+            ``len(species)``.
+    """
+    cm = np.asarray(confusion)
+    names = [str(s) for s in species]
+    n = len(names)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"confusion must be a square 2-D matrix, got shape {cm.shape}")
+    if cm.shape[0] != n:
+        raise ValueError(
+            f"shape mismatch: confusion is {cm.shape[0]}x{cm.shape[1]} but there "
+            f"are {n} species"
+        )
+
+    values = _row_normalise(cm) if normalise else cm.astype(np.float64)
+    vmax = 1.0 if normalise else max(float(values.max(initial=0.0)), 1.0)
+
+    longest = max((len(s) for s in names), default=1)
+    label_in = min(0.055 * longest, 2.5)  # room for the rotated/long tick labels
+    side = max(4.0, 0.16 * n) + label_in
+    fig = _new_figure(side + 1.2, side + 0.4)
+    ax = fig.add_subplot()
+    im = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
+    cbar = fig.colorbar(im, ax=ax, shrink=0.8)
+    cbar.set_label("fraction of true class (recall on diagonal)" if normalise else "count")
+
+    fontsize = 9 if n <= 20 else (7 if n <= 50 else 5.5)
+    ticks = np.arange(n)
+    ax.set_xticks(ticks, labels=names, rotation=90, fontsize=fontsize)
+    ax.set_yticks(ticks, labels=names, fontsize=fontsize)
+    ax.set_xlabel("predicted species")
+    ax.set_ylabel("true species")
+    if title:
+        ax.set_title(title)
+
+    if n <= 15:
+        for i in range(n):
+            for j in range(n):
+                v = values[i, j]
+                text = f"{v:.2f}" if normalise else f"{int(cm[i, j])}"
+                colour = "white" if v > 0.6 * vmax else "black"
+                ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+
+    _save(fig, path, dpi=150 if n <= 50 else 120)
+
+
+def plot_history(history: pd.DataFrame, path: Path, title: str = "") -> None:
+    """Save training curves: losses (left) and validation accuracy/macro-F1 (right).
+
+    ``history`` needs columns ``epoch, train_loss, val_loss, val_acc,
+    val_macro_f1`` (one row per epoch).  The best epoch — the one maximising
+    ``val_macro_f1``, the model-selection criterion on long-tailed data; the
+    first one on ties — is marked by a dashed vertical line in both panels.
+
+    Raises:
+        ValueError: if a column is missing or ``history`` is empty.
+    """
+    missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    if missing:
+        raise ValueError(f"history is missing columns: {missing}")
+    if len(history) == 0:
+        raise ValueError("history is empty: nothing to plot")
+    h = history.sort_values("epoch")
+    epoch = h["epoch"].to_numpy()
+
+    fig = _new_figure(11.0, 4.2)
+    ax_loss, ax_score = fig.subplots(1, 2)
+    marker = "o" if len(h) <= 30 else None
+
+    ax_loss.plot(epoch, h["train_loss"], marker=marker, ms=3, label="train loss")
+    ax_loss.plot(epoch, h["val_loss"], marker=marker, ms=3, label="val loss")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_title("loss")
+
+    ax_score.plot(epoch, h["val_acc"], marker=marker, ms=3, label="val accuracy")
+    ax_score.plot(epoch, h["val_macro_f1"], marker=marker, ms=3, label="val macro-F1")
+    ax_score.set_xlabel("epoch")
+    ax_score.set_ylabel("score")
+    ax_score.set_title("validation")
+
+    f1 = pd.to_numeric(h["val_macro_f1"], errors="coerce").to_numpy(dtype=np.float64)
+    if np.isfinite(f1).any():
+        best = int(np.nanargmax(np.where(np.isfinite(f1), f1, np.nan)))  # first max
+        label = f"best epoch {epoch[best]:g} (macro-F1 {f1[best]:.3f})"
+        for ax in (ax_loss, ax_score):
+            ax.axvline(epoch[best], color="grey", linestyle="--", linewidth=1, label=label)
+
+    for ax in (ax_loss, ax_score):
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+
+    _save(fig, path, dpi=120)

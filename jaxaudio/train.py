@@ -1,0 +1,421 @@
+"""Training a classifier on cached features: one jitted ``train_step``, state in one object.
+
+The loop follows the Flax examples: a ``TrainState`` holds everything that changes
+(parameters, BatchNorm statistics, optimiser state, step); ``train_step`` maps a state and
+a batch to a new state and the loss; ``eval_logits`` gives validation scores. The model is
+split once into a static graph and array state (``nnx.split``) and the steps are pure
+functions under ``jax.jit``, so no object graph is traversed in the hot loop.
+
+What happens per run:
+
+* the training split lives on the device; each epoch draws a permutation from a generator
+  seeded by ``(seed, epoch)`` and gathers batches on the device (``jnp.take``). The last
+  partial batch is dropped (a shuffled epoch sees every clip with equal probability; a
+  partial batch would need a second compiled shape and skews BatchNorm statistics);
+* features are standardised on the device with the training-split channel statistics
+  (``normalise=False`` passes mean 0, std 1 through the same code);
+* loss: class-weighted softmax cross-entropy with PyTorch semantics
+  (:mod:`jaxaudio.losses`); validation loss uses the same weights;
+* after each epoch: validation loss, accuracy and macro-F1 (sklearn); the model selected is
+  the epoch with the best validation macro-F1; training stops after ``patience`` epochs
+  without improvement;
+* an orbax ``CheckpointManager`` saves every epoch and keeps the best and the latest. A
+  killed run restarts from the latest checkpoint and, because the shuffling and dropout
+  keys derive from ``(seed, epoch/step)``, finishes with the same result as an
+  uninterrupted run. A fingerprint of the settings and inputs guards against resuming a
+  checkpoint made with different settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+import pandas as pd
+from flax import nnx, struct
+from sklearn.metrics import accuracy_score, f1_score
+
+from jaxaudio.losses import weighted_cross_entropy
+from jaxaudio.models import build_model
+
+log = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1", "lr", "seconds"]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Every hyperparameter of one (experiment, model) run; the workflow passes it as params."""
+
+    arch: str
+    model: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    warmup_epochs: int = 0
+    grad_clip: float | None = None
+    patience: int = 10
+    seed: int = 0
+    class_weights: str = "none"
+    normalise: bool = False
+    eval_batch_size: int = 256
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainSettings":
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training settings: {sorted(unknown)}")
+        return cls(**d)
+
+
+class TrainState(struct.PyTreeNode):
+    step: jnp.ndarray
+    params: Any
+    rest: Any  # non-parameter model state (BatchNorm running statistics)
+    opt_state: Any
+
+
+@dataclass
+class TrainResult:
+    model: nnx.Module
+    history: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def make_optimizer(s: TrainSettings, steps_per_epoch: int) -> tuple[optax.GradientTransformation, optax.Schedule]:
+    """optax optimiser and learning-rate schedule (per step) for the settings."""
+    total = max(1, s.epochs * steps_per_epoch)
+    warmup = min(s.warmup_epochs * steps_per_epoch, total - 1)
+    if s.schedule == "constant":
+        schedule = optax.constant_schedule(s.lr) if warmup == 0 else optax.join_schedules(
+            [optax.linear_schedule(0.0, s.lr, warmup), optax.constant_schedule(s.lr)], [warmup]
+        )
+    elif s.schedule == "cosine":
+        schedule = optax.warmup_cosine_decay_schedule(0.0 if warmup else s.lr, s.lr, warmup, total)
+    else:
+        raise ValueError(f"unknown learning-rate schedule {s.schedule!r}; use constant or cosine")
+    if s.optimizer == "adamw":
+        opt = optax.adamw(schedule, weight_decay=s.weight_decay)
+    elif s.optimizer == "adam":
+        opt = optax.adam(schedule)
+    elif s.optimizer == "sgd":
+        opt = optax.chain(optax.add_decayed_weights(s.weight_decay), optax.sgd(schedule, momentum=0.9, nesterov=True))
+    else:
+        raise ValueError(f"unknown optimizer {s.optimizer!r}; use adamw, adam or sgd")
+    if s.grad_clip:
+        opt = optax.chain(optax.clip_by_global_norm(s.grad_clip), opt)
+    return opt, schedule
+
+
+def make_steps(model: nnx.Module, tx: optax.GradientTransformation):
+    """Split ``model`` once and build the jitted ``train_step`` and ``eval_logits``.
+
+    Returns ``(init_state, train_step, eval_logits)``.
+    """
+    model.train()
+    graph_train, params, rest = nnx.split(model, nnx.Param, ...)
+    model.eval()
+    graph_eval = nnx.graphdef(model)
+
+    def loss_fn(params, rest, x, y, w, key):
+        m = nnx.merge(graph_train, params, rest, copy=True)
+        logits = m(x, rngs=nnx.Rngs(dropout=key))
+        _, _, new_rest = nnx.split(m, nnx.Param, ...)
+        return weighted_cross_entropy(logits, y, w), new_rest
+
+    @jax.jit
+    def train_step(state: TrainState, x_all, y_all, idx, mean, std, w, key):
+        x = (jnp.take(x_all, idx, axis=0) - mean[:, None, None]) / std[:, None, None]
+        y = jnp.take(y_all, idx)
+        (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, state.rest, x, y, w, key)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return state.replace(step=state.step + 1, params=params, rest=new_rest, opt_state=opt_state), loss
+
+    @jax.jit
+    def eval_logits(params, rest, x, mean, std):
+        m = nnx.merge(graph_eval, params, rest)
+        return m((x - mean[:, None, None]) / std[:, None, None])
+
+    init_state = TrainState(step=jnp.zeros((), jnp.int32), params=params, rest=rest, opt_state=tx.init(params))
+    return init_state, train_step, eval_logits
+
+
+def predict_logits(eval_logits, params, rest, x: np.ndarray, mean, std, batch_size: int) -> np.ndarray:
+    """Logits for every row of ``x`` in batches of one compiled shape (last batch zero-padded)."""
+    out = []
+    for start in range(0, len(x), batch_size):
+        xb = np.asarray(x[start : start + batch_size], dtype=np.float32)
+        n = len(xb)
+        if n < batch_size:
+            xb = np.concatenate([xb, np.zeros((batch_size - n, *xb.shape[1:]), np.float32)])
+        out.append(np.asarray(eval_logits(params, rest, jnp.asarray(xb), mean, std))[:n])
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def validation_metrics(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
+    return {
+        "val_loss": float(weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y), jnp.asarray(w))),
+        "val_acc": float(accuracy_score(y, logits.argmax(1))),
+        "val_macro_f1": float(f1_score(y, logits.argmax(1), average="macro", zero_division=0)),
+    }
+
+
+def fingerprint(settings: TrainSettings, **inputs: Any) -> str:
+    """Hash of the settings and of what identifies the inputs; a checkpoint resumes only on a match."""
+    blob = json.dumps({"settings": asdict(settings), **inputs}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _checkpoint_manager(ckpt_dir: Path) -> ocp.CheckpointManager:
+    # Keep the best (by validation macro-F1) and the latest. best_fn/best_mode must be set as
+    # well as the preservation policy or pruning picks the wrong steps. Ties go to the
+    # earlier epoch, as in the training loop's selection (a strict ">" on macro-F1); without
+    # the tie-break BestN's stable sort would keep the latest of equal epochs and prune the
+    # one the loop selected.
+    cm = ocp.checkpoint_managers
+    metric = lambda m: m["val_macro_f1"] - 1e-9 * m["epoch"]  # noqa: E731
+    options = ocp.CheckpointManagerOptions(
+        best_fn=metric,
+        best_mode="max",
+        preservation_policy=cm.AnyPreservationPolicy([cm.BestN(get_metric_fn=metric, reverse=False, n=1), cm.LatestN(n=1)]),
+        enable_async_checkpointing=False,
+    )
+    return ocp.CheckpointManager(ckpt_dir.resolve(), options=options, item_names=("state", "meta"))
+
+
+def _pure(state: TrainState) -> dict[str, Any]:
+    return {
+        "step": state.step,
+        "params": nnx.to_pure_dict(state.params),
+        "rest": nnx.to_pure_dict(state.rest),
+        "opt_state": state.opt_state,
+    }
+
+
+def _from_pure(template: TrainState, pure: dict[str, Any]) -> TrainState:
+    params, rest = template.params, template.rest
+    nnx.replace_by_pure_dict(params, pure["params"])
+    nnx.replace_by_pure_dict(rest, pure["rest"])
+    opt_state = jax.tree.unflatten(jax.tree.structure(template.opt_state), jax.tree.leaves(pure["opt_state"]))
+    return TrainState(step=jnp.asarray(pure["step"]), params=params, rest=rest, opt_state=opt_state)
+
+
+def train(
+    settings: TrainSettings,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    n_classes: int,
+    mean: np.ndarray | None = None,
+    std: np.ndarray | None = None,
+    class_weights: np.ndarray | None = None,
+    ckpt_dir: str | Path | None = None,
+    input_fingerprint: str = "",
+) -> TrainResult:
+    """Train ``settings.arch`` and return the model of the epoch with the best val macro-F1.
+
+    ``mean``/``std`` (per channel) are used only when ``settings.normalise``; ``class_weights``
+    (``(n_classes,)``, species index order) weight the loss, ``None`` means unweighted.
+    """
+    s = settings
+    if len(x_train) == 0 or len(x_val) == 0:
+        raise ValueError(f"need training and validation clips (got {len(x_train)} train, {len(x_val)} val)")
+    input_shape = tuple(x_train.shape[1:])
+    channels = input_shape[0]
+    if s.normalise:
+        if mean is None or std is None:
+            raise ValueError("normalise=True needs the training-split statistics")
+        mean_d, std_d = jnp.asarray(mean, jnp.float32), jnp.asarray(std, jnp.float32)
+    else:
+        mean_d, std_d = jnp.zeros(channels, jnp.float32), jnp.ones(channels, jnp.float32)
+    w = np.ones(n_classes, np.float32) if class_weights is None else np.asarray(class_weights, np.float32)
+    w_d = jnp.asarray(w)
+
+    batch = min(s.batch_size, len(x_train))
+    steps_per_epoch = len(x_train) // batch
+    tx, schedule = make_optimizer(s, steps_per_epoch)
+    model = build_model(s.arch, n_classes, input_shape, s.model, s.seed)
+    state, train_step, eval_logits = make_steps(model, tx)
+    n_params = int(sum(p.size for p in jax.tree.leaves(state.params)))
+
+    x_dev = jax.device_put(np.asarray(x_train, np.float32))
+    y_dev = jax.device_put(np.asarray(y_train, np.int32))
+    base_key = jax.random.key(s.seed)
+
+    history: list[dict[str, float]] = []
+    best = {"f1": -1.0, "epoch": 0}
+    bad_epochs, start_epoch, resumed_from, stopped_early = 0, 0, 0, False
+
+    manager = None
+    if ckpt_dir is not None:
+        ckpt_dir = Path(ckpt_dir)
+        fp = fingerprint(s, inputs=input_fingerprint, n_classes=n_classes, shape=input_shape)
+        fp_file = ckpt_dir / "fingerprint.json"
+        if ckpt_dir.exists() and (not fp_file.exists() or json.loads(fp_file.read_text()).get("fingerprint") != fp):
+            log.info("checkpoints in %s were made with other settings or inputs: starting afresh", ckpt_dir)
+            shutil.rmtree(ckpt_dir)
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        fp_file.write_text(json.dumps({"fingerprint": fp, "settings": asdict(s)}, indent=2, default=str))
+        manager = _checkpoint_manager(ckpt_dir)
+        latest = manager.latest_step()
+        if latest is not None:
+            restored = manager.restore(
+                latest,
+                args=ocp.args.Composite(state=ocp.args.StandardRestore(_pure(state)), meta=ocp.args.JsonRestore()),
+            )
+            state = _from_pure(state, restored["state"])
+            meta = restored["meta"]
+            history, best, bad_epochs, stopped_early = meta["history"], meta["best"], meta["bad_epochs"], meta["stopped"]
+            start_epoch = resumed_from = latest
+            log.info("resumed from checkpoint at epoch %d (best val macro-F1 %.4f at epoch %d)", latest, best["f1"], best["epoch"])
+
+    t_start = time.perf_counter()
+    samples = 0
+    for epoch in range(start_epoch, s.epochs):
+        if stopped_early:
+            break
+        t0 = time.perf_counter()
+        perm = np.random.default_rng([s.seed, epoch]).permutation(len(x_train)).astype(np.int32)
+        losses = []
+        for b in range(steps_per_epoch):
+            idx = jnp.asarray(perm[b * batch : (b + 1) * batch])
+            key = jax.random.fold_in(base_key, epoch * steps_per_epoch + b)
+            state, loss = train_step(state, x_dev, y_dev, idx, mean_d, std_d, w_d, key)
+            losses.append(loss)
+        train_loss = float(jnp.mean(jnp.stack(losses)))
+        samples += steps_per_epoch * batch
+        logits = predict_logits(eval_logits, state.params, state.rest, x_val, mean_d, std_d, s.eval_batch_size)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            **validation_metrics(logits, np.asarray(y_val), w),
+            "lr": float(schedule(int(state.step) - 1)),
+            "seconds": time.perf_counter() - t0,
+        }
+        history.append(row)
+        if row["val_macro_f1"] > best["f1"]:
+            best, bad_epochs = {"f1": row["val_macro_f1"], "epoch": epoch + 1}, 0
+        else:
+            bad_epochs += 1
+        stopped_early = bad_epochs >= s.patience
+        log.info(
+            "epoch %3d/%d  train_loss %.4f  val_loss %.4f  val_acc %.3f  val_macro_f1 %.3f  %.1fs%s",
+            epoch + 1, s.epochs, row["train_loss"], row["val_loss"], row["val_acc"], row["val_macro_f1"],
+            row["seconds"], "  (early stop)" if stopped_early else "",
+        )
+        if manager is not None:
+            meta = {"history": history, "best": best, "bad_epochs": bad_epochs, "stopped": stopped_early}
+            manager.save(
+                epoch + 1,
+                args=ocp.args.Composite(state=ocp.args.StandardSave(_pure(state)), meta=ocp.args.JsonSave(meta)),
+                metrics={"val_macro_f1": row["val_macro_f1"], "epoch": epoch + 1},
+            )
+    train_seconds = time.perf_counter() - t_start
+
+    if manager is not None:
+        manager.wait_until_finished()
+        restored = manager.restore(
+            best["epoch"], args=ocp.args.Composite(state=ocp.args.StandardRestore(_pure(state)))
+        )
+        best_state = _from_pure(state, restored["state"])
+        manager.close()
+    else:
+        best_state = state  # without checkpoints, keep the final state (used by quick tests only)
+        log.warning("no checkpoint directory: returning the last epoch's model, not the best")
+    nnx.update(model, best_state.params, best_state.rest)
+    model.eval()
+
+    summary = {
+        "arch": s.arch,
+        "n_params": n_params,
+        "best_epoch": best["epoch"],
+        "best_val_macro_f1": best["f1"],
+        "epochs_run": len(history),
+        "stopped_early": bool(stopped_early),
+        "resumed_from_epoch": resumed_from,
+        "train_seconds_this_run": train_seconds,
+        "samples_per_second_this_run": samples / train_seconds if train_seconds > 0 and samples else None,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+    }
+    return TrainResult(model=model, history=pd.DataFrame(history, columns=HISTORY_COLUMNS), summary=summary)
+
+
+def train_run(
+    features_npy: str | Path,
+    manifest_csv: str | Path,
+    stats_json: str | Path,
+    weights_json: str | Path,
+    settings: dict[str, Any],
+    model_dir: str | Path,
+    history_csv: str | Path,
+    summary_json: str | Path,
+    ckpt_dir: str | Path,
+) -> TrainResult:
+    """Workflow step: train one (experiment, model) run from the workflow's artifacts.
+
+    Class weights and normalisation statistics are looked up **by name** (species, channel)
+    from their JSON artifacts. Resumable checkpoints go to ``ckpt_dir``, which is not a
+    declared output, so Snakemake does not delete them when it reruns an interrupted job.
+    """
+    from jaxaudio.manifest import load_resolved
+    from jaxaudio.model_store import save_model
+    from jaxaudio.stats import CHANNELS, stats_arrays
+    from jaxaudio.weights import weight_vector
+
+    s = TrainSettings.from_dict(settings)
+    df = load_resolved(manifest_csv)
+    species = sorted(df["species"].unique())
+    features = np.load(features_npy, mmap_mode="r")
+    stats = json.loads(Path(stats_json).read_text())
+    weights = json.loads(Path(weights_json).read_text())
+    mean, std = stats_arrays(stats)
+    w = weight_vector(weights, s.class_weights, species)
+    split = df["split"].to_numpy()
+    tr, va = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
+    labels = df["label"].to_numpy()
+    st = Path(features_npy).stat()
+    result = train(
+        s,
+        np.asarray(features[tr]),
+        labels[tr],
+        np.asarray(features[va]),
+        labels[va],
+        n_classes=len(species),
+        mean=mean,
+        std=std,
+        class_weights=w,
+        ckpt_dir=ckpt_dir,
+        input_fingerprint=f"{st.st_size}:{st.st_mtime_ns}:{hashlib.sha256(Path(manifest_csv).read_bytes()).hexdigest()}",
+    )
+    meta = {
+        "arch": s.arch,
+        "options": s.model,
+        "input_shape": list(features.shape[1:]),
+        "species": species,
+        "channels": list(CHANNELS),
+        "normalisation": {"mean": mean.tolist(), "std": std.tolist()} if s.normalise else None,
+        "class_weights": s.class_weights,
+        "settings": asdict(s),
+        "summary": result.summary,
+    }
+    save_model(result.model, model_dir, meta)
+    result.history.to_csv(history_csv, index=False)
+    Path(summary_json).write_text(json.dumps(result.summary, indent=2) + "\n")
+    return result

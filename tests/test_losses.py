@@ -1,0 +1,52 @@
+"""Weighted cross-entropy against a hand-computed case and PyTorch's documented formula."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxaudio.losses import weighted_cross_entropy
+
+
+def torch_documented(logits, y, w):
+    """PyTorch CrossEntropyLoss(weight=w, reduction='mean') as its documentation defines it:
+    l_n = -w[y_n] * log(exp(x[n, y_n]) / sum_c exp(x[n, c])); loss = sum_n l_n / sum_n w[y_n]."""
+    logits = np.asarray(logits, np.float64)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    nll = -logp[np.arange(len(y)), y]
+    return float((w[y] * nll).sum() / w[y].sum())
+
+
+def test_hand_computed_two_samples():
+    # Two samples, two classes, logits 0 -> p = 1/2 each -> l_i = ln 2 for both.
+    # Weights w = [1, 3]: loss = (1*ln2 + 3*ln2) / (1 + 3) = ln 2 (weighted *mean*, not 2 ln 2).
+    logits = jnp.zeros((2, 2))
+    y = jnp.array([0, 1])
+    assert float(weighted_cross_entropy(logits, y, jnp.array([1.0, 3.0]))) == pytest.approx(np.log(2), rel=1e-6)
+    # Distinct losses: sample 0 has logits [2, 0] -> l0 = ln(1 + e^-2); sample 1 logits [0, 0] -> l1 = ln 2.
+    logits = jnp.array([[2.0, 0.0], [0.0, 0.0]])
+    expected = (1 * np.log1p(np.exp(-2)) + 3 * np.log(2)) / 4
+    assert float(weighted_cross_entropy(logits, y, jnp.array([1.0, 3.0]))) == pytest.approx(expected, rel=1e-6)
+
+
+def test_matches_torch_documented_formula_random():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(64, 7)) * 3
+    y = rng.integers(0, 7, 64)
+    w = rng.uniform(0.1, 5, 7)
+    got = float(weighted_cross_entropy(jnp.asarray(logits, jnp.float32), jnp.asarray(y), jnp.asarray(w, jnp.float32)))
+    assert got == pytest.approx(torch_documented(logits, y, w), rel=1e-5)
+    # the tempting wrong reduction (mean of weighted terms) differs: the test can tell them apart
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    wrong = float(np.mean(-w[y] * logp[np.arange(64), y]))
+    assert abs(got - wrong) > 1e-2
+
+
+def test_unweighted_is_plain_mean_and_mask_drops_rows():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(10, 4))
+    y = rng.integers(0, 4, 10)
+    plain = torch_documented(logits, y, np.ones(4))
+    assert float(weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y))) == pytest.approx(plain, rel=1e-5)
+    mask = np.array([1] * 6 + [0] * 4, np.float32)
+    masked = float(weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y), mask=jnp.asarray(mask)))
+    assert masked == pytest.approx(torch_documented(logits[:6], y[:6], np.ones(4)), rel=1e-5)

@@ -1,0 +1,32 @@
+# Config validation (before any job runs) and small path helpers. Logic stays in jaxaudio.
+import sys
+
+from jaxaudio.config import ConfigError, check_config, run_settings
+
+try:
+    check_config(config)
+except ConfigError as exc:
+    sys.exit(f"jaxaudio: {exc}")
+
+R = config["results"]
+EXPERIMENTS = config["run"]["experiments"]
+MODELS = config["run"]["models"]
+
+
+wildcard_constraints:
+    exp="|".join(EXPERIMENTS),
+    model="|".join(MODELS),
+
+
+def manifest_source():
+    """The manifest the user gave, or the one the synth rule makes."""
+    if config["data"]["source"] == "synthetic":
+        return f"{R}/data/synthetic/manifest.csv"
+    return config["data"]["manifest"]
+
+
+def final_outputs():
+    return [
+        f"{R}/comparison.json",
+        *expand(f"{R}/eval/{{exp}}/{{model}}/metrics.json", exp=EXPERIMENTS, model=MODELS),
+    ]
