@@ -1,12 +1,15 @@
 # jaxaudio: labelled recordings in, trained and evaluated species classifiers out.
 # Entry point: loads and validates the config, includes one rule file per stage and
 # declares the final targets. All logic lives in the jaxaudio package.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# Defaults; a --configfile given on the command line is merged on top of this file.
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "workflow/rules/common.smk"

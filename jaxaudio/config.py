@@ -24,6 +24,7 @@ import jsonschema
 import yaml
 
 from jaxaudio.features import FeatureConfig
+from jaxaudio.manifest import ManifestError, check_manifest
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "lr", "epochs", "batch_size", "patience", "seed")
@@ -87,6 +88,10 @@ def check_config(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
             raise ConfigError("config key data.manifest: required when data.source is 'manifest'")
         if not Path(manifest).is_file():
             raise ConfigError(f"config key data.manifest: file {manifest!r} does not exist")
+        try:
+            check_manifest(manifest)
+        except ManifestError as exc:
+            raise ConfigError(f"config key data.manifest: {exc}") from exc
     for i, name in enumerate(config["run"]["experiments"]):
         if name not in config["experiments"]:
             raise ConfigError(f"config key run.experiments.{i}: unknown experiment {name!r}; declared: {sorted(config['experiments'])}")

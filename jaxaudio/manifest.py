@@ -61,6 +61,26 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def check_train_coverage(df: pd.DataFrame, path: str | Path) -> list[str]:
+    """Species in index order; a species with no training clip is an error naming it."""
+    species = sorted(df["species"].unique())
+    has_train = set(df.loc[df["split"] == "train", "species"])
+    no_train = [s for s in species if s not in has_train]
+    if no_train:
+        raise ManifestError(f"{path}: species with no training clip: {no_train}")
+    return species
+
+
+def check_manifest(path: str | Path) -> None:
+    """The checks that need no audio file: structure, split names, training coverage.
+
+    Cheap enough to run when the workflow loads, before any job starts.
+    """
+    df = read_manifest(path)
+    if "split" in df.columns and (df["split"] != "").all():
+        check_train_coverage(df, path)
+
+
 def assign_splits(
     df: pd.DataFrame, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.25
 ) -> pd.DataFrame:
@@ -111,10 +131,7 @@ def resolve_manifest(
     elif (df["split"] == "").any():
         line = int(df.index[df["split"] == ""][0]) + 2
         raise ManifestError(f"{path}: split column is partly empty (first on line {line}); fill it or drop the column")
-    species = sorted(df["species"].unique())
-    no_train = [s for s in species if not ((df["species"] == s) & (df["split"] == "train")).any()]
-    if no_train:
-        raise ManifestError(f"{path}: species with no training clip: {no_train}")
+    species = check_train_coverage(df, path)
     df["label"] = df["species"].map({s: i for i, s in enumerate(species)}).astype(int)
     return df.reset_index(drop=True), species
 

@@ -4,7 +4,7 @@ import sys
 from jaxaudio.config import ConfigError, check_config, run_settings
 
 try:
-    check_config(config)
+    check_config(config, os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml"))
 except ConfigError as exc:
     sys.exit(f"jaxaudio: {exc}")
 

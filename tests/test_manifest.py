@@ -1,0 +1,79 @@
+"""Manifest reading, validation errors and the seeded stratified split."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from jaxaudio.manifest import ManifestError, assign_splits, check_manifest, resolve_manifest
+
+
+def make_data(tmp_path, counts, with_split=None):
+    rows = []
+    for sp, n in counts.items():
+        d = tmp_path / "audio" / sp
+        d.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            sf.write(d / f"{i}.wav", np.zeros(800, np.float32), 16000)
+            rows.append({"path": f"audio/{sp}/{i}.wav", "species": sp})
+    df = pd.DataFrame(rows)
+    if with_split is not None:
+        df["split"] = with_split(df)
+    path = tmp_path / "manifest.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_split_is_stratified_seeded_and_every_species_trains(tmp_path):
+    counts = {"Blue Jay": 40, "Common Loon": 12, "Dunlin": 3, "Osprey": 1}
+    path = make_data(tmp_path, counts)
+    df, species = resolve_manifest(path, seed=3, val_fraction=0.15, test_fraction=0.25)
+    assert species == sorted(counts)
+    table = df.groupby(["species", "split"]).size().unstack(fill_value=0)
+    # hand-computed from round(): 40 -> test 10, val 6, train 24; 12 -> 3, 2, 7;
+    # 3 -> round(0.75)=1, round(0.45)=0, 2; 1 -> test and val reduced to keep 1 train clip
+    assert table.loc["Blue Jay"].to_dict() == {"test": 10, "train": 24, "val": 6}
+    assert table.loc["Common Loon"].to_dict() == {"test": 3, "train": 7, "val": 2}
+    assert table.loc["Dunlin"].to_dict() == {"test": 1, "train": 2, "val": 0}
+    assert table.loc["Osprey"].to_dict() == {"test": 0, "train": 1, "val": 0}
+    again, _ = resolve_manifest(path, seed=3)
+    assert list(again["split"]) == list(df["split"])
+    other = assign_splits(df.drop(columns="split"), seed=4)
+    assert list(other["split"]) != list(df["split"])
+    assert list(df["label"]) == [species.index(s) for s in df["species"]]
+
+
+def test_given_split_is_kept(tmp_path):
+    path = make_data(tmp_path, {"a b": 4, "c'd": 4}, with_split=lambda df: ["train", "val", "test", "train"] * 2)
+    df, _ = resolve_manifest(path)
+    assert list(df["split"]) == ["train", "val", "test", "train"] * 2
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("file,species\nx.wav,a\n", r"missing required column\(s\) \['path'\]"),
+        ("path,species,split\naudio/a/0.wav,a,train\naudio/a/1.wav,a,holdout\n", r"unknown split name\(s\) \['holdout'\] \(first on line 3\)"),
+        ("path,species,split\naudio/a/0.wav,a,train\naudio/b/0.wav,b,test\n", r"species with no training clip: \['b'\]"),
+        ("path,species\naudio/a/0.wav,\n", r"empty 'species' on line\(s\) \[2\]"),
+    ],
+)
+def test_structural_errors_name_the_file(tmp_path, content, message):
+    make_data(tmp_path, {"a": 2, "b": 1})
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(ManifestError, match=message) as err:
+        check_manifest(path)
+    assert "bad.csv" in str(err.value)
+
+
+def test_missing_audio_files_are_listed(tmp_path):
+    path = make_data(tmp_path, {"a": 3})
+    (tmp_path / "audio" / "a" / "1.wav").unlink()
+    with pytest.raises(ManifestError, match=r"1 audio file\(s\) listed but not found: .*a/1.wav"):
+        resolve_manifest(path)
+
+
+def test_missing_manifest(tmp_path):
+    with pytest.raises(ManifestError, match="does not exist"):
+        check_manifest(tmp_path / "nope.csv")
