@@ -194,6 +194,7 @@ def _checkpoint_manager(ckpt_dir: Path) -> ocp.CheckpointManager:
         best_mode="max",
         preservation_policy=cm.AnyPreservationPolicy([cm.BestN(get_metric_fn=metric, reverse=False, n=1), cm.LatestN(n=1)]),
         enable_async_checkpointing=False,
+        cleanup_tmp_directories=True,  # a killed save leaves "<step>.orbax-checkpoint-tmp"
     )
     return ocp.CheckpointManager(ckpt_dir.resolve(), options=options, item_names=("state", "meta"))
 

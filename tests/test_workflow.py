@@ -1,0 +1,187 @@
+"""The Snakemake workflow end to end on the tiny .test config, in a temporary directory.
+
+Tests run in file order and share one working directory: the end-to-end run, then a dry
+run after a one-key change, then an interrupted and resumed training job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+TEST_CONFIG = ROOT / ".test" / "config" / "config.yaml"
+EXPERIMENTS, MODELS = ("baseline_v1", "v2"), ("cnn", "vit")
+
+
+def snakemake_cmd(workdir: Path, *args: str, configs: tuple[Path, ...] = ()) -> list[str]:
+    return [
+        sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(TEST_CONFIG), *map(str, configs), *args,
+    ]
+
+
+def snakemake(workdir: Path, *args: str, configs: tuple[Path, ...] = (), check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(snakemake_cmd(workdir, *args, configs=configs), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def scheduled_jobs(output: str) -> dict[str, int]:
+    """The "Job stats" table of a dry run: rule -> count (the target rule `all` left out)."""
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] not in ("total", "all")}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    wd = tmp_path_factory.mktemp("workflow")
+    snakemake(wd, "--cores", "2")
+    return wd
+
+
+def test_every_output_exists_and_parses(workdir):
+    r = workdir / "results"
+    summary = json.loads((r / "data" / "dataset.json").read_text())
+    species = summary["species"]
+    assert len(species) == 10 and species == sorted(species)
+    manifest = pd.read_csv(r / "data" / "manifest.csv")
+    assert set(manifest["split"]) == {"train", "val", "test"}
+
+    features = np.load(r / "features" / "features.npy", mmap_mode="r")
+    assert features.shape == (len(manifest), 3, 40, 44) and features.dtype == np.float32
+    stats = json.loads((r / "features" / "stats.json").read_text())
+    train = np.asarray(features[manifest.index[manifest["split"] == "train"]], np.float64)
+    for k, ch in enumerate(("mfcc", "delta", "delta2")):  # statistics of the training rows only
+        assert stats["channels"][ch]["mean"] == pytest.approx(train[:, k].mean(), rel=1e-5, abs=1e-6)
+        assert stats["channels"][ch]["std"] == pytest.approx(train[:, k].std(), rel=1e-5)
+
+    weights = json.loads((r / "data" / "class_weights.json").read_text())
+    counts = manifest[manifest["split"] == "train"]["species"].value_counts()
+    n, c = counts.sum(), len(counts)
+    for sp in species:  # balanced = n / (C n_c), looked up by name
+        assert weights["methods"]["balanced"][sp] == pytest.approx(n / (c * counts[sp]))
+
+    for exp in EXPERIMENTS:
+        for model in MODELS:
+            t, e = r / "train" / exp / model, r / "eval" / exp / model
+            history = pd.read_csv(t / "history.csv")
+            assert list(history.columns[:5]) == ["epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1"]
+            assert np.isfinite(history[["train_loss", "val_loss"]].to_numpy()).all()
+            meta = json.loads((t / "model" / "model.json").read_text())
+            assert meta["species"] == species and (meta["normalisation"] is None) == (exp == "baseline_v1")
+            metrics = json.loads((e / "metrics.json").read_text())
+            assert 0 <= metrics["macro_f1"] <= 1 and metrics["n_test"] == int((manifest["split"] == "test").sum())
+            per_class = pd.read_csv(e / "per_class.csv")
+            assert list(per_class["species"]) == species
+            cm = np.load(e / "confusion.npy")
+            assert cm.shape == (10, 10) and cm.sum() == metrics["n_test"]
+            assert np.trace(cm) / cm.sum() == pytest.approx(metrics["accuracy"])
+            for png in ("confusion.png", "curves.png"):
+                assert (e / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert (r / "logs" / "train" / exp / f"{model}.log").stat().st_size > 0
+            assert (r / "benchmarks" / "train" / exp / f"{model}.tsv").is_file()
+
+    comparison = json.loads((r / "comparison.json").read_text())
+    assert comparison["decision"] in {"GO", "INVESTIGATE", "NO-GO"}
+    assert set(comparison["models"]) == set(MODELS)
+    for model in MODELS:
+        exps = comparison["models"][model]["experiments"]
+        assert set(exps) == set(EXPERIMENTS)
+        m = json.loads((r / "eval" / "v2" / model / "metrics.json").read_text())
+        b = json.loads((r / "eval" / "baseline_v1" / model / "metrics.json").read_text())
+        assert exps["v2"]["delta_vs_baseline"]["macro_f1"] == pytest.approx(m["macro_f1"] - b["macro_f1"])
+
+
+def test_nothing_to_do_after_a_complete_run(workdir):
+    assert scheduled_jobs(snakemake(workdir, "-n", "--cores", "2").stdout) == {}
+
+
+def test_changing_one_models_lr_reruns_only_that_model(workdir, tmp_path):
+    change = tmp_path / "lr.yaml"
+    change.write_text("models:\n  cnn:\n    lr: 0.002\n")
+    out = snakemake(workdir, "-n", "--cores", "2", configs=(change,)).stdout
+    assert scheduled_jobs(out) == {"train": 2, "evaluate": 2, "compare": 1}
+    assert "model=vit" not in out and "model=cnn" in out
+    assert "Params have changed" in out or "params" in out.lower()
+
+
+def steps(ckpts: Path) -> list[int]:
+    return [int(p.name) for p in ckpts.glob("[0-9]*") if p.name.isdigit()] if ckpts.is_dir() else []
+
+
+def this_run(ckpts: Path) -> bool:
+    """Whether the checkpoints are the 40-epoch run's, not the earlier short run's."""
+    try:
+        return json.loads((ckpts / "fingerprint.json").read_text())["settings"]["epochs"] == 40
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def test_interrupted_training_resumes_from_checkpoint(workdir, tmp_path):
+    longer = tmp_path / "long.yaml"
+    longer.write_text("models:\n  cnn:\n    epochs: 40\ntraining:\n  patience: 100\n")
+    target = "results/train/v2/cnn/summary.json"
+    ckpts = workdir / "results" / "checkpoints" / "v2" / "cnn"
+    proc = subprocess.Popen(
+        snakemake_cmd(workdir, "--cores", "1", target, configs=(longer,)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline:  # kill once this run (40 epochs) has checkpointed epoch 3
+            if this_run(ckpts) and max(steps(ckpts), default=0) >= 3:
+                break
+            assert proc.poll() is None, "training finished before it could be interrupted"
+            time.sleep(0.05)
+        else:
+            pytest.fail("no checkpoint appeared")
+    finally:
+        # Kill the whole tree at once, like a power cut: Snakemake and the job it spawned
+        # (which runs in a session of its own, so a process-group kill would miss it).
+        tree = psutil.Process(proc.pid)
+        for p in [*tree.children(recursive=True), tree]:
+            p.send_signal(signal.SIGKILL)
+        proc.wait()
+    saved = max(steps(ckpts))
+    assert saved < 40
+    snakemake(workdir, "--unlock", configs=(longer,))
+    snakemake(workdir, "--cores", "1", "--rerun-incomplete", target, configs=(longer,))
+    log = (workdir / "results" / "logs" / "train" / "v2" / "cnn.log").read_text()
+    resumed = int(re.search(r"resumed from checkpoint at epoch (\d+)", log)[1])
+    assert resumed >= saved >= 3
+    history = pd.read_csv(workdir / "results" / "train" / "v2" / "cnn" / "history.csv")
+    assert list(history["epoch"]) == list(range(1, 41))  # the saved epochs plus the rest, no gap
+    assert json.loads((workdir / "results" / "train" / "v2" / "cnn" / "summary.json").read_text())["resumed_from_epoch"] == resumed
+
+
+@pytest.mark.parametrize(
+    "yaml_text, expected",
+    [
+        ("models:\n  cnn:\n    lr: -0.001\n", "jaxaudio: config key models.cnn.lr"),
+        ("experiments:\n  v2:\n    class_weights: focal\n", "jaxaudio: config key experiments.v2.class_weights"),
+        ("data:\n  source: manifest\n  manifest: /no/such/manifest.csv\n", "jaxaudio: config key data.manifest: file '/no/such/manifest.csv' does not exist"),
+    ],
+)
+def test_bad_config_fails_before_any_job_with_one_line(tmp_path, yaml_text, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml_text)
+    proc = snakemake(tmp_path, "--cores", "1", configs=(bad,), check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stderr
+    assert not (tmp_path / "results").exists()  # nothing ran
