@@ -4,7 +4,10 @@ import sys
 from jaxaudio.config import ConfigError, check_config, run_settings
 
 try:
-    check_config(config, os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml"))
+    check_config(
+        config,
+        os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml"),
+    )
 except ConfigError as exc:
     sys.exit(f"jaxaudio: {exc}")
 
@@ -28,5 +31,7 @@ def manifest_source():
 def final_outputs():
     return [
         f"{R}/comparison.json",
-        *expand(f"{R}/eval/{{exp}}/{{model}}/metrics.json", exp=EXPERIMENTS, model=MODELS),
+        *expand(
+            f"{R}/eval/{{exp}}/{{model}}/metrics.json", exp=EXPERIMENTS, model=MODELS
+        ),
     ]

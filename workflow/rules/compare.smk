@@ -1,7 +1,11 @@
 rule compare:
     input:
-        metrics=expand(f"{R}/eval/{{exp}}/{{model}}/metrics.json", exp=EXPERIMENTS, model=MODELS),
-        histories=expand(f"{R}/train/{{exp}}/{{model}}/history.csv", exp=EXPERIMENTS, model=MODELS),
+        metrics=expand(
+            f"{R}/eval/{{exp}}/{{model}}/metrics.json", exp=EXPERIMENTS, model=MODELS
+        ),
+        histories=expand(
+            f"{R}/train/{{exp}}/{{model}}/history.csv", exp=EXPERIMENTS, model=MODELS
+        ),
     output:
         json=f"{R}/comparison.json",
         table=f"{R}/comparison.txt",
@@ -9,6 +13,8 @@ rule compare:
         f"{R}/logs/compare.log",
     benchmark:
         f"{R}/benchmarks/compare.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
     params:
         runs=[{"experiment": e, "model": m} for e in EXPERIMENTS for m in MODELS],
         baseline=config["compare"]["baseline"],

@@ -6,6 +6,8 @@ rule synth:
         f"{R}/logs/data/synth.log",
     benchmark:
         f"{R}/benchmarks/data/synth.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
     params:
         preset=config["data"]["synthetic"]["preset"],
         seed=config["data"]["synthetic"]["seed"],
@@ -23,6 +25,8 @@ rule manifest:
         f"{R}/logs/data/manifest.log",
     benchmark:
         f"{R}/benchmarks/data/manifest.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
     params:
         split=config["data"]["split"],
     script:
@@ -38,6 +42,8 @@ rule class_weights:
         f"{R}/logs/data/class_weights.log",
     benchmark:
         f"{R}/benchmarks/data/class_weights.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
     params:
         beta=config["class_weights"]["effective_beta"],
         recommended=config["class_weights"]["recommended"],

@@ -15,6 +15,8 @@ rule evaluate:
         f"{R}/logs/eval/{{exp}}/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/eval/{{exp}}/{{model}}.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
     params:
         rare_quantile=config["evaluation"]["rare_quantile"],
         top_k=config["evaluation"]["top_k"],

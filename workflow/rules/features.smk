@@ -7,6 +7,8 @@ rule features:
         f"{R}/logs/features/features.log",
     benchmark:
         f"{R}/benchmarks/features/features.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
     params:
         settings=config["features"],
     script:
@@ -23,5 +25,7 @@ rule stats:
         f"{R}/logs/features/stats.log",
     benchmark:
         f"{R}/benchmarks/features/stats.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
     script:
         "../scripts/stats.py"

@@ -12,13 +12,15 @@ rule train:
         f"{R}/logs/train/{{exp}}/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/train/{{exp}}/{{model}}.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
+    threads: 1
+    resources:
+        gpu=1,
     params:
         settings=lambda wc: run_settings(config, wc.exp, wc.model),
         # Resumable checkpoints live outside the declared outputs, which Snakemake deletes
         # before rerunning an interrupted job.
         checkpoints=lambda wc: f"{R}/checkpoints/{wc.exp}/{wc.model}",
-    threads: 1
-    resources:
-        gpu=1,
     script:
         "../scripts/train.py"
