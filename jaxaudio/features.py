@@ -26,13 +26,14 @@ import librosa
 import numpy as np
 from tqdm import tqdm
 
+from jaxaudio.settings import FromDict
 from jaxaudio.audio import fit_length, load_audio
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(FromDict):
     """Feature settings; every field is a workflow parameter (changing one recomputes)."""
 
     sample_rate: int = 22050
@@ -43,13 +44,6 @@ class FeatureConfig:
     n_fft: int = 2048
     hop_length: int = 512
     delta_width: int = 9
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FeatureConfig":
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown feature settings: {sorted(unknown)}")
-        return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -46,6 +46,7 @@ import pandas as pd
 from flax import nnx, struct
 from sklearn.metrics import accuracy_score, f1_score
 
+from jaxaudio.settings import FromDict
 from jaxaudio.losses import weighted_cross_entropy
 from jaxaudio.models import build_model
 
@@ -55,7 +56,7 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1",
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(FromDict):
     """Every hyperparameter of one (experiment, model) run; the workflow passes it as params."""
 
     arch: str
@@ -73,13 +74,6 @@ class TrainSettings:
     class_weights: str = "none"
     normalise: bool = False
     eval_batch_size: int = 256
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainSettings":
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown training settings: {sorted(unknown)}")
-        return cls(**d)
 
 
 class TrainState(struct.PyTreeNode):
