@@ -452,7 +452,9 @@ def evaluate_run(
     by species name; the model's species order must equal the manifest's.
     """
     import jax
+    from flax import nnx
 
+    from jaxaudio.batching import batched_apply
     from jaxaudio.manifest import load_resolved
     from jaxaudio.model_store import load_model, normaliser
     from jaxaudio.plots import plot_confusion, plot_history
@@ -469,18 +471,16 @@ def evaluate_run(
     features = np.load(features_npy, mmap_mode="r")
     mean, std = normaliser(meta)
 
-    @jax.jit
-    def probs_fn(x):
-        return jax.nn.softmax(model((x - mean[:, None, None]) / std[:, None, None]), axis=-1)
+    graphdef, state = nnx.split(model)
 
-    probs = []
-    for start in range(0, test.size, batch_size):
-        xb = np.asarray(features[test[start : start + batch_size]], np.float32)
-        n = len(xb)
-        pad = np.zeros((batch_size - n, *xb.shape[1:]), np.float32)  # one compiled shape
-        probs.append(np.asarray(probs_fn(np.concatenate([xb, pad])))[:n])
+    @jax.jit
+    def probs_fn(state, x):
+        logits = nnx.merge(graphdef, state)((x - mean[:, None, None]) / std[:, None, None])
+        return jax.nn.softmax(logits, axis=-1)
+
+    probs = batched_apply(lambda xb: probs_fn(state, xb), features, batch_size, rows=test)
     ev = evaluate_predictions(
-        df["label"].to_numpy()[test], np.concatenate(probs), species, train_counts, rare_quantile, top_k
+        df["label"].to_numpy()[test], probs, species, train_counts, rare_quantile, top_k
     )
     save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
     plot_confusion(ev.confusion, species, Path(out["confusion_png"]), title=f"{title} — test confusion (recall)")

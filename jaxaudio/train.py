@@ -47,6 +47,7 @@ from flax import nnx, struct
 from sklearn.metrics import accuracy_score, f1_score
 
 from jaxaudio.settings import FromDict
+from jaxaudio.batching import batched_apply
 from jaxaudio.losses import weighted_cross_entropy
 from jaxaudio.models import build_model
 
@@ -147,18 +148,6 @@ def make_steps(model: nnx.Module, tx: optax.GradientTransformation):
 
     init_state = TrainState(step=jnp.zeros((), jnp.int32), params=params, rest=rest, opt_state=tx.init(params))
     return init_state, train_step, eval_logits
-
-
-def predict_logits(eval_logits, params, rest, x: np.ndarray, mean, std, batch_size: int) -> np.ndarray:
-    """Logits for every row of ``x`` in batches of one compiled shape (last batch zero-padded)."""
-    out = []
-    for start in range(0, len(x), batch_size):
-        xb = np.asarray(x[start : start + batch_size], dtype=np.float32)
-        n = len(xb)
-        if n < batch_size:
-            xb = np.concatenate([xb, np.zeros((batch_size - n, *xb.shape[1:]), np.float32)])
-        out.append(np.asarray(eval_logits(params, rest, jnp.asarray(xb), mean, std))[:n])
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
 def validation_metrics(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
@@ -295,7 +284,7 @@ def train(
             losses.append(loss)
         train_loss = float(jnp.mean(jnp.stack(losses)))
         samples += steps_per_epoch * batch
-        logits = predict_logits(eval_logits, state.params, state.rest, x_val, mean_d, std_d, s.eval_batch_size)
+        logits = batched_apply(lambda xb: eval_logits(state.params, state.rest, xb, mean_d, std_d), x_val, s.eval_batch_size)
         row = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
