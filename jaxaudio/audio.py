@@ -18,10 +18,17 @@ class AudioError(ValueError):
     """A recording that cannot be used; the message names the file."""
 
 
-def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Decode ``path`` to mono float32 at ``sample_rate`` Hz."""
+def load_audio(path: str | Path, sample_rate: int, start: float | None = None, end: float | None = None) -> np.ndarray:
+    """Decode ``path`` (or its ``start``..``end`` seconds) to mono float32 at ``sample_rate`` Hz."""
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        info = sf.info(str(path))
+        first = int(round((start or 0.0) * info.samplerate))
+        last = None if end is None else int(round(end * info.samplerate))
+        if last is not None and end > info.duration + 1e-3:
+            raise AudioError(f"{path}: end {end} s is past the end of the file ({info.duration:.3f} s)")
+        data, sr = sf.read(str(path), start=first, stop=last, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
     except Exception as exc:  # libsndfile raises several types; report them uniformly
         raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
     if data.shape[0] == 0:

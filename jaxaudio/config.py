@@ -82,6 +82,12 @@ def check_config(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     """Every check that can run before any work starts (schema, references, paths)."""
     validate_schema(config, schema_path)
     data = config["data"]
+    if data["source"] == "folder":
+        folder = data.get("folder")
+        if not folder:
+            raise ConfigError("config key data.folder: required when data.source is 'folder'")
+        if not Path(folder).is_dir():
+            raise ConfigError(f"config key data.folder: {folder!r} is not a folder")
     if data["source"] == "manifest":
         manifest = data.get("manifest")
         if not manifest:

@@ -437,7 +437,7 @@ def evaluate_run(
     model_dir: str | Path,
     history_csv: str | Path,
     features_npy: str | Path,
-    manifest_csv: str | Path,
+    clips_csv: str | Path,
     weights_json: str | Path,
     out: Mapping[str, str],
     rare_quantile: float = 0.25,
@@ -460,14 +460,14 @@ def evaluate_run(
     from jaxaudio.plots import plot_confusion, plot_history
 
     model, meta = load_model(model_dir)
-    df = load_resolved(manifest_csv)
+    df = load_resolved(clips_csv)
     species = sorted(df["species"].unique())
     if meta["species"] != species:
-        raise ValueError(f"{model_dir}: the model's species list differs from {manifest_csv}")
+        raise ValueError(f"{model_dir}: the model's species list differs from {clips_csv}")
     train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
     test = np.flatnonzero(df["split"].to_numpy() == "test")
     if test.size == 0:
-        raise ValueError(f"{manifest_csv}: no test clips to evaluate on")
+        raise ValueError(f"{clips_csv}: no test clips to evaluate on")
     features = np.load(features_npy, mmap_mode="r")
     mean, std = normaliser(meta)
 

@@ -16,6 +16,8 @@ The cache is ``(N, 3, n_mfcc, T)`` float32 in manifest row order, written throug
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +26,7 @@ from typing import Any
 
 import librosa
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from jaxaudio.settings import FromDict
@@ -44,6 +47,7 @@ class FeatureConfig(FromDict):
     n_fft: int = 2048
     hop_length: int = 512
     delta_width: int = 9
+    window_hop_seconds: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +74,10 @@ class FeatureConfig(FromDict):
                 f"{self.hop_length}, fewer than features.delta_width={self.delta_width} that the "
                 "Δ filter needs"
             )
+        if self.crop not in ("center", "start", "windows"):
+            raise ValueError(f"features.crop must be center, start or windows, got {self.crop!r}")
+        if self.window_hop_seconds <= 0:
+            raise ValueError(f"features.window_hop_seconds must be > 0, got {self.window_hop_seconds}")
         if self.n_mfcc > self.n_mels:
             raise ValueError(f"features.n_mfcc ({self.n_mfcc}) exceeds features.n_mels ({self.n_mels})")
 
@@ -89,37 +97,153 @@ def mfcc_stack(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return np.stack([mfcc, d1, d2]).astype(np.float32)
 
 
+def cut_clips(y: np.ndarray, cfg: FeatureConfig) -> list[tuple[float, np.ndarray]]:
+    """Fixed-length clips of a decoded recording, with their offsets in seconds.
+
+    ``crop="center"``/``"start"``: one clip (zero-padded when short, cropped when long).
+    ``crop="windows"``: windows of ``clip_seconds`` every ``window_hop_seconds`` from the
+    start, plus one window ending at the recording's end when the hops do not reach it, so
+    every part of the recording is covered; a recording shorter than a clip gives one padded
+    window. Every window carries the recording's label.
+    """
+    n = cfg.n_samples
+    if cfg.crop != "windows" or len(y) <= n:
+        offset = (len(y) - n) // 2 if cfg.crop == "center" and len(y) > n else 0
+        return [(offset / cfg.sample_rate, fit_length(y, n, "start" if cfg.crop == "windows" else cfg.crop))]
+    hop = max(1, int(round(cfg.window_hop_seconds * cfg.sample_rate)))
+    starts = list(range(0, len(y) - n + 1, hop))
+    if starts[-1] != len(y) - n:
+        starts.append(len(y) - n)
+    return [(s / cfg.sample_rate, y[s : s + n]) for s in starts]
+
+
 def clip_features(path: str | Path, cfg: FeatureConfig) -> np.ndarray:
-    """Decode, fit to length and featurise one recording."""
-    y = fit_length(load_audio(path, cfg.sample_rate), cfg.n_samples, cfg.crop)
+    """Decode, fit to length and featurise one recording as a single clip."""
+    y = fit_length(load_audio(path, cfg.sample_rate), cfg.n_samples, "center" if cfg.crop == "windows" else cfg.crop)
     return mfcc_stack(y, cfg)
 
 
 def extract_features(
     paths: Sequence[str | Path], cfg: FeatureConfig, out_path: str | Path, progress: bool = True
 ) -> np.ndarray:
-    """Featurise every path into a memory-mappable ``(N, 3, n_mfcc, T)`` ``.npy``.
+    """Featurise whole files (one clip each) into a memory-mappable ``(N, 3, n_mfcc, T)`` ``.npy``.
 
     Written to ``<out>.partial`` and renamed at the end, so an interrupted run never leaves a
     cache that looks complete.
     """
     cfg.check()
+    stacks = [clip_features(p, cfg) for p in tqdm(paths, desc="features", unit="clip", disable=not progress, mininterval=2)]
+    return write_cache(stacks, cfg, out_path)
+
+
+def write_cache(stacks: Sequence[np.ndarray], cfg: FeatureConfig, out_path: str | Path) -> np.ndarray:
+    """Stack ``(k_i, 3, F, T)`` or ``(3, F, T)`` arrays into one ``.npy`` atomically."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    blocks = [s[None] if s.ndim == 3 else s for s in stacks]
+    total = sum(len(b) for b in blocks)
     tmp = out_path.with_name(out_path.name + ".partial")
-    cache = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(paths), *cfg.shape))
-    for i, p in enumerate(tqdm(paths, desc="features", unit="clip", disable=not progress, mininterval=2)):
-        cache[i] = clip_features(p, cfg)
+    cache = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(total, *cfg.shape))
+    i = 0
+    for b in blocks:
+        cache[i : i + len(b)] = b
+        i += len(b)
     cache.flush()
     del cache
     tmp.replace(out_path)
-    log.info("wrote %s: %d clips x %s", out_path, len(paths), cfg.shape)
+    log.info("wrote %s: %d clips x %s", out_path, total, cfg.shape)
     return np.load(out_path, mmap_mode="r")
 
 
-def build_feature_cache(manifest_csv: str | Path, settings: dict[str, Any], out_path: str | Path, progress: bool = True) -> None:
-    """Workflow step: featurise every clip of a resolved manifest, in its row order."""
-    from jaxaudio.manifest import load_resolved
+class FeatureError(ValueError):
+    """Recordings that could not be featurised; the message lists file, manifest line, fault."""
 
+
+def _cache_key(path: str, start: float | None, end: float | None, cfg: FeatureConfig) -> str:
+    """Identity of one recording's features: the file (path, size, mtime), segment, settings."""
+    st = Path(path).stat()
+    blob = json.dumps([str(Path(path).resolve()), st.st_size, st.st_mtime_ns, start, end, cfg.to_dict()], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def recording_features(
+    path: str, start: float | None, end: float | None, cfg: FeatureConfig, cache_dir: Path | None
+) -> tuple[np.ndarray, list[float]]:
+    """``(W, 3, F, T)`` features of a recording's clips and the clips' start times in the file.
+
+    With ``cache_dir``, results are stored per recording (``<key>.npz``) and reused: an
+    interrupted or failed run loses nothing already computed, and fixing one bad file
+    recomputes only that file.
+    """
+    cached = cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        with np.load(cached) as z:
+            return z["features"], z["clip_start"].tolist()
+    y = load_audio(path, cfg.sample_rate, start=start, end=end)
+    clips = cut_clips(y, cfg)
+    feats = np.stack([mfcc_stack(c, cfg) for _, c in clips])
+    clip_start = [(start or 0.0) + off for off, _ in clips]
+    if cached is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(cached.name + ".partial.npz")
+        np.savez(tmp, features=feats, clip_start=np.asarray(clip_start))
+        tmp.replace(cached)
+    return feats, clip_start
+
+
+def build_feature_cache(
+    manifest_csv: str | Path,
+    settings: dict[str, Any],
+    out_path: str | Path,
+    clips_csv: str | Path,
+    skipped_csv: str | Path,
+    cache_dir: str | Path | None = None,
+    on_bad_file: str = "error",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Workflow step: featurise every recording of a resolved manifest.
+
+    Writes the feature cache (one row per clip), the clip table (``clips_csv``: the manifest's
+    columns plus ``recording`` — its manifest row — and ``clip_start`` in seconds) and
+    ``skipped_csv`` (``path, line, reason``). A recording that cannot be decoded is, with
+    ``on_bad_file="error"``, reported together with every other bad one in one
+    :class:`FeatureError` after all good recordings are featurised and cached; with ``"skip"``
+    it is left out and listed in ``skipped_csv``.
+    """
+    from jaxaudio.audio import AudioError
+    from jaxaudio.manifest import check_train_coverage, load_resolved
+
+    if on_bad_file not in ("error", "skip"):
+        raise ValueError(f"on_bad_file must be 'error' or 'skip', got {on_bad_file!r}")
+    cfg = FeatureConfig.from_dict(settings)
+    cfg.check()
     df = load_resolved(manifest_csv)
-    extract_features(list(df["path"]), FeatureConfig.from_dict(settings), out_path, progress=progress)
+    cache = Path(cache_dir) if cache_dir is not None else None
+    stacks, rows, bad = [], [], []
+    for i, rec in enumerate(tqdm(df.itertuples(index=False), total=len(df), desc="features", unit="rec", disable=not progress, mininterval=2)):
+        start = getattr(rec, "start", None)
+        end = getattr(rec, "end", None)
+        start = None if start is None or pd.isna(start) else float(start)
+        end = None if end is None or pd.isna(end) else float(end)
+        try:
+            feats, clip_start = recording_features(rec.path, start, end, cfg, cache)
+        except AudioError as exc:
+            bad.append({"path": rec.path, "line": i + 2, "reason": str(exc)})
+            continue
+        stacks.append(feats)
+        rows.extend({**rec._asdict(), "recording": i, "clip_start": t} for t in clip_start)
+    pd.DataFrame(bad, columns=["path", "line", "reason"]).to_csv(skipped_csv, index=False)
+    if bad and on_bad_file == "error":
+        listing = "; ".join(f"line {b['line']}: {b['reason']}" for b in bad[:20])
+        more = f" (and {len(bad) - 20} more)" if len(bad) > 20 else ""
+        raise FeatureError(
+            f"{manifest_csv}: {len(bad)} recording(s) could not be used: {listing}{more}. Features of the "
+            f"{len(df) - len(bad)} good ones are cached; fix or remove the bad files, or set data.on_bad_file: skip"
+        )
+    if bad:
+        log.warning("skipped %d bad recording(s), listed in %s", len(bad), skipped_csv)
+    clips = pd.DataFrame(rows)
+    check_train_coverage(clips, f"{manifest_csv} (after skipping bad files)")
+    write_cache(stacks, cfg, out_path)
+    clips.to_csv(clips_csv, index=False)
+    return clips

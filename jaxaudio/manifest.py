@@ -1,35 +1,109 @@
 """Reading, validating and resolving a data set manifest.
 
-A manifest is a CSV with columns ``path,species`` and an optional ``split``
-(``train``/``val``/``test``). Relative paths are relative to the manifest's folder. The
-resolved manifest the workflow writes has absolute paths, a split for every row and the
-integer ``label`` of the species in the **species index order** (sorted names), which is the
-order of the model's outputs and of every per-class table.
+A manifest is a CSV with columns ``path,species`` and optional ones:
+
+* ``split`` — ``train``/``val``/``test``; without it a seeded split stratified by species
+  (grouped when ``group`` is given) is made (:mod:`jaxaudio.splits`);
+* ``start``, ``end`` — seconds: the labelled clip is that part of the file (many clips cut
+  from one long recording); empty means the file's start / end;
+* ``group`` — recording, site or individual: no group is split across train/val/test.
+
+Relative paths are relative to the manifest's folder. A folder tree ``root/<species>/…``
+is turned into the same table (:func:`jaxaudio.sources.scan_folder`).
+
+The resolved manifest the workflow writes has absolute paths, a split for every row and the
+integer ``label`` of the species in the **species index order** (sorted names), the order of
+the model's outputs and of every per-class table. Each row is a *recording* (or a labelled
+segment of one); the features step may cut it into several clips (windows).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from jaxaudio.splits import assign_splits
+
+log = logging.getLogger(__name__)
+
 REQUIRED_COLUMNS = ("path", "species")
+OPTIONAL_COLUMNS = ("split", "start", "end", "group")
 SPLITS = ("train", "val", "test")
 
 
 class ManifestError(ValueError):
-    """A manifest that cannot be used; the message names the file and the fault."""
+    """A manifest that cannot be used; the message names the file, the line and the fault."""
+
+
+def _lines(index: pd.Index, limit: int = 5) -> list[int]:
+    return [int(i) + 2 for i in index[:limit]]  # 1-based line numbers after the header
+
+
+def _parse_times(df: pd.DataFrame, path: Path) -> None:
+    """``start``/``end`` to floats (NaN = whole file), checked: numeric, >= 0, start < end."""
+    for col in ("start", "end"):
+        if col not in df.columns:
+            continue
+        raw = df[col].str.strip()
+        values = pd.to_numeric(raw.replace("", np.nan), errors="coerce")
+        bad = df.index[values.isna() & (raw != "")]
+        if len(bad):
+            raise ManifestError(f"{path}: {col!r} is not a number on line(s) {_lines(bad)} ({raw[bad[0]]!r})")
+        negative = df.index[values < 0]
+        if len(negative):
+            raise ManifestError(f"{path}: negative {col!r} on line(s) {_lines(negative)}")
+        df[col] = values
+    if "start" in df.columns and "end" in df.columns:
+        wrong = df.index[df["start"].fillna(0) >= df["end"].fillna(np.inf)]
+        if len(wrong):
+            i = wrong[0]
+            raise ManifestError(
+                f"{path}: start >= end on line(s) {_lines(wrong)} (line {i + 2}: start {df['start'][i]}, end {df['end'][i]})"
+            )
+
+
+def check_table(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Validate a manifest table (from a CSV or a folder scan); return it normalised.
+
+    Checks: required columns, no empty path or species, known split names, numeric and
+    consistent start/end, no duplicate rows (same file and segment twice would leak one clip
+    into two splits or weight it double).
+    """
+    path = Path(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{path}: missing required column(s) {missing}; found {list(df.columns)}")
+    if df.empty:
+        raise ManifestError(f"{path}: manifest has no rows")
+    df = df.copy()
+    df["species"] = df["species"].str.strip()
+    for col in REQUIRED_COLUMNS:
+        empty = df.index[df[col] == ""]
+        if len(empty):
+            raise ManifestError(f"{path}: empty {col!r} on line(s) {_lines(empty)}")
+    if "split" in df.columns:
+        df["split"] = df["split"].str.strip().str.lower()
+        bad = sorted(set(df["split"]) - set(SPLITS) - {""})
+        if bad:
+            line = int(df.index[df["split"].isin(bad)][0]) + 2
+            raise ManifestError(f"{path}: unknown split name(s) {bad} (first on line {line}); use {list(SPLITS)}")
+    _parse_times(df, path)
+    if "group" in df.columns:
+        df["group"] = df["group"].str.strip()
+    key = [c for c in ("path", "start", "end") if c in df.columns]
+    dup = df.index[df.duplicated(subset=key, keep=False)]
+    if len(dup):
+        raise ManifestError(f"{path}: duplicate rows (same file{' and segment' if len(key) > 1 else ''}) on lines {_lines(dup, 10)}")
+    return df
 
 
 def read_manifest(path: str | Path) -> pd.DataFrame:
-    """Read and check a manifest's structure (cheap: does not touch the audio files).
-
-    Checks: the file exists, required columns are present, no empty path or species, split
-    values (when the column exists) are known. Paths are made absolute.
-    """
+    """Read and check a manifest CSV (cheap: does not touch the audio files); absolute paths."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: manifest file does not exist")
@@ -37,25 +111,7 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as exc:
         raise ManifestError(f"{path}: cannot read as CSV ({exc})") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ManifestError(
-            f"{path}: missing required column(s) {missing}; found {list(df.columns)}"
-        )
-    if df.empty:
-        raise ManifestError(f"{path}: manifest has no rows")
-    df["species"] = df["species"].str.strip()
-    for col in REQUIRED_COLUMNS:
-        empty = df.index[df[col] == ""]
-        if len(empty):
-            rows = [int(i) + 2 for i in empty[:5]]  # +2: 1-based, after the header line
-            raise ManifestError(f"{path}: empty {col!r} on line(s) {rows}")
-    if "split" in df.columns:
-        df["split"] = df["split"].str.strip().str.lower()
-        bad = sorted(set(df["split"]) - set(SPLITS))
-        if bad:
-            line = int(df.index[df["split"].isin(bad)][0]) + 2
-            raise ManifestError(f"{path}: unknown split name(s) {bad} (first on line {line}); use {list(SPLITS)}")
+    df = check_table(df, path)
     root = path.resolve().parent
     df["path"] = [str(p if Path(p).is_absolute() else root / p) for p in df["path"]]
     return df
@@ -71,73 +127,69 @@ def check_train_coverage(df: pd.DataFrame, path: str | Path) -> list[str]:
     return species
 
 
-def check_manifest(path: str | Path) -> None:
-    """The checks that need no audio file: structure, split names, training coverage.
+def _has_split(df: pd.DataFrame) -> bool:
+    return "split" in df.columns and (df["split"] != "").all()
 
-    Cheap enough to run when the workflow loads, before any job starts.
-    """
+
+def check_manifest(path: str | Path) -> None:
+    """The checks that need no audio file: structure, split names, times, duplicates,
+    training coverage. Cheap enough to run when the workflow loads, before any job starts."""
     df = read_manifest(path)
-    if "split" in df.columns and (df["split"] != "").all():
+    if _has_split(df):
         check_train_coverage(df, path)
 
 
-def assign_splits(
-    df: pd.DataFrame, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.25
-) -> pd.DataFrame:
-    """Seeded split stratified by species, with at least one training clip per species.
-
-    Per species with ``n`` clips (shuffled with a generator seeded by ``seed``):
-    ``n_test = round(test_fraction * n)``, ``n_val = round(val_fraction * n)``, reduced (val
-    first, then test) until ``n_train >= 1``. Done per species rather than with sklearn's
-    stratified splitters because those refuse classes with fewer than two members, and a
-    long-tailed set has them.
-    """
-    rng = np.random.default_rng(seed)
-    split = np.empty(len(df), dtype=object)
-    for species in sorted(df["species"].unique()):
-        rows = np.flatnonzero(df["species"].to_numpy() == species)
-        rows = rows[rng.permutation(rows.size)]
-        n = rows.size
-        n_test, n_val = round(test_fraction * n), round(val_fraction * n)
-        while n - n_test - n_val < 1:
-            if n_val > 0:
-                n_val -= 1
-            else:
-                n_test -= 1
-        split[rows[:n_test]] = "test"
-        split[rows[n_test : n_test + n_val]] = "val"
-        split[rows[n_test + n_val :]] = "train"
-    out = df.copy()
-    out["split"] = split
-    return out
+def drop_small_species(df: pd.DataFrame, min_clips: int, policy: str, path: str | Path) -> pd.DataFrame:
+    """Exclude (with a warning listing them) or reject species with fewer than ``min_clips`` rows."""
+    counts = df["species"].value_counts()
+    small = sorted(counts.index[counts < min_clips])
+    if not small:
+        return df
+    listing = ", ".join(f"{s} ({counts[s]})" for s in small)
+    if policy == "error":
+        raise ManifestError(f"{path}: species with fewer than {min_clips} clips: {listing}")
+    log.warning("excluding %d species with fewer than %d clips: %s", len(small), min_clips, listing)
+    return df[~df["species"].isin(small)].reset_index(drop=True)
 
 
 def resolve_manifest(
-    path: str | Path, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.25
+    source: str | Path,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    min_clips_per_species: int = 1,
+    too_few_clips: str = "exclude",
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The manifest with every check done, splits assigned and labels added.
+    """The table with every check done, splits assigned and labels added.
 
-    Returns the frame (columns ``path, species, split, label`` plus any extra columns) and
-    the species list in index order. Every missing file is listed in one error; a species
-    without a training clip is an error naming it.
+    ``source`` is a manifest CSV or a folder tree. Returns the frame (``path, species, split,
+    label`` and any optional columns) and the species in index order. Every missing file is
+    listed in one error; a species without a training clip is an error naming it.
     """
-    df = read_manifest(path)
+    source = Path(source)
+    if source.is_dir():
+        from jaxaudio.sources import scan_folder
+
+        df = check_table(scan_folder(source).astype(str), source)
+    else:
+        df = read_manifest(source)
     missing = [p for p in df["path"] if not Path(p).is_file()]
     if missing:
         shown = "; ".join(missing[:10]) + (f"; ... ({len(missing)} in all)" if len(missing) > 10 else "")
-        raise ManifestError(f"{path}: {len(missing)} audio file(s) listed but not found: {shown}")
-    if "split" not in df.columns or (df["split"] == "").all():
-        df = assign_splits(df, seed, val_fraction, test_fraction)
-    elif (df["split"] == "").any():
+        raise ManifestError(f"{source}: {len(missing)} audio file(s) listed but not found: {shown}")
+    df = drop_small_species(df, min_clips_per_species, too_few_clips, source)
+    if "split" in df.columns and not _has_split(df) and (df["split"] != "").any():
         line = int(df.index[df["split"] == ""][0]) + 2
-        raise ManifestError(f"{path}: split column is partly empty (first on line {line}); fill it or drop the column")
-    species = check_train_coverage(df, path)
+        raise ManifestError(f"{source}: split column is partly empty (first on line {line}); fill it or drop the column")
+    if not _has_split(df):
+        df = assign_splits(df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction)
+    species = check_train_coverage(df, source)
     df["label"] = df["species"].map({s: i for i, s in enumerate(species)}).astype(int)
     return df.reset_index(drop=True), species
 
 
 def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
-    """Species in index order with clip counts per split (written next to the manifest)."""
+    """Species in index order with row counts per split (written next to the manifest)."""
     counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
     return {
         "species": species,
@@ -149,8 +201,12 @@ def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
 
 
 def load_resolved(path: str | Path) -> pd.DataFrame:
-    """Read a manifest written by the workflow's ``manifest`` rule."""
-    return pd.read_csv(path, dtype={"path": str, "species": str, "split": str}, keep_default_na=False)
+    """Read a table written by the workflow (resolved manifest or clip table)."""
+    df = pd.read_csv(path, dtype={"path": str, "species": str, "split": str, "group": str}, keep_default_na=False)
+    for col in ("start", "end", "clip_start"):
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col].replace("", np.nan))
+    return df
 
 
 def write_resolved(df: pd.DataFrame, species: list[str], csv_path: str | Path, summary_path: str | Path) -> None:
@@ -165,8 +221,10 @@ def prepare_manifest(
     seed: int = 0,
     val_fraction: float = 0.15,
     test_fraction: float = 0.25,
+    min_clips_per_species: int = 1,
+    too_few_clips: str = "exclude",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Workflow step: resolve ``source`` and write the resolved manifest and its summary."""
-    df, species = resolve_manifest(source, seed, val_fraction, test_fraction)
+    df, species = resolve_manifest(source, seed, val_fraction, test_fraction, min_clips_per_species, too_few_clips)
     write_resolved(df, species, out_csv, out_summary)
     return df, species

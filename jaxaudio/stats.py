@@ -73,14 +73,14 @@ def stats_arrays(stats: dict[str, Any], channels: Sequence[str] = CHANNELS) -> t
     return mean, np.where(std > 0, std, 1.0).astype(np.float32)
 
 
-def stats_for_cache(features_npy: str | Path, manifest_csv: str | Path, out_json: str | Path) -> dict[str, Any]:
+def stats_for_cache(features_npy: str | Path, clips_csv: str | Path, out_json: str | Path) -> dict[str, Any]:
     """Workflow step: training-split channel statistics of a feature cache."""
     from jaxaudio.manifest import load_resolved
 
-    df = load_resolved(manifest_csv)
+    df = load_resolved(clips_csv)
     features = np.load(features_npy, mmap_mode="r")
     if len(features) != len(df):
-        raise ValueError(f"{features_npy} has {len(features)} clips but {manifest_csv} has {len(df)} rows")
+        raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
     stats = channel_stats(features, np.flatnonzero(df["split"].to_numpy() == "train"))
     save_stats(stats, out_json)
     return stats

@@ -343,7 +343,7 @@ def train(
 
 def train_run(
     features_npy: str | Path,
-    manifest_csv: str | Path,
+    clips_csv: str | Path,
     stats_json: str | Path,
     weights_json: str | Path,
     settings: dict[str, Any],
@@ -364,7 +364,7 @@ def train_run(
     from jaxaudio.weights import weight_vector
 
     s = TrainSettings.from_dict(settings)
-    df = load_resolved(manifest_csv)
+    df = load_resolved(clips_csv)
     species = sorted(df["species"].unique())
     features = np.load(features_npy, mmap_mode="r")
     stats = json.loads(Path(stats_json).read_text())
@@ -386,7 +386,7 @@ def train_run(
         std=std,
         class_weights=w,
         ckpt_dir=ckpt_dir,
-        input_fingerprint=f"{st.st_size}:{st.st_mtime_ns}:{hashlib.sha256(Path(manifest_csv).read_bytes()).hexdigest()}",
+        input_fingerprint=f"{st.st_size}:{st.st_mtime_ns}:{hashlib.sha256(Path(clips_csv).read_bytes()).hexdigest()}",
     )
     meta = {
         "arch": s.arch,

@@ -142,11 +142,11 @@ def weight_vector(weights: Mapping[str, Any], method: str, species: Sequence[str
     return np.asarray([table[s] for s in species], dtype=np.float32)
 
 
-def weights_for_manifest(manifest_csv: str | Path, out_json: str | Path, beta: float = 0.999, recommended: str = "auto") -> dict[str, Any]:
-    """Workflow step: class weights of the training split of a resolved manifest."""
+def weights_for_clips(clips_csv: str | Path, out_json: str | Path, beta: float = 0.999, recommended: str = "auto") -> dict[str, Any]:
+    """Workflow step: class weights of the training clips of the clip table."""
     from jaxaudio.manifest import load_resolved
 
-    df = load_resolved(manifest_csv)
+    df = load_resolved(clips_csv)
     species = sorted(df["species"].unique())
     weights = compute_class_weights(list(df.loc[df["split"] == "train", "species"]), species, beta, recommended)
     save_class_weights(weights, out_json)

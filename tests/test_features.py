@@ -77,3 +77,70 @@ def test_real_recordings_match_librosa(birdsounds, tmp_path):
         ref = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40, n_fft=2048, hop_length=512)
         np.testing.assert_allclose(cache[i, 0], ref, rtol=1e-4, atol=1e-2)
         np.testing.assert_allclose(cache[i, 2], librosa.feature.delta(ref, order=2), rtol=1e-4, atol=1e-2)
+
+
+def test_windows_cover_the_recording():
+    from jaxaudio.features import cut_clips
+
+    sr = 100
+    cfg = FeatureConfig(sample_rate=sr, clip_seconds=1.0, crop="windows", window_hop_seconds=0.4, n_fft=16, hop_length=4, n_mels=8, n_mfcc=4)
+    y = np.arange(250, dtype=np.float32)  # 2.5 s
+    clips = cut_clips(y, cfg)
+    # starts 0, 0.4, 0.8, 1.2 s and a last window ending at 2.5 s (start 1.5 s)
+    assert [round(t, 3) for t, _ in clips] == [0.0, 0.4, 0.8, 1.2, 1.5]
+    assert all(len(c) == 100 for _, c in clips)
+    np.testing.assert_array_equal(clips[-1][1], y[150:250])
+    short = cut_clips(np.ones(30, np.float32), cfg)
+    assert len(short) == 1 and short[0][1][:30].sum() == 30 and short[0][1][30:].sum() == 0
+    centre = cut_clips(y, FeatureConfig(sample_rate=sr, clip_seconds=1.0, crop="center", n_fft=16, hop_length=4, n_mels=8, n_mfcc=4))
+    assert len(centre) == 1 and centre[0][0] == 0.75  # (250 - 100) // 2 samples
+
+
+def _tone_files(tmp_path, names):
+    rows = []
+    for i, name in enumerate(names):
+        p = tmp_path / name
+        sf.write(p, tone(22050, 0.5 + 0.1 * i, 300 + 100 * i), 22050)
+        rows.append({"path": str(p), "species": "ab"[i % 2], "split": "train" if i < 4 else "test", "label": i % 2})
+    return rows
+
+
+def test_feature_step_caches_reports_all_bad_files_and_skips(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from jaxaudio.features import FeatureError, build_feature_cache
+
+    rows = _tone_files(tmp_path, [f"good{i}.wav" for i in range(5)])
+    (tmp_path / "broken.wav").write_bytes(b"RIFF0000WAVEjunk")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    rows += [{"path": str(tmp_path / "broken.wav"), "species": "a", "split": "train", "label": 0},
+             {"path": str(tmp_path / "empty.wav"), "species": "b", "split": "test", "label": 1}]
+    manifest = tmp_path / "m.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    settings = {"clip_seconds": 1.0}
+    out = {k: tmp_path / f"{k}" for k in ("f.npy", "clips.csv", "skipped.csv")}
+    cache = tmp_path / "cache"
+    with pytest.raises(FeatureError) as err:
+        build_feature_cache(manifest, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], cache, "error", progress=False)
+    msg = str(err.value)
+    assert "2 recording(s)" in msg and "line 7" in msg and "broken.wav" in msg and "line 8" in msg and "empty.wav" in msg
+    assert len(list(cache.glob("*.npz"))) == 5  # the good recordings' features are kept
+    assert not out["f.npy"].exists()
+    # Rerun with skip: the five good recordings come from the cache (none is decoded again).
+    import jaxaudio.features as features_mod
+
+    real_load = features_mod.load_audio
+
+    def load_only_bad(path, *args, **kwargs):
+        assert "good" not in str(path), f"{path} was decoded again instead of read from the cache"
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(features_mod, "load_audio", load_only_bad)
+    clips = build_feature_cache(manifest, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], cache, "skip", progress=False)
+    assert len(clips) == 5 and list(clips["recording"]) == [0, 1, 2, 3, 4]
+    skipped = pd.read_csv(out["skipped.csv"])
+    assert list(skipped["line"]) == [7, 8] and skipped["reason"].str.contains("broken.wav").iloc[0]
+    feats = np.load(out["f.npy"])
+    y0, _ = sf.read(rows[0]["path"], dtype="float32")  # the 16-bit file as written
+    ref = librosa.feature.mfcc(y=librosa.util.fix_length(y0, size=22050), sr=22050, n_mfcc=40)
+    np.testing.assert_allclose(feats[0, 0], ref, rtol=1e-4, atol=1e-2)

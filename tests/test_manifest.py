@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from jaxaudio.manifest import ManifestError, assign_splits, check_manifest, resolve_manifest
+from jaxaudio.manifest import ManifestError, check_manifest, resolve_manifest
+from jaxaudio.splits import assign_splits
 
 
 def make_data(tmp_path, counts, with_split=None):
@@ -77,3 +78,53 @@ def test_missing_audio_files_are_listed(tmp_path):
 def test_missing_manifest(tmp_path):
     with pytest.raises(ManifestError, match="does not exist"):
         check_manifest(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("path,species,start,end\naudio/a/0.wav,a,0.5,0.2\n", r"start >= end on line\(s\) \[2\] \(line 2: start 0.5, end 0.2\)"),
+        ("path,species,start\naudio/a/0.wav,a,abc\n", r"'start' is not a number on line\(s\) \[2\]"),
+        ("path,species,end\naudio/a/0.wav,a,-1\n", r"negative 'end' on line\(s\) \[2\]"),
+        ("path,species\naudio/a/0.wav,a\naudio/a/1.wav,a\naudio/a/0.wav,a\n", r"duplicate rows \(same file\) on lines \[2, 4\]"),
+        ("path,species,start,end\naudio/a/0.wav,a,0,1\naudio/a/0.wav,a,0,1\n", r"duplicate rows \(same file and segment\)"),
+    ],
+)
+def test_segment_and_duplicate_errors(tmp_path, content, message):
+    make_data(tmp_path, {"a": 2})
+    path = tmp_path / "m.csv"
+    path.write_text(content)
+    with pytest.raises(ManifestError, match=message):
+        check_manifest(path)
+
+
+def test_segments_of_one_file_are_distinct_rows(tmp_path):
+    make_data(tmp_path, {"a": 1, "b": 1})
+    path = tmp_path / "m.csv"
+    path.write_text("path,species,start,end,split\naudio/a/0.wav,a,0,0.02,train\naudio/a/0.wav,a,0.02,,val\naudio/b/0.wav,b,,,train\n")
+    df, _ = resolve_manifest(path)
+    assert df["start"].tolist()[:2] == [0.0, 0.02] and np.isnan(df["end"][1])
+
+
+def test_grouped_split_never_shares_a_group(tmp_path):
+    counts = {"a": 30, "b": 12, "c": 4}
+    path = make_data(tmp_path, counts)
+    df = pd.read_csv(path)
+    df["group"] = [f"{s}-rec{i // 3}" for s, i in zip(df["species"], df.groupby("species").cumcount())]
+    df.to_csv(path, index=False)
+    out, _ = resolve_manifest(path, seed=1)
+    assert (out.groupby("group")["split"].nunique() == 1).all()
+    # species a has 10 groups: round(2.5)=2 test, round(1.5)=2 val, 6 train groups of 3 clips
+    a = out[out["species"] == "a"].groupby("split")["group"].nunique().to_dict()
+    assert a == {"test": 2, "val": 2, "train": 6}
+    assert set(out.loc[out["split"] == "train", "species"]) == set(counts)
+
+
+def test_too_few_clips_exclude_or_error(tmp_path, caplog):
+    path = make_data(tmp_path, {"Blue Jay": 6, "Dunlin": 2, "Osprey": 1})
+    with caplog.at_level("WARNING"):
+        df, species = resolve_manifest(path, min_clips_per_species=3)
+    assert species == ["Blue Jay"]
+    assert "Dunlin (2)" in caplog.text and "Osprey (1)" in caplog.text
+    with pytest.raises(ManifestError, match=r"fewer than 3 clips: Dunlin \(2\), Osprey \(1\)"):
+        resolve_manifest(path, min_clips_per_species=3, too_few_clips="error")

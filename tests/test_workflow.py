@@ -62,6 +62,9 @@ def test_every_output_exists_and_parses(workdir):
     assert len(species) == 10 and species == sorted(species)
     manifest = pd.read_csv(r / "data" / "manifest.csv")
     assert set(manifest["split"]) == {"train", "val", "test"}
+    clips = pd.read_csv(r / "features" / "clips.csv")  # crop=center: one clip per recording
+    assert list(clips["recording"]) == list(range(len(manifest))) and list(clips["path"]) == list(manifest["path"])
+    assert pd.read_csv(r / "features" / "skipped.csv").empty
 
     features = np.load(r / "features" / "features.npy", mmap_mode="r")
     assert features.shape == (len(manifest), 3, 40, 44) and features.dtype == np.float32

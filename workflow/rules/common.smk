@@ -22,10 +22,11 @@ wildcard_constraints:
 
 
 def manifest_source():
-    """The manifest the user gave, or the one the synth rule makes."""
-    if config["data"]["source"] == "synthetic":
+    """The manifest or folder the user gave, or the manifest the synth rule makes."""
+    source = config["data"]["source"]
+    if source == "synthetic":
         return f"{R}/data/synthetic/manifest.csv"
-    return config["data"]["manifest"]
+    return config["data"][source]  # the manifest CSV or the folder
 
 
 def final_outputs():

@@ -29,23 +29,7 @@ rule manifest:
         "../envs/jaxaudio.yaml"
     params:
         split=config["data"]["split"],
+        min_clips=config["data"]["min_clips_per_species"],
+        too_few_clips=config["data"]["too_few_clips"],
     script:
         "../scripts/manifest.py"
-
-
-rule class_weights:
-    input:
-        manifest=rules.manifest.output.manifest,
-    output:
-        f"{R}/data/class_weights.json",
-    log:
-        f"{R}/logs/data/class_weights.log",
-    benchmark:
-        f"{R}/benchmarks/data/class_weights.tsv"
-    conda:
-        "../envs/jaxaudio.yaml"
-    params:
-        beta=config["class_weights"]["effective_beta"],
-        recommended=config["class_weights"]["recommended"],
-    script:
-        "../scripts/class_weights.py"

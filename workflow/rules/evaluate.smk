@@ -2,8 +2,8 @@ rule evaluate:
     input:
         model=rules.train.output.model,
         history=rules.train.output.history,
-        features=rules.features.output[0],
-        manifest=rules.manifest.output.manifest,
+        features=rules.features.output.features,
+        clips=rules.features.output.clips,
         weights=rules.class_weights.output[0],
     output:
         metrics=f"{R}/eval/{{exp}}/{{model}}/metrics.json",

@@ -2,7 +2,9 @@ rule features:
     input:
         manifest=rules.manifest.output.manifest,
     output:
-        f"{R}/features/features.npy",
+        features=f"{R}/features/features.npy",
+        clips=f"{R}/features/clips.csv",
+        skipped=f"{R}/features/skipped.csv",
     log:
         f"{R}/logs/features/features.log",
     benchmark:
@@ -11,21 +13,8 @@ rule features:
         "../envs/jaxaudio.yaml"
     params:
         settings=config["features"],
+        on_bad_file=config["data"]["on_bad_file"],
+        # Per-recording features, reused across reruns (not an output: never deleted).
+        cache=f"{R}/features/cache",
     script:
         "../scripts/features.py"
-
-
-rule stats:
-    input:
-        features=rules.features.output[0],
-        manifest=rules.manifest.output.manifest,
-    output:
-        f"{R}/features/stats.json",
-    log:
-        f"{R}/logs/features/stats.log",
-    benchmark:
-        f"{R}/benchmarks/features/stats.tsv"
-    conda:
-        "../envs/jaxaudio.yaml"
-    script:
-        "../scripts/stats.py"

@@ -1,7 +1,7 @@
 rule train:
     input:
-        features=rules.features.output[0],
-        manifest=rules.manifest.output.manifest,
+        features=rules.features.output.features,
+        clips=rules.features.output.clips,
         stats=rules.stats.output[0],
         weights=rules.class_weights.output[0],
     output:

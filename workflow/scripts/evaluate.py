@@ -7,7 +7,7 @@ with step_log(snakemake.log[0]) as log:
         model_dir=snakemake.input.model,
         history_csv=snakemake.input.history,
         features_npy=snakemake.input.features,
-        manifest_csv=snakemake.input.manifest,
+        clips_csv=snakemake.input.clips,
         weights_json=snakemake.input.weights,
         out=dict(snakemake.output.items()),
         rare_quantile=snakemake.params.rare_quantile,

@@ -3,4 +3,13 @@ from jaxaudio.runlog import step_log
 with step_log(snakemake.log[0]) as log:
     from jaxaudio.features import build_feature_cache
 
-    build_feature_cache(snakemake.input.manifest, dict(snakemake.params.settings), snakemake.output[0])
+    clips = build_feature_cache(
+        snakemake.input.manifest,
+        dict(snakemake.params.settings),
+        snakemake.output.features,
+        snakemake.output.clips,
+        snakemake.output.skipped,
+        cache_dir=snakemake.params.cache,
+        on_bad_file=snakemake.params.on_bad_file,
+    )
+    log.info("%d clips from %d recordings", len(clips), clips["recording"].nunique())

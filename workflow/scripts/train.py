@@ -14,7 +14,7 @@ with step_log(snakemake.log[0]) as log:
     log.info("JAX backend %s, devices %s", jax.default_backend(), jax.devices())
     result = train_run(
         snakemake.input.features,
-        snakemake.input.manifest,
+        snakemake.input.clips,
         snakemake.input.stats,
         snakemake.input.weights,
         dict(snakemake.params.settings),
