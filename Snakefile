@@ -18,6 +18,7 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/baselines.smk"
 include: "workflow/rules/compare.smk"
 
 

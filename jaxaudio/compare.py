@@ -18,6 +18,11 @@ A model's decision is its candidate experiment's. When it is not GO, the rollbac
 lists each rung (an experiment name) with its measured result, or ``ran: false`` when that
 experiment was not part of the run. The overall decision is GO when every model is GO,
 NO-GO when every model is NO-GO, INVESTIGATE otherwise.
+
+Reference baselines (the logistic regression on pooled MFCC statistics,
+:mod:`jaxaudio.models.logreg`) are listed beside the deep models, and every deep run records
+whether it **beats every baseline** on macro-F1 and rare-species F1: a deep model that does
+not is not worth its compute, whatever its decision.
 """
 
 from __future__ import annotations
@@ -86,13 +91,16 @@ def compare_runs(
     candidate: str,
     thresholds: Mapping[str, float],
     ladder: Sequence[Mapping[str, str]] = (),
+    baselines: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Build the comparison document.
 
     ``runs``: one mapping per (experiment, model) with keys ``experiment``, ``model``,
     ``metrics`` (the evaluation's metrics dict) and ``history`` (per-epoch DataFrame).
+    ``baselines``: name -> test metrics of each reference baseline.
     """
     t = {**DEFAULT_THRESHOLDS, **thresholds}
+    refs = {name: {k: m.get(k) for k in METRICS} for name, m in (baselines or {}).items()}
     by_model: dict[str, dict[str, Mapping[str, Any]]] = {}
     for r in runs:
         by_model.setdefault(r["model"], {})[r["experiment"]] = r
@@ -116,8 +124,10 @@ def compare_runs(
                 "best_epoch": int(r["history"]["val_macro_f1"].idxmax()) + 1 if len(r["history"]) else None,
                 "decision": decision,
                 "reasons": reasons,
+                "beats_baselines": beats_baselines(m, refs) if refs else None,
             }
-            table.append({"model": model, "experiment": exp, **{k: m[k] for k in ("accuracy", "macro_f1", "rare_f1")}, "decision": decision})
+            table.append({"model": model, "experiment": exp, **{k: m[k] for k in ("accuracy", "macro_f1", "rare_f1")},
+                          "decision": decision, "beats_baselines": results[exp]["beats_baselines"]})
         cand = results[candidate]
         rollback = None
         if cand["decision"] != "GO":
@@ -127,6 +137,8 @@ def compare_runs(
                 for step in ladder
             ]
         models[model] = {"decision": cand["decision"], "reasons": cand["reasons"], "experiments": results, "rollback": rollback}
+    for name, m in refs.items():
+        table.append({"model": "sklearn", "experiment": name, **{k: m[k] for k in ("accuracy", "macro_f1", "rare_f1")}, "decision": "reference", "beats_baselines": None})
     decisions = {m["decision"] for m in models.values()}
     overall = "GO" if decisions == {"GO"} else "NO-GO" if decisions == {"NO-GO"} else "INVESTIGATE"
     return {
@@ -135,16 +147,29 @@ def compare_runs(
         "candidate": candidate,
         "thresholds": t,
         "models": models,
+        "baselines": refs,
         "table": table,
     }
+
+
+def beats_baselines(metrics: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when macro-F1 and rare-F1 are strictly above those of every reference baseline."""
+    def above(k: str, ref: Mapping[str, Any]) -> bool:
+        return ref.get(k) is None or (metrics.get(k) is not None and metrics[k] > ref[k])
+
+    return all(above("macro_f1", r) and above("rare_f1", r) for r in refs.values())
 
 
 def format_table(comparison: Mapping[str, Any]) -> str:
     """The comparison as a plain-text table (model x experiment: acc, macro-F1, rare-F1)."""
     fmt = lambda v: "   -  " if v is None else f"{v:6.3f}"  # noqa: E731
-    lines = [f"{'model':8} {'experiment':20} {'acc':>6} {'macroF1':>7} {'rareF1':>6}  decision", "-" * 62]
+    beats = {True: "yes", False: "no", None: "-"}
+    lines = [f"{'model':8} {'experiment':20} {'acc':>6} {'macroF1':>7} {'rareF1':>6}  {'decision':11} beats baselines", "-" * 78]
     for row in comparison["table"]:
-        lines.append(f"{row['model']:8} {row['experiment']:20} {fmt(row['accuracy'])} {fmt(row['macro_f1']):>7} {fmt(row['rare_f1'])}  {row['decision']}")
+        lines.append(
+            f"{row['model']:8} {row['experiment']:20} {fmt(row['accuracy'])} {fmt(row['macro_f1']):>7} {fmt(row['rare_f1'])}  "
+            f"{row['decision']:11} {beats[row.get('beats_baselines')]}"
+        )
     lines.append(f"overall decision ({comparison['candidate']} vs {comparison['baseline']}): {comparison['decision']}")
     return "\n".join(lines)
 
@@ -159,8 +184,10 @@ def compare_files(
     ladder: Sequence[Mapping[str, str]],
     out_json: str,
     out_table: str,
+    baselines: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Workflow step: read each run's metrics and history (same order as ``runs``), write the comparison."""
+    """Workflow step: read each run's metrics and history (same order as ``runs``) and the
+    baselines' metrics (``name -> metrics.json``), write the comparison."""
     import json
     from pathlib import Path
 
@@ -170,7 +197,8 @@ def compare_files(
         {**run, "metrics": json.loads(Path(m).read_text()), "history": pd.read_csv(h)}
         for run, m, h in zip(runs, metrics_paths, history_paths)
     ]
-    comparison = compare_runs(records, baseline, candidate, thresholds, ladder)
+    refs = {name: json.loads(Path(p).read_text()) for name, p in (baselines or {}).items()}
+    comparison = compare_runs(records, baseline, candidate, thresholds, ladder, refs)
     Path(out_json).write_text(json.dumps(comparison, indent=2) + "\n")
     table = format_table(comparison)
     Path(out_table).write_text(table + "\n")

@@ -27,7 +27,7 @@ from jaxaudio.features import FeatureConfig
 from jaxaudio.manifest import ManifestError, check_manifest
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
-EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "lr", "epochs", "batch_size", "patience", "seed")
+EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "lr", "epochs", "batch_size", "patience", "seed")
 
 
 class ConfigError(ValueError):

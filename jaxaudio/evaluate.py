@@ -475,7 +475,7 @@ def evaluate_run(
 
     @jax.jit
     def probs_fn(state, x):
-        logits = nnx.merge(graphdef, state)((x - mean[:, None, None]) / std[:, None, None])
+        logits = nnx.merge(graphdef, state)((x - mean) / std)
         return jax.nn.softmax(logits, axis=-1)
 
     probs = batched_apply(lambda xb: probs_fn(state, xb), features, batch_size, rows=test)

@@ -30,7 +30,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from jaxaudio.settings import FromDict
-from jaxaudio.audio import fit_length, load_audio
+from jaxaudio.audio import AudioError, fit_length, load_audio
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,10 @@ class FeatureError(ValueError):
 
 def _cache_key(path: str, start: float | None, end: float | None, cfg: FeatureConfig) -> str:
     """Identity of one recording's features: the file (path, size, mtime), segment, settings."""
-    st = Path(path).stat()
+    try:
+        st = Path(path).stat()
+    except OSError as exc:  # deleted or unreadable since the manifest was checked
+        raise AudioError(f"{path}: cannot read file ({exc.strerror})") from exc
     blob = json.dumps([str(Path(path).resolve()), st.st_size, st.st_mtime_ns, start, end, cfg.to_dict()], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
@@ -210,7 +213,6 @@ def build_feature_cache(
     :class:`FeatureError` after all good recordings are featurised and cached; with ``"skip"``
     it is left out and listed in ``skipped_csv``.
     """
-    from jaxaudio.audio import AudioError
     from jaxaudio.manifest import check_train_coverage, load_resolved
 
     if on_bad_file not in ("error", "skip"):

@@ -37,3 +37,29 @@ def weighted_cross_entropy(
     if mask is not None:
         w = w * mask
     return jnp.sum(w * per_sample) / jnp.sum(w)
+
+
+def weighted_cross_entropy_mixup(
+    logits: jnp.ndarray,
+    labels_a: jnp.ndarray,
+    labels_b: jnp.ndarray,
+    lam: jnp.ndarray,
+    class_weights: jnp.ndarray | None = None,
+) -> jnp.ndarray:
+    """Class-weighted cross-entropy of a mixup batch ``λ x_a + (1 − λ) x_b``.
+
+    Each sample carries the two labels with mass ``λ`` and ``1 − λ``; the PyTorch weighted
+    mean above generalises to::
+
+        loss = sum_i [λ w[a_i] l_i(a_i) + (1−λ) w[b_i] l_i(b_i)] / sum_i [λ w[a_i] + (1−λ) w[b_i]]
+
+    which is :func:`weighted_cross_entropy` exactly when ``λ = 1`` (or ``a = b``).
+    """
+    l_a = optax.softmax_cross_entropy_with_integer_labels(logits, labels_a)
+    l_b = optax.softmax_cross_entropy_with_integer_labels(logits, labels_b)
+    if class_weights is None:
+        w_a = w_b = jnp.ones_like(l_a)
+    else:
+        w_a, w_b = jnp.take(class_weights, labels_a), jnp.take(class_weights, labels_b)
+    num = jnp.sum(lam * w_a * l_a + (1.0 - lam) * w_b * l_b)
+    return num / jnp.sum(lam * w_a + (1.0 - lam) * w_b)

@@ -55,9 +55,12 @@ def load_model(directory: str | Path) -> tuple[nnx.Module, dict[str, Any]]:
 
 
 def normaliser(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """The (mean, std) per channel the model was trained with (0/1 when not normalised)."""
+    """The ``(mean, std)`` the model was trained with, shaped ``(C, 1|F, 1)`` to broadcast
+    against a ``(C, F, T)`` stack (0/1 when not normalised)."""
+    from jaxaudio.stats import broadcastable
+
     n = meta["input_shape"][0]
     norm = meta.get("normalisation")
     if not norm:
-        return np.zeros(n, np.float32), np.ones(n, np.float32)
-    return np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32)
+        return broadcastable(np.zeros(n)), broadcastable(np.ones(n))
+    return broadcastable(norm["mean"]), broadcastable(norm["std"])

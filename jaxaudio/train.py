@@ -12,8 +12,11 @@ What happens per run:
   seeded by ``(seed, epoch)`` and gathers batches on the device (``jnp.take``). The last
   partial batch is dropped (a shuffled epoch sees every clip with equal probability; a
   partial batch would need a second compiled shape and skews BatchNorm statistics);
-* features are standardised on the device with the training-split channel statistics
-  (``normalise=False`` passes mean 0, std 1 through the same code);
+* features are standardised on the device with the training-split statistics, per channel
+  or per (channel, coefficient) (``normalise``: ``false``/``none``, ``true``/``channel``,
+  ``coefficient``; ``none`` passes mean 0, std 1 through the same code);
+* optional augmentation inside the step (:mod:`jaxaudio.augment`: time shift, SpecAugment
+  masks, mixup), keyed by ``(seed, step)`` like dropout;
 * loss: class-weighted softmax cross-entropy with PyTorch semantics
   (:mod:`jaxaudio.losses`); validation loss uses the same weights;
 * after each epoch: validation loss, accuracy and macro-F1 (sklearn); the model selected is
@@ -48,8 +51,10 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from jaxaudio.settings import FromDict
 from jaxaudio.batching import batched_apply
-from jaxaudio.losses import weighted_cross_entropy
+from jaxaudio.augment import AugmentSettings, augment_batch, mixup
+from jaxaudio.losses import weighted_cross_entropy, weighted_cross_entropy_mixup
 from jaxaudio.models import build_model
+from jaxaudio.stats import broadcastable, norm_mode, stats_arrays
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +78,8 @@ class TrainSettings(FromDict):
     patience: int = 10
     seed: int = 0
     class_weights: str = "none"
-    normalise: bool = False
+    normalise: bool | str = False
+    augment: dict[str, Any] = field(default_factory=dict)
     eval_batch_size: int = 256
 
 
@@ -116,25 +122,34 @@ def make_optimizer(s: TrainSettings, steps_per_epoch: int) -> tuple[optax.Gradie
     return opt, schedule
 
 
-def make_steps(model: nnx.Module, tx: optax.GradientTransformation):
+def make_steps(model: nnx.Module, tx: optax.GradientTransformation, augment: AugmentSettings | None = None):
     """Split ``model`` once and build the jitted ``train_step`` and ``eval_logits``.
 
+    ``mean``/``std`` broadcast against one ``(C, F, T)`` stack (:func:`jaxaudio.stats.stats_arrays`).
     Returns ``(init_state, train_step, eval_logits)``.
     """
+    aug = augment or AugmentSettings()
     model.train()
     graph_train, params, rest = nnx.split(model, nnx.Param, ...)
     model.eval()
     graph_eval = nnx.graphdef(model)
 
     def loss_fn(params, rest, x, y, w, key):
+        k_drop, k_aug, k_mix = jax.random.split(key, 3)
+        if aug.time_shift or aug.masks_active:
+            x = augment_batch(k_aug, x, aug)
         m = nnx.merge(graph_train, params, rest, copy=True)
-        logits = m(x, rngs=nnx.Rngs(dropout=key))
+        if aug.mixup_alpha > 0:
+            x, perm, lam = mixup(k_mix, x, aug.mixup_alpha)
+            loss = weighted_cross_entropy_mixup(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, y[perm], lam, w)
+        else:
+            loss = weighted_cross_entropy(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, w)
         _, _, new_rest = nnx.split(m, nnx.Param, ...)
-        return weighted_cross_entropy(logits, y, w), new_rest
+        return loss, new_rest
 
     @jax.jit
     def train_step(state: TrainState, x_all, y_all, idx, mean, std, w, key):
-        x = (jnp.take(x_all, idx, axis=0) - mean[:, None, None]) / std[:, None, None]
+        x = (jnp.take(x_all, idx, axis=0) - mean) / std
         y = jnp.take(y_all, idx)
         (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, state.rest, x, y, w, key)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -144,7 +159,7 @@ def make_steps(model: nnx.Module, tx: optax.GradientTransformation):
     @jax.jit
     def eval_logits(params, rest, x, mean, std):
         m = nnx.merge(graph_eval, params, rest)
-        return m((x - mean[:, None, None]) / std[:, None, None])
+        return m((x - mean) / std)
 
     init_state = TrainState(step=jnp.zeros((), jnp.int32), params=params, rest=rest, opt_state=tx.init(params))
     return init_state, train_step, eval_logits
@@ -214,7 +229,8 @@ def train(
 ) -> TrainResult:
     """Train ``settings.arch`` and return the model of the epoch with the best val macro-F1.
 
-    ``mean``/``std`` (per channel) are used only when ``settings.normalise``; ``class_weights``
+    ``mean``/``std`` (shaped ``(C, 1|F, 1)``, :func:`jaxaudio.stats.stats_arrays`) are used
+    only when ``settings.normalise`` is not ``none``; ``class_weights``
     (``(n_classes,)``, species index order) weight the loss, ``None`` means unweighted.
     """
     s = settings
@@ -222,12 +238,12 @@ def train(
         raise ValueError(f"need training and validation clips (got {len(x_train)} train, {len(x_val)} val)")
     input_shape = tuple(x_train.shape[1:])
     channels = input_shape[0]
-    if s.normalise:
+    if norm_mode(s.normalise) != "none":
         if mean is None or std is None:
-            raise ValueError("normalise=True needs the training-split statistics")
-        mean_d, std_d = jnp.asarray(mean, jnp.float32), jnp.asarray(std, jnp.float32)
+            raise ValueError(f"normalise={s.normalise!r} needs the training-split statistics")
+        mean_d, std_d = jnp.asarray(broadcastable(mean)), jnp.asarray(broadcastable(std))
     else:
-        mean_d, std_d = jnp.zeros(channels, jnp.float32), jnp.ones(channels, jnp.float32)
+        mean_d, std_d = jnp.zeros((channels, 1, 1), jnp.float32), jnp.ones((channels, 1, 1), jnp.float32)
     w = np.ones(n_classes, np.float32) if class_weights is None else np.asarray(class_weights, np.float32)
     w_d = jnp.asarray(w)
 
@@ -235,7 +251,7 @@ def train(
     steps_per_epoch = len(x_train) // batch
     tx, schedule = make_optimizer(s, steps_per_epoch)
     model = build_model(s.arch, n_classes, input_shape, s.model, s.seed)
-    state, train_step, eval_logits = make_steps(model, tx)
+    state, train_step, eval_logits = make_steps(model, tx, AugmentSettings.from_dict(s.augment))
     n_params = int(sum(p.size for p in jax.tree.leaves(state.params)))
 
     x_dev = jax.device_put(np.asarray(x_train, np.float32))
@@ -360,7 +376,7 @@ def train_run(
     """
     from jaxaudio.manifest import load_resolved
     from jaxaudio.model_store import save_model
-    from jaxaudio.stats import CHANNELS, stats_arrays
+    from jaxaudio.stats import CHANNELS
     from jaxaudio.weights import weight_vector
 
     s = TrainSettings.from_dict(settings)
@@ -369,7 +385,8 @@ def train_run(
     features = np.load(features_npy, mmap_mode="r")
     stats = json.loads(Path(stats_json).read_text())
     weights = json.loads(Path(weights_json).read_text())
-    mean, std = stats_arrays(stats)
+    mode = norm_mode(s.normalise)
+    mean, std = stats_arrays(stats, mode) if mode != "none" else (None, None)
     w = weight_vector(weights, s.class_weights, species)
     split = df["split"].to_numpy()
     tr, va = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
@@ -394,7 +411,7 @@ def train_run(
         "input_shape": list(features.shape[1:]),
         "species": species,
         "channels": list(CHANNELS),
-        "normalisation": {"mean": mean.tolist(), "std": std.tolist()} if s.normalise else None,
+        "normalisation": {"mode": mode, "mean": mean.tolist(), "std": std.tolist()} if mean is not None else None,
         "class_weights": s.class_weights,
         "settings": asdict(s),
         "summary": result.summary,

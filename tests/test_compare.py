@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from jaxaudio.compare import compare_runs, decide, training_stability
+from jaxaudio.compare import compare_runs, decide, format_table, training_stability
 
 T = {"go_macro_f1": 0.25, "go_accuracy": 0.5, "go_rare_f1": 0.1, "investigate_macro_f1": 0.2, "max_val_loss_growth": 3.0}
 LADDER = [{"rung": "weights only", "experiment": "weights_only"}, {"rung": "lower learning rate", "experiment": "lower_lr"}]
@@ -58,3 +58,24 @@ def test_comparison_document_with_rollback():
     assert rungs["weights_only"]["ran"] and rungs["weights_only"]["decision"] == "NO-GO"
     assert not rungs["lower_lr"]["ran"] and "metrics" not in rungs["lower_lr"]
     assert {(r["model"], r["experiment"]) for r in c["table"]} == {(r["model"], r["experiment"]) for r in runs}
+
+
+def test_baseline_rows_and_beats_baselines():
+    ok = history([2.0, 1.5, 1.2])
+    runs = [
+        {"experiment": "baseline_v1", "model": "cnn", "metrics": metrics(0.80, 0.70, 0.60), "history": ok},
+        {"experiment": "v2", "model": "cnn", "metrics": metrics(0.85, 0.83, 0.83), "history": ok},
+    ]
+    refs = {"logreg": metrics(0.84, 0.82, 0.80), "logreg_balanced": metrics(0.84, 0.825, 0.81)}
+    c = compare_runs(runs, "baseline_v1", "v2", T, LADDER, refs)
+    exps = c["models"]["cnn"]["experiments"]
+    assert exps["v2"]["beats_baselines"] is True  # 0.83 > 0.825 and 0.83 > 0.81
+    assert exps["baseline_v1"]["beats_baselines"] is False
+    rows = {(r["model"], r["experiment"]): r for r in c["table"]}
+    assert rows[("sklearn", "logreg_balanced")]["decision"] == "reference"
+    assert rows[("sklearn", "logreg")]["macro_f1"] == 0.82
+    # equal is not better: rare-F1 0.81 against a baseline's 0.81
+    tie = compare_runs([runs[0], {**runs[1], "metrics": metrics(0.85, 0.83, 0.81)}], "baseline_v1", "v2", T, LADDER, refs)
+    assert tie["models"]["cnn"]["experiments"]["v2"]["beats_baselines"] is False
+    assert "yes" in format_table(c) and "reference" in format_table(c)
+    assert compare_runs(runs, "baseline_v1", "v2", T, LADDER)["models"]["cnn"]["experiments"]["v2"]["beats_baselines"] is None

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxaudio.losses import weighted_cross_entropy
+from jaxaudio.losses import weighted_cross_entropy, weighted_cross_entropy_mixup
 
 
 def torch_documented(logits, y, w):
@@ -50,3 +50,25 @@ def test_unweighted_is_plain_mean_and_mask_drops_rows():
     mask = np.array([1] * 6 + [0] * 4, np.float32)
     masked = float(weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y), mask=jnp.asarray(mask)))
     assert masked == pytest.approx(torch_documented(logits[:6], y[:6], np.ones(4)), rel=1e-5)
+
+
+def test_mixup_loss_hand_computed_and_reduces_to_plain_loss():
+    # logits 0 over 2 classes: every l = ln 2. Two samples a = [0, 1], b = [1, 1], λ = 0.25,
+    # w = [1, 3]: num = Σ λ w_a ln2 + (1-λ) w_b ln2 = ln2 (0.25·1 + 0.75·3 + 0.25·3 + 0.75·3),
+    # den the same without ln2 -> loss = ln 2.
+    z = jnp.zeros((2, 2))
+    a, b, w = jnp.array([0, 1]), jnp.array([1, 1]), jnp.array([1.0, 3.0])
+    assert float(weighted_cross_entropy_mixup(z, a, b, 0.25, w)) == pytest.approx(np.log(2), rel=1e-6)
+    # distinct losses: sample 0 logits [2, 0]: l(0) = ln(1+e^-2), l(1) = ln(1+e^2); sample 1 ln 2.
+    logits = jnp.array([[2.0, 0.0], [0.0, 0.0]])
+    l00, l01, l1 = np.log1p(np.exp(-2)), np.log1p(np.exp(2)), np.log(2)
+    lam = 0.25
+    num = lam * 1 * l00 + (1 - lam) * 3 * l01 + lam * 3 * l1 + (1 - lam) * 3 * l1
+    den = lam * 1 + (1 - lam) * 3 + lam * 3 + (1 - lam) * 3
+    assert float(weighted_cross_entropy_mixup(logits, a, b, lam, w)) == pytest.approx(num / den, rel=1e-6)
+    rng = np.random.default_rng(0)
+    x, y = jnp.asarray(rng.normal(size=(8, 5))), jnp.asarray(rng.integers(0, 5, 8))
+    wv = jnp.asarray(rng.uniform(0.5, 2, 5))
+    for lam_ in (1.0, 0.3):  # λ = 1, or both labels equal: the weighted loss itself
+        other = y if lam_ != 1.0 else jnp.roll(y, 1)
+        assert float(weighted_cross_entropy_mixup(x, y, other, lam_, wv)) == pytest.approx(torch_documented(x, np.asarray(y), np.asarray(wv)), rel=1e-5)

@@ -109,6 +109,24 @@ def test_every_output_exists_and_parses(workdir):
         m = json.loads((r / "eval" / "v2" / model / "metrics.json").read_text())
         b = json.loads((r / "eval" / "baseline_v1" / model / "metrics.json").read_text())
         assert exps["v2"]["delta_vs_baseline"]["macro_f1"] == pytest.approx(m["macro_f1"] - b["macro_f1"])
+        assert isinstance(exps["v2"]["beats_baselines"], bool)
+
+    # the logistic-regression baselines: a row each, equal to sklearn fitted here directly
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.asarray(features, np.float64)
+    pooled = np.concatenate([x.mean(-1).reshape(len(x), -1), x.std(-1).reshape(len(x), -1)], axis=1)
+    split, y = manifest["split"].to_numpy(), manifest["label"].to_numpy()
+    for name, cw in (("logreg", None), ("logreg_balanced", "balanced")):
+        ref = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, class_weight=cw))
+        pred = ref.fit(pooled[split == "train"], y[split == "train"]).predict(pooled[split == "test"])
+        got = json.loads((r / "eval" / "baselines" / name / "metrics.json").read_text())
+        assert got["macro_f1"] == pytest.approx(f1_score(y[split == "test"], pred, average="macro"), abs=1e-3)
+        assert comparison["baselines"][name]["macro_f1"] == got["macro_f1"]
+        assert ("sklearn", name) in {(row["model"], row["experiment"]) for row in comparison["table"]}
 
 
 def test_nothing_to_do_after_a_complete_run(workdir):

@@ -21,8 +21,14 @@ def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
 class AudioCNN(nnx.Module):
     """A small VGG-style CNN over the (frequency, time) plane of the MFCC stack.
 
-    Each block: 3x3 conv (no bias, BN follows) -> BatchNorm -> ReLU -> 2x2 max-pool. Then the
-    mean over frequency and time (so any clip length works), dropout and a linear classifier.
+    Each block: 3x3 conv (no bias, BN follows) -> BatchNorm -> ReLU -> 2x2 max-pool. Then a
+    pooling head, dropout and a linear classifier:
+
+    * ``pool="mean"`` — mean over frequency and time: ``(B, C)``. Fewest parameters, but the
+      head cannot tell *which* cepstral coefficients a pattern came from;
+    * ``pool="time"`` — mean over time only, then flatten ``(F', C)``: the head keeps the
+      coefficient position (MFCC rows are not translation invariant the way spectrogram
+      rows roughly are) while any clip length still works.
     """
 
     def __init__(
@@ -31,9 +37,13 @@ class AudioCNN(nnx.Module):
         input_shape: tuple[int, int, int],
         channels: Sequence[int] = (32, 64, 128),
         dropout: float = 0.3,
+        pool: str = "mean",
         *,
         rngs: nnx.Rngs,
     ):
+        if pool not in ("mean", "time"):
+            raise ValueError(f"AudioCNN pool must be 'mean' or 'time', got {pool!r}")
+        self.pool = pool
         in_ch = input_shape[0]
         convs, norms = [], []
         for out_ch in channels:
@@ -43,11 +53,16 @@ class AudioCNN(nnx.Module):
         self.convs = nnx.List(convs)
         self.norms = nnx.List(norms)
         self.dropout = nnx.Dropout(dropout)
-        self.head = nnx.Linear(in_ch, n_classes, rngs=rngs)
+        f_out = input_shape[1]
+        for _ in channels:
+            f_out //= 2
+        if pool == "time" and f_out < 1:
+            raise ValueError(f"{len(channels)} pooling blocks leave no frequency rows of {input_shape[1]}")
+        self.head = nnx.Linear(in_ch * (f_out if pool == "time" else 1), n_classes, rngs=rngs)
 
     def __call__(self, x: jnp.ndarray, *, rngs: nnx.Rngs | None = None) -> jnp.ndarray:
         x = jnp.transpose(x, (0, 2, 3, 1))  # (B, C, F, T) -> (B, F, T, C)
         for conv, norm in zip(self.convs, self.norms):
             x = max_pool_2x2(nnx.relu(norm(conv(x))))
-        x = x.mean(axis=(1, 2))
+        x = x.mean(axis=(1, 2)) if self.pool == "mean" else x.mean(axis=2).reshape(x.shape[0], -1)
         return self.head(self.dropout(x, rngs=rngs))

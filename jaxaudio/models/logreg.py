@@ -179,3 +179,41 @@ def load_logreg(directory: str | Path) -> tuple[Pipeline, dict[str, Any]]:
     if not model_path.is_file() or not meta_path.is_file():
         raise FileNotFoundError(f"{directory}: not a saved baseline (needs {MODEL_FILE} and {META_FILE})")
     return joblib.load(model_path), json.loads(meta_path.read_text())
+
+
+def logreg_run(
+    features_npy: str | Path,
+    clips_csv: str | Path,
+    weights_json: str | Path,
+    settings: dict[str, Any],
+    model_dir: str | Path,
+    out: dict[str, str],
+    rare_quantile: float = 0.25,
+    top_k: int = 5,
+) -> dict[str, Any]:
+    """Workflow step: fit the baseline on the training clips, evaluate it on the test clips.
+
+    Writes the fitted pipeline to ``model_dir`` and the same evaluation files as a deep model
+    (``out``: ``metrics``, ``per_class``, ``confusion``), so the comparison treats both alike.
+    """
+    from jaxaudio.evaluate import evaluate_predictions, save_evaluation
+    from jaxaudio.manifest import load_resolved
+
+    s = LogRegSettings(**settings)
+    df = load_resolved(clips_csv)
+    species = sorted(df["species"].unique())
+    features = np.load(features_npy, mmap_mode="r")
+    if len(features) != len(df):
+        raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
+    split, labels = df["split"].to_numpy(), df["label"].to_numpy()
+    tr, te = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+    if te.size == 0:
+        raise ValueError(f"{clips_csv}: no test clips to evaluate on")
+    model = fit_logreg(features[tr], labels[tr], len(species), s)
+    probs = predict_proba(model, features[te], len(species))
+    train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
+    ev = evaluate_predictions(labels[te], probs, species, train_counts, rare_quantile, top_k)
+    save_logreg(model, model_dir, {"arch": "logreg", "species": species, "settings": s.__dict__,
+                                   "input_shape": list(features.shape[1:])})
+    save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
+    return ev.metrics

@@ -14,11 +14,13 @@ except ConfigError as exc:
 R = config["results"]
 EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
+BASELINES = list(config.get("baselines") or {})
 
 
 wildcard_constraints:
     exp="|".join(EXPERIMENTS),
     model="|".join(MODELS),
+    baseline="|".join(BASELINES) or "(?!)",
 
 
 def manifest_source():

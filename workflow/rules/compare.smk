@@ -6,6 +6,9 @@ rule compare:
         histories=expand(
             f"{R}/train/{{exp}}/{{model}}/history.csv", exp=EXPERIMENTS, model=MODELS
         ),
+        baselines=expand(
+            f"{R}/eval/baselines/{{baseline}}/metrics.json", baseline=BASELINES
+        ),
     output:
         json=f"{R}/comparison.json",
         table=f"{R}/comparison.txt",
@@ -17,6 +20,7 @@ rule compare:
         "../envs/jaxaudio.yaml"
     params:
         runs=[{"experiment": e, "model": m} for e in EXPERIMENTS for m in MODELS],
+        baselines=BASELINES,
         baseline=config["compare"]["baseline"],
         candidate=config["compare"]["candidate"],
         thresholds=config["compare"].get("thresholds", {}),

@@ -13,5 +13,6 @@ with step_log(snakemake.log[0]) as log:
         snakemake.params.ladder,
         snakemake.output.json,
         snakemake.output.table,
+        baselines=dict(zip(snakemake.params.baselines, snakemake.input.baselines)),
     )
     log.info("\n%s", format_table(comparison))

@@ -1,0 +1,22 @@
+rule baseline:
+    input:
+        features=rules.features.output.features,
+        clips=rules.features.output.clips,
+        weights=rules.class_weights.output[0],
+    output:
+        model=directory(f"{R}/baselines/{{baseline}}/model"),
+        metrics=f"{R}/eval/baselines/{{baseline}}/metrics.json",
+        per_class=f"{R}/eval/baselines/{{baseline}}/per_class.csv",
+        confusion=f"{R}/eval/baselines/{{baseline}}/confusion.npy",
+    log:
+        f"{R}/logs/baselines/{{baseline}}.log",
+    benchmark:
+        f"{R}/benchmarks/baselines/{{baseline}}.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
+    params:
+        settings=lambda wc: config["baselines"][wc.baseline],
+        rare_quantile=config["evaluation"]["rare_quantile"],
+        top_k=config["evaluation"]["top_k"],
+    script:
+        "../scripts/baseline.py"
