@@ -31,9 +31,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 METRICS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "top_k_accuracy", "rare_f1")
+TABLE_METRICS = ("accuracy", "macro_f1", "rare_f1")
 DEFAULT_THRESHOLDS = {
     "go_macro_f1": 0.25,
     "go_accuracy": 0.50,
@@ -85,6 +87,25 @@ def _delta(a: Any, b: Any) -> float | None:
     return None if a is None or b is None else float(a) - float(b)
 
 
+def seed_summary(per_seed: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Mean and sample std (``ddof=1``; 0 for one seed) of each metric over seeds.
+
+    A metric missing (``None``) for any seed is ``None``: a mean over fewer seeds than the
+    others would not be comparable.
+    """
+    mean: dict[str, Any] = {}
+    std: dict[str, Any] = {}
+    for k in METRICS:
+        values = [m.get(k) for m in per_seed]
+        if any(v is None for v in values):
+            mean[k] = std[k] = None
+            continue
+        a = np.asarray(values, dtype=float)
+        mean[k] = float(a.mean())
+        std[k] = float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    return mean, std
+
+
 def compare_runs(
     runs: Sequence[Mapping[str, Any]],
     baseline: str,
@@ -95,38 +116,49 @@ def compare_runs(
 ) -> dict[str, Any]:
     """Build the comparison document.
 
-    ``runs``: one mapping per (experiment, model) with keys ``experiment``, ``model``,
-    ``metrics`` (the evaluation's metrics dict) and ``history`` (per-epoch DataFrame).
-    ``baselines``: name -> test metrics of each reference baseline.
+    ``runs``: one mapping per (experiment, model, seed) with keys ``experiment``, ``model``,
+    ``seed`` (optional, default 0), ``metrics`` (the evaluation's metrics dict) and
+    ``history`` (per-epoch DataFrame). Each (experiment, model) is summarised over its seeds:
+    ``metrics`` are the means, ``std`` the sample standard deviations, ``seeds`` the
+    per-seed metrics; the decision is taken on the means and needs every seed's training
+    stable. ``baselines``: name -> test metrics of each reference baseline.
     """
     t = {**DEFAULT_THRESHOLDS, **thresholds}
     refs = {name: {k: m.get(k) for k in METRICS} for name, m in (baselines or {}).items()}
-    by_model: dict[str, dict[str, Mapping[str, Any]]] = {}
+    by_model: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
     for r in runs:
-        by_model.setdefault(r["model"], {})[r["experiment"]] = r
+        by_model.setdefault(r["model"], {}).setdefault(r["experiment"], []).append(r)
     models: dict[str, Any] = {}
     table = []
     for model, exps in by_model.items():
-        if baseline not in exps:
-            raise ValueError(f"model {model}: baseline experiment {baseline!r} has no result")
-        if candidate not in exps:
-            raise ValueError(f"model {model}: candidate experiment {candidate!r} has no result")
-        base = exps[baseline]["metrics"]
+        for needed, role in ((baseline, "baseline"), (candidate, "candidate")):
+            if needed not in exps:
+                raise ValueError(f"model {model}: {role} experiment {needed!r} has no result")
+        summaries = {exp: seed_summary([r["metrics"] for r in rs]) for exp, rs in exps.items()}
+        base = summaries[baseline][0]
         results = {}
-        for exp, r in exps.items():
-            m = {k: r["metrics"].get(k) for k in METRICS}
-            stability = training_stability(r["history"], t["max_val_loss_growth"])
-            decision, reasons = decide(m, stability["stable"], t)
+        for exp, rs in exps.items():
+            m, sd = summaries[exp]
+            per_seed = {str(r.get("seed", 0)): training_stability(r["history"], t["max_val_loss_growth"]) for r in rs}
+            stable = all(st["stable"] for st in per_seed.values())
+            decision, reasons = decide(m, stable, t)
             results[exp] = {
                 "metrics": m,
+                "std": sd,
+                "n_seeds": len(rs),
+                "seeds": {str(r.get("seed", 0)): {k: r["metrics"].get(k) for k in METRICS} for r in rs},
                 "delta_vs_baseline": {k: _delta(m[k], base.get(k)) for k in METRICS},
-                "stability": stability,
-                "best_epoch": int(r["history"]["val_macro_f1"].idxmax()) + 1 if len(r["history"]) else None,
+                "stability": {"stable": stable, "per_seed": per_seed},
+                "best_epoch": {
+                    str(r.get("seed", 0)): int(r["history"]["val_macro_f1"].idxmax()) + 1 if len(r["history"]) else None
+                    for r in rs
+                },
                 "decision": decision,
                 "reasons": reasons,
                 "beats_baselines": beats_baselines(m, refs) if refs else None,
             }
-            table.append({"model": model, "experiment": exp, **{k: m[k] for k in ("accuracy", "macro_f1", "rare_f1")},
+            table.append({"model": model, "experiment": exp, "n_seeds": len(rs),
+                          **{k: m[k] for k in TABLE_METRICS}, **{f"{k}_std": sd[k] for k in TABLE_METRICS},
                           "decision": decision, "beats_baselines": results[exp]["beats_baselines"]})
         cand = results[candidate]
         rollback = None
@@ -138,7 +170,8 @@ def compare_runs(
             ]
         models[model] = {"decision": cand["decision"], "reasons": cand["reasons"], "experiments": results, "rollback": rollback}
     for name, m in refs.items():
-        table.append({"model": "sklearn", "experiment": name, **{k: m[k] for k in ("accuracy", "macro_f1", "rare_f1")}, "decision": "reference", "beats_baselines": None})
+        table.append({"model": "sklearn", "experiment": name, "n_seeds": 1, **{k: m[k] for k in TABLE_METRICS},
+                      **{f"{k}_std": None for k in TABLE_METRICS}, "decision": "reference", "beats_baselines": None})
     decisions = {m["decision"] for m in models.values()}
     overall = "GO" if decisions == {"GO"} else "NO-GO" if decisions == {"NO-GO"} else "INVESTIGATE"
     return {
@@ -161,15 +194,28 @@ def beats_baselines(metrics: Mapping[str, Any], refs: Mapping[str, Mapping[str, 
 
 
 def format_table(comparison: Mapping[str, Any]) -> str:
-    """The comparison as a plain-text table (model x experiment: acc, macro-F1, rare-F1)."""
-    fmt = lambda v: "   -  " if v is None else f"{v:6.3f}"  # noqa: E731
+    """The comparison as a plain-text table (model x experiment: acc, macro-F1, rare-F1),
+    ``mean ± std`` over seeds when a run has more than one."""
+    multi = any(row.get("n_seeds", 1) > 1 for row in comparison["table"])
+    width = 13 if multi else 6
+
+    def cell(row: Mapping[str, Any], k: str) -> str:
+        v, sd = row[k], row.get(f"{k}_std")
+        if v is None:
+            return f"{'-':>{width}}"
+        return f"{v:.3f}±{sd:.3f}".rjust(width) if multi and sd is not None else f"{v:.3f}".rjust(width)
+
     beats = {True: "yes", False: "no", None: "-"}
-    lines = [f"{'model':8} {'experiment':20} {'acc':>6} {'macroF1':>7} {'rareF1':>6}  {'decision':11} beats baselines", "-" * 78]
+    head = f"{'model':8} {'experiment':20} {'acc':>{width}} {'macroF1':>{width}} {'rareF1':>{width}}  {'decision':11} beats baselines"
+    lines = [head, "-" * len(head)]
     for row in comparison["table"]:
         lines.append(
-            f"{row['model']:8} {row['experiment']:20} {fmt(row['accuracy'])} {fmt(row['macro_f1']):>7} {fmt(row['rare_f1'])}  "
+            f"{row['model']:8} {row['experiment']:20} {cell(row, 'accuracy')} {cell(row, 'macro_f1')} {cell(row, 'rare_f1')}  "
             f"{row['decision']:11} {beats[row.get('beats_baselines')]}"
         )
+    if multi:
+        seeds = sorted({row["n_seeds"] for row in comparison["table"] if row["model"] != "sklearn"})
+        lines.append(f"mean ± sample std over {'/'.join(map(str, seeds))} seeds")
     lines.append(f"overall decision ({comparison['candidate']} vs {comparison['baseline']}): {comparison['decision']}")
     return "\n".join(lines)
 
@@ -186,7 +232,8 @@ def compare_files(
     out_table: str,
     baselines: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Workflow step: read each run's metrics and history (same order as ``runs``) and the
+    """Workflow step: read each run's metrics and history (same order as ``runs``: dicts of
+    ``experiment, model, seed``) and the
     baselines' metrics (``name -> metrics.json``), write the comparison."""
     import json
     from pathlib import Path

@@ -27,7 +27,7 @@ from jaxaudio.features import FeatureConfig
 from jaxaudio.manifest import ManifestError, check_manifest
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
-EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "lr", "epochs", "batch_size", "patience", "seed")
+EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "lr", "epochs", "batch_size", "patience")
 
 
 class ConfigError(ValueError):
@@ -59,8 +59,12 @@ def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, A
     return base
 
 
-def run_settings(config: Mapping[str, Any], experiment: str, model: str) -> dict[str, Any]:
-    """Complete training hyperparameters of one (experiment, model) run, as a plain dict."""
+def run_settings(config: Mapping[str, Any], experiment: str, model: str, seed: int = 0) -> dict[str, Any]:
+    """Complete training hyperparameters of one (experiment, model, seed) run, as a plain dict.
+
+    The seed (initialisation, shuffling, dropout, augmentation) comes from ``run.seeds``
+    only, so repeating a run over seeds never changes anything else.
+    """
     m = copy.deepcopy(dict(config["models"][model]))
     e = config["experiments"][experiment]
     s: dict[str, Any] = {"class_weights": "none", "normalise": False}
@@ -75,6 +79,7 @@ def run_settings(config: Mapping[str, Any], experiment: str, model: str) -> dict
     if "options" in override:
         s["model"] = _deep_update(s["model"], override.pop("options"))
     s.update(override)
+    s["seed"] = int(seed)
     return s
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from jaxaudio.compare import compare_runs, decide, format_table, training_stability
 
@@ -79,3 +80,26 @@ def test_baseline_rows_and_beats_baselines():
     assert tie["models"]["cnn"]["experiments"]["v2"]["beats_baselines"] is False
     assert "yes" in format_table(c) and "reference" in format_table(c)
     assert compare_runs(runs, "baseline_v1", "v2", T, LADDER)["models"]["cnn"]["experiments"]["v2"]["beats_baselines"] is None
+
+
+def test_seeds_are_summarised_as_mean_and_sample_std():
+    ok, bad = history([2.0, 1.5, 1.2]), history([1.0, 2.0, 4.0])  # 4.0 / 1.0 > 3: diverged
+    runs = [
+        {"experiment": "baseline_v1", "model": "cnn", "seed": 0, "metrics": metrics(0.40, 0.20, 0.10), "history": ok},
+        {"experiment": "baseline_v1", "model": "cnn", "seed": 1, "metrics": metrics(0.50, 0.30, 0.20), "history": ok},
+        {"experiment": "v2", "model": "cnn", "seed": 0, "metrics": metrics(0.60, 0.40, 0.30), "history": ok},
+        {"experiment": "v2", "model": "cnn", "seed": 1, "metrics": metrics(0.70, 0.50, None), "history": ok},
+        {"experiment": "v2", "model": "cnn", "seed": 2, "metrics": metrics(0.80, 0.60, 0.50), "history": bad},
+    ]
+    c = compare_runs(runs, "baseline_v1", "v2", T, LADDER)
+    v2 = c["models"]["cnn"]["experiments"]["v2"]
+    assert v2["n_seeds"] == 3 and set(v2["seeds"]) == {"0", "1", "2"}
+    assert v2["metrics"]["macro_f1"] == pytest.approx(0.5)
+    assert v2["std"]["macro_f1"] == pytest.approx(np.std([0.4, 0.5, 0.6], ddof=1))  # 0.1
+    assert v2["metrics"]["rare_f1"] is None  # one seed without it: no mean over fewer seeds
+    assert v2["delta_vs_baseline"]["macro_f1"] == pytest.approx(0.5 - 0.25)
+    # one diverged seed makes the experiment unstable
+    assert not v2["stability"]["stable"] and not v2["stability"]["per_seed"]["2"]["stable"]
+    assert v2["decision"] == "INVESTIGATE"
+    text = format_table(c)
+    assert "0.500±0.100" in text and "mean ± sample std" in text

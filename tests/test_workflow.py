@@ -82,7 +82,7 @@ def test_every_output_exists_and_parses(workdir):
 
     for exp in EXPERIMENTS:
         for model in MODELS:
-            t, e = r / "train" / exp / model, r / "eval" / exp / model
+            t, e = r / "train" / exp / model / "seed0", r / "eval" / exp / model / "seed0"
             history = pd.read_csv(t / "history.csv")
             assert list(history.columns[:5]) == ["epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1"]
             assert np.isfinite(history[["train_loss", "val_loss"]].to_numpy()).all()
@@ -97,8 +97,8 @@ def test_every_output_exists_and_parses(workdir):
             assert np.trace(cm) / cm.sum() == pytest.approx(metrics["accuracy"])
             for png in ("confusion.png", "curves.png"):
                 assert (e / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-            assert (r / "logs" / "train" / exp / f"{model}.log").stat().st_size > 0
-            assert (r / "benchmarks" / "train" / exp / f"{model}.tsv").is_file()
+            assert (r / "logs" / "train" / exp / model / "seed0.log").stat().st_size > 0
+            assert (r / "benchmarks" / "train" / exp / model / "seed0.tsv").is_file()
 
     comparison = json.loads((r / "comparison.json").read_text())
     assert comparison["decision"] in {"GO", "INVESTIGATE", "NO-GO"}
@@ -106,8 +106,8 @@ def test_every_output_exists_and_parses(workdir):
     for model in MODELS:
         exps = comparison["models"][model]["experiments"]
         assert set(exps) == set(EXPERIMENTS)
-        m = json.loads((r / "eval" / "v2" / model / "metrics.json").read_text())
-        b = json.loads((r / "eval" / "baseline_v1" / model / "metrics.json").read_text())
+        m = json.loads((r / "eval" / "v2" / model / "seed0" / "metrics.json").read_text())
+        b = json.loads((r / "eval" / "baseline_v1" / model / "seed0" / "metrics.json").read_text())
         assert exps["v2"]["delta_vs_baseline"]["macro_f1"] == pytest.approx(m["macro_f1"] - b["macro_f1"])
         assert isinstance(exps["v2"]["beats_baselines"], bool)
 
@@ -142,6 +142,15 @@ def test_changing_one_models_lr_reruns_only_that_model(workdir, tmp_path):
     assert "params have changed since last execution" in out.lower()
 
 
+def test_adding_a_seed_runs_only_the_new_seeds_jobs(workdir, tmp_path):
+    more = tmp_path / "seeds.yaml"
+    more.write_text("run:\n  seeds: [0, 1]\n")
+    out = snakemake(workdir, "-n", "--cores", "2", configs=(more,)).stdout
+    # 2 experiments x 2 models for seed 1; seed 0, features, stats and baselines are reused
+    assert scheduled_jobs(out) == {"train": 4, "evaluate": 4, "compare": 1}
+    assert "seed=0" not in out and "seed=1" in out
+
+
 def steps(ckpts: Path) -> list[int]:
     return [int(p.name) for p in ckpts.glob("[0-9]*") if p.name.isdigit()] if ckpts.is_dir() else []
 
@@ -157,8 +166,8 @@ def this_run(ckpts: Path) -> bool:
 def test_interrupted_training_resumes_from_checkpoint(workdir, tmp_path):
     longer = tmp_path / "long.yaml"
     longer.write_text("models:\n  cnn:\n    epochs: 40\ntraining:\n  patience: 100\n")
-    target = "results/train/v2/cnn/summary.json"
-    ckpts = workdir / "results" / "checkpoints" / "v2" / "cnn"
+    target = "results/train/v2/cnn/seed0/summary.json"
+    ckpts = workdir / "results" / "checkpoints" / "v2" / "cnn" / "seed0"
     proc = subprocess.Popen(
         snakemake_cmd(workdir, "--cores", "1", target, configs=(longer,)),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True,
@@ -183,12 +192,12 @@ def test_interrupted_training_resumes_from_checkpoint(workdir, tmp_path):
     assert saved < 40
     snakemake(workdir, "--unlock", configs=(longer,))
     snakemake(workdir, "--cores", "1", "--rerun-incomplete", target, configs=(longer,))
-    log = (workdir / "results" / "logs" / "train" / "v2" / "cnn.log").read_text()
+    log = (workdir / "results" / "logs" / "train" / "v2" / "cnn" / "seed0.log").read_text()
     resumed = int(re.search(r"resumed from checkpoint at epoch (\d+)", log)[1])
     assert resumed >= saved >= 3
-    history = pd.read_csv(workdir / "results" / "train" / "v2" / "cnn" / "history.csv")
+    history = pd.read_csv(workdir / "results" / "train" / "v2" / "cnn" / "seed0" / "history.csv")
     assert list(history["epoch"]) == list(range(1, 41))  # the saved epochs plus the rest, no gap
-    assert json.loads((workdir / "results" / "train" / "v2" / "cnn" / "summary.json").read_text())["resumed_from_epoch"] == resumed
+    assert json.loads((workdir / "results" / "train" / "v2" / "cnn" / "seed0" / "summary.json").read_text())["resumed_from_epoch"] == resumed
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,21 @@ R = config["results"]
 EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
 BASELINES = list(config.get("baselines") or {})
+SEEDS = config["run"].get("seeds", [0])
+# One (experiment, model, seed) per training run; `run` gives the path part {exp}/{model}/seed{seed}.
+RUNS = [
+    {"experiment": e, "model": m, "seed": s}
+    for e in EXPERIMENTS
+    for m in MODELS
+    for s in SEEDS
+]
 
 
 wildcard_constraints:
     exp="|".join(EXPERIMENTS),
     model="|".join(MODELS),
     baseline="|".join(BASELINES) or "(?!)",
+    seed=r"\d+",
 
 
 def manifest_source():
@@ -31,10 +40,16 @@ def manifest_source():
     return config["data"][source]  # the manifest CSV or the folder
 
 
+def run_paths(pattern):
+    """``pattern`` (with {exp}, {model}, {seed}) for every run, in RUNS order."""
+    return [
+        pattern.format(exp=r["experiment"], model=r["model"], seed=r["seed"])
+        for r in RUNS
+    ]
+
+
 def final_outputs():
     return [
         f"{R}/comparison.json",
-        *expand(
-            f"{R}/eval/{{exp}}/{{model}}/metrics.json", exp=EXPERIMENTS, model=MODELS
-        ),
+        *run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json"),
     ]

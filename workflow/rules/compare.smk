@@ -1,11 +1,7 @@
 rule compare:
     input:
-        metrics=expand(
-            f"{R}/eval/{{exp}}/{{model}}/metrics.json", exp=EXPERIMENTS, model=MODELS
-        ),
-        histories=expand(
-            f"{R}/train/{{exp}}/{{model}}/history.csv", exp=EXPERIMENTS, model=MODELS
-        ),
+        metrics=run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json"),
+        histories=run_paths(f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/history.csv"),
         baselines=expand(
             f"{R}/eval/baselines/{{baseline}}/metrics.json", baseline=BASELINES
         ),
@@ -19,7 +15,7 @@ rule compare:
     conda:
         "../envs/jaxaudio.yaml"
     params:
-        runs=[{"experiment": e, "model": m} for e in EXPERIMENTS for m in MODELS],
+        runs=RUNS,
         baselines=BASELINES,
         baseline=config["compare"]["baseline"],
         candidate=config["compare"]["candidate"],

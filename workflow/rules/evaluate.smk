@@ -6,15 +6,15 @@ rule evaluate:
         clips=rules.features.output.clips,
         weights=rules.class_weights.output[0],
     output:
-        metrics=f"{R}/eval/{{exp}}/{{model}}/metrics.json",
-        per_class=f"{R}/eval/{{exp}}/{{model}}/per_class.csv",
-        confusion=f"{R}/eval/{{exp}}/{{model}}/confusion.npy",
-        confusion_png=f"{R}/eval/{{exp}}/{{model}}/confusion.png",
-        curves_png=f"{R}/eval/{{exp}}/{{model}}/curves.png",
+        metrics=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json",
+        per_class=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/per_class.csv",
+        confusion=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.npy",
+        confusion_png=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.png",
+        curves_png=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/curves.png",
     log:
-        f"{R}/logs/eval/{{exp}}/{{model}}.log",
+        f"{R}/logs/eval/{{exp}}/{{model}}/seed{{seed}}.log",
     benchmark:
-        f"{R}/benchmarks/eval/{{exp}}/{{model}}.tsv"
+        f"{R}/benchmarks/eval/{{exp}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/jaxaudio.yaml"
     params:

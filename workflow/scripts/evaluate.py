@@ -12,6 +12,6 @@ with step_log(snakemake.log[0]) as log:
         out=dict(snakemake.output.items()),
         rare_quantile=snakemake.params.rare_quantile,
         top_k=snakemake.params.top_k,
-        title=f"{snakemake.wildcards.exp} / {snakemake.wildcards.model}",
+        title=f"{snakemake.wildcards.exp} / {snakemake.wildcards.model} / seed {snakemake.wildcards.seed}",
     )
     log.info("test metrics: %s", {k: v for k, v in metrics.items() if k != "rare_species"})
