@@ -144,3 +144,52 @@ def test_feature_step_caches_reports_all_bad_files_and_skips(tmp_path, monkeypat
     y0, _ = sf.read(rows[0]["path"], dtype="float32")  # the 16-bit file as written
     ref = librosa.feature.mfcc(y=librosa.util.fix_length(y0, size=22050), sr=22050, n_mfcc=40)
     np.testing.assert_allclose(feats[0, 0], ref, rtol=1e-4, atol=1e-2)
+
+
+def test_csv_with_every_optional_column_to_windowed_features(tmp_path):
+    """path (relative, with spaces and non-ASCII) + split + start/end + group, real FLAC/WAV
+    files, crop=windows: every labelled segment becomes its windows, each with the row's
+    species and split, cut at the offsets the hop predicts."""
+    import pandas as pd
+
+    from jaxaudio.features import build_feature_cache
+    from jaxaudio.manifest import prepare_manifest
+
+    sr = 22050
+    long_rec = tmp_path / "audio" / "Bewick's Wren" / "dawn chorus é.flac"
+    long_rec.parent.mkdir(parents=True)
+    sf.write(long_rec, tone(sr, 4.0, 2000), sr, format="FLAC")  # 4 s recording, 2 segments
+    other = tmp_path / "audio" / "Song Sparrow.wav"
+    sf.write(other, tone(44100, 1.2, 800), 44100)
+    rows = [
+        "path,species,split,start,end,group",
+        "audio/Bewick's Wren/dawn chorus é.flac,Bewick's Wren,train,0.0,2.5,rec1",
+        "audio/Bewick's Wren/dawn chorus é.flac,Bewick's Wren,test,2.5,,rec1",  # empty end: to the file's end
+        "audio/Song Sparrow.wav,Song Sparrow,train,,,rec2",
+        f"{other},Song Sparrow,val,0.2,1.2,rec3",  # absolute path
+    ]
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    resolved = tmp_path / "resolved.csv"
+    prepare_manifest(manifest, resolved, tmp_path / "summary.json")
+    out = {k: tmp_path / k for k in ("f.npy", "clips.csv", "skipped.csv")}
+    settings = {"clip_seconds": 1.0, "crop": "windows", "window_hop_seconds": 0.5}
+    clips = build_feature_cache(resolved, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], tmp_path / "cache", progress=False)
+    # segment 0..2.5 s: windows at 0, 0.5, 1.0, 1.5 and one ending at 2.5 (1.5 s) -> starts 0,.5,1,1.5
+    # segment 2.5..4 s: 1.5 s long -> 2.5, 3.0 (ends exactly at 4.0)
+    # Song Sparrow 1.2 s: 0.0 and 0.2 (aligned to the end); val segment 0.2..1.2 = 1 s: one window
+    expected = {0: [0.0, 0.5, 1.0, 1.5], 1: [2.5, 3.0], 2: [0.0, 0.2], 3: [0.2]}
+    for rec, starts in expected.items():
+        got = clips.loc[clips["recording"] == rec, "clip_start"].tolist()
+        np.testing.assert_allclose(got, starts, atol=1e-3)
+    by_rec = clips.groupby("recording")
+    assert by_rec["split"].first().tolist() == ["train", "test", "train", "val"]
+    assert by_rec["species"].first().tolist() == ["Bewick's Wren", "Bewick's Wren", "Song Sparrow", "Song Sparrow"]
+    assert by_rec["group"].first().tolist() == ["rec1", "rec1", "rec2", "rec3"]
+    x = np.load(out["f.npy"])
+    assert x.shape == (9, 3, 40, 44)
+    # window 2 of recording 0 (1.0-2.0 s) equals librosa on that slice of the decoded file
+    y = load_audio(long_rec, sr)
+    ref = librosa.feature.mfcc(y=y[sr : 2 * sr], sr=sr, n_mfcc=40, n_fft=2048, hop_length=512)
+    np.testing.assert_allclose(x[2, 0], ref, rtol=1e-4, atol=1e-3)
+    assert pd.read_csv(out["skipped.csv"]).empty
