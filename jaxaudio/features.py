@@ -10,8 +10,14 @@ For a clip of ``n`` samples, librosa's centred STFT gives ``T = 1 + n // hop_len
   Savitzky–Golay derivatives (order 2 is the second derivative of the local polynomial fit,
   not the delta of the delta).
 
+Two backends compute the same stack (``features.backend``): ``jax`` — the batched, jitted
+frontend of :mod:`jaxaudio.frontend` (default; within 1e-5 of the channel's range of
+librosa, many times faster) — and ``librosa``, the reference, one clip at a time.
+
 The cache is ``(N, 3, n_mfcc, T)`` float32 in manifest row order, written through
-``np.lib.format.open_memmap`` so it can be memory-mapped by every experiment.
+``np.lib.format.open_memmap`` so it can be memory-mapped by every experiment. Recordings
+are decoded and resampled by a pool of ``threads`` workers (libsndfile and soxr release the
+GIL) while the frontend runs on fixed-size batches of clips.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,12 @@ from jaxaudio.settings import FromDict
 from jaxaudio.audio import AudioError, fit_length, load_audio
 
 log = logging.getLogger(__name__)
+
+BACKENDS = ("jax", "librosa")
+#: Clips per frontend call: one compiled shape; the last batch is zero-padded.
+FRONTEND_BATCH = 64
+#: Recordings decoded per round (then featurised together and cached one by one).
+DECODE_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class FeatureConfig(FromDict):
     hop_length: int = 512
     delta_width: int = 9
     window_hop_seconds: float = 0.5
+    backend: str = "jax"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +92,8 @@ class FeatureConfig(FromDict):
             raise ValueError(f"features.crop must be center, start or windows, got {self.crop!r}")
         if self.window_hop_seconds <= 0:
             raise ValueError(f"features.window_hop_seconds must be > 0, got {self.window_hop_seconds}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"features.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.n_mfcc > self.n_mels:
             raise ValueError(f"features.n_mfcc ({self.n_mfcc}) exceeds features.n_mels ({self.n_mels})")
 
@@ -169,29 +185,74 @@ def _cache_key(path: str, start: float | None, end: float | None, cfg: FeatureCo
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
+def featuriser(cfg: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
+    """``(K, n_samples) -> (K, 3, n_mfcc, T)`` float32 with the configured backend."""
+    if cfg.backend == "librosa":
+        return lambda clips: np.stack([mfcc_stack(c, cfg) for c in clips]) if len(clips) else np.zeros((0, *cfg.shape), np.float32)
+    from jaxaudio.batching import batched_apply
+    from jaxaudio.frontend import make_mfcc_frontend
+
+    frontend = make_mfcc_frontend(cfg)
+    return lambda clips: batched_apply(frontend, clips, FRONTEND_BATCH) if len(clips) else np.zeros((0, *cfg.shape), np.float32)
+
+
+def _cache_file(cache_dir: Path | None, path: str, start: float | None, end: float | None, cfg: FeatureConfig) -> Path | None:
+    return cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
+
+
+def _decode(path: str, start: float | None, end: float | None, cfg: FeatureConfig, cached: Path | None):
+    """One recording: its cached ``(features, clip_start)``, or its clips to featurise."""
+    if cached is not None and cached.is_file():
+        with np.load(cached) as z:
+            return "cached", z["features"], z["clip_start"].tolist()
+    y = load_audio(path, cfg.sample_rate, start=start, end=end)
+    clips = cut_clips(y, cfg)
+    return "decoded", np.stack([c for _, c in clips]), [(start or 0.0) + off for off, _ in clips]
+
+
+def _store(cached: Path | None, feats: np.ndarray, clip_start: list[float]) -> None:
+    if cached is None:
+        return
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(cached.name + ".partial.npz")
+    np.savez(tmp, features=feats, clip_start=np.asarray(clip_start))
+    tmp.replace(cached)
+
+
 def recording_features(
     path: str, start: float | None, end: float | None, cfg: FeatureConfig, cache_dir: Path | None
 ) -> tuple[np.ndarray, list[float]]:
-    """``(W, 3, F, T)`` features of a recording's clips and the clips' start times in the file.
+    """``(W, 3, F, T)`` features of one recording's clips and the clips' start times in the file.
 
     With ``cache_dir``, results are stored per recording (``<key>.npz``) and reused: an
     interrupted or failed run loses nothing already computed, and fixing one bad file
-    recomputes only that file.
+    recomputes only that file. (:func:`build_feature_cache` does the same for many
+    recordings at once, with parallel decoding and batched features.)
     """
-    cached = cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
-    if cached is not None and cached.is_file():
-        with np.load(cached) as z:
-            return z["features"], z["clip_start"].tolist()
-    y = load_audio(path, cfg.sample_rate, start=start, end=end)
-    clips = cut_clips(y, cfg)
-    feats = np.stack([mfcc_stack(c, cfg) for _, c in clips])
-    clip_start = [(start or 0.0) + off for off, _ in clips]
-    if cached is not None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(cached.name + ".partial.npz")
-        np.savez(tmp, features=feats, clip_start=np.asarray(clip_start))
-        tmp.replace(cached)
+    cached = _cache_file(cache_dir, path, start, end, cfg)
+    kind, data, clip_start = _decode(path, start, end, cfg, cached)
+    if kind == "cached":
+        return data, clip_start
+    feats = featuriser(cfg)(data)
+    _store(cached, feats, clip_start)
     return feats, clip_start
+
+
+def _exists(path: str) -> bool:
+    return Path(path).is_file()
+
+
+def _decode_checked(path: str, start: float | None, end: float | None, cfg: FeatureConfig, cached: Path | None):
+    if not _exists(path):  # deleted since the manifest was checked
+        raise AudioError(f"{path}: file does not exist")
+    return _decode(path, start, end, cfg, cached)
+
+
+def _segment(rec: Any) -> tuple[float | None, float | None]:
+    start, end = getattr(rec, "start", None), getattr(rec, "end", None)
+    start = None if start is None or pd.isna(start) else float(start)
+    end = None if end is None or pd.isna(end) else float(end)
+    return start, end
 
 
 def build_feature_cache(
@@ -203,6 +264,7 @@ def build_feature_cache(
     cache_dir: str | Path | None = None,
     on_bad_file: str = "error",
     progress: bool = True,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Workflow step: featurise every recording of a resolved manifest.
 
@@ -211,7 +273,7 @@ def build_feature_cache(
     ``skipped_csv`` (``path, line, reason``). A recording that cannot be decoded is, with
     ``on_bad_file="error"``, reported together with every other bad one in one
     :class:`FeatureError` after all good recordings are featurised and cached; with ``"skip"``
-    it is left out and listed in ``skipped_csv``.
+    it is left out and listed in ``skipped_csv``. ``threads`` workers decode and resample.
     """
     from jaxaudio.manifest import check_train_coverage, load_resolved
 
@@ -221,19 +283,42 @@ def build_feature_cache(
     cfg.check()
     df = load_resolved(manifest_csv)
     cache = Path(cache_dir) if cache_dir is not None else None
-    stacks, rows, bad = [], [], []
-    for i, rec in enumerate(tqdm(df.itertuples(index=False), total=len(df), desc="features", unit="rec", disable=not progress, mininterval=2)):
-        start = getattr(rec, "start", None)
-        end = getattr(rec, "end", None)
-        start = None if start is None or pd.isna(start) else float(start)
-        end = None if end is None or pd.isna(end) else float(end)
-        try:
-            feats, clip_start = recording_features(rec.path, start, end, cfg, cache)
-        except AudioError as exc:
-            bad.append({"path": rec.path, "line": i + 2, "reason": str(exc)})
-            continue
-        stacks.append(feats)
-        rows.extend({**rec._asdict(), "recording": i, "clip_start": t} for t in clip_start)
+    featurise = featuriser(cfg)
+    records = list(df.itertuples(index=False))
+    results: list[tuple[np.ndarray, list[float]] | None] = [None] * len(records)
+    bad = []
+    bar = tqdm(total=len(records), desc=f"features ({cfg.backend}, {threads} thread(s))", unit="rec",
+               disable=not progress, mininterval=2)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for first in range(0, len(records), DECODE_CHUNK):
+            chunk = range(first, min(first + DECODE_CHUNK, len(records)))
+            files = {i: _cache_file(cache, records[i].path, *_segment(records[i]), cfg) if _exists(records[i].path) else None for i in chunk}
+            futures = {i: pool.submit(_decode_checked, records[i].path, *_segment(records[i]), cfg, files[i]) for i in chunk}
+            pending = []
+            for i in chunk:
+                try:
+                    kind, data, clip_start = futures[i].result()
+                except AudioError as exc:
+                    bad.append({"path": records[i].path, "line": i + 2, "reason": str(exc)})
+                    continue
+                if kind == "cached":
+                    results[i] = (data, clip_start)
+                else:
+                    pending.append((i, data, clip_start))
+            if pending:  # one batched frontend call for every clip decoded in this round
+                feats = featurise(np.concatenate([d for _, d, _ in pending]))
+                offset = 0
+                for i, d, clip_start in pending:
+                    results[i] = (feats[offset : offset + len(d)], clip_start)
+                    offset += len(d)
+                    _store(files[i], *results[i])
+            bar.update(len(chunk))
+    bar.close()
+    stacks, rows = [], []
+    for i, rec in enumerate(records):
+        if results[i] is not None:
+            stacks.append(results[i][0])
+            rows.extend({**rec._asdict(), "recording": i, "clip_start": t} for t in results[i][1])
     pd.DataFrame(bad, columns=["path", "line", "reason"]).to_csv(skipped_csv, index=False)
     if bad and on_bad_file == "error":
         listing = "; ".join(f"line {b['line']}: {b['reason']}" for b in bad[:20])

@@ -45,6 +45,7 @@ def weighted_cross_entropy_mixup(
     labels_b: jnp.ndarray,
     lam: jnp.ndarray,
     class_weights: jnp.ndarray | None = None,
+    mask: jnp.ndarray | None = None,
 ) -> jnp.ndarray:
     """Class-weighted cross-entropy of a mixup batch ``λ x_a + (1 − λ) x_b``.
 
@@ -53,7 +54,8 @@ def weighted_cross_entropy_mixup(
 
         loss = sum_i [λ w[a_i] l_i(a_i) + (1−λ) w[b_i] l_i(b_i)] / sum_i [λ w[a_i] + (1−λ) w[b_i]]
 
-    which is :func:`weighted_cross_entropy` exactly when ``λ = 1`` (or ``a = b``).
+    which is :func:`weighted_cross_entropy` exactly when ``λ = 1`` (or ``a = b``). ``mask``
+    as in :func:`weighted_cross_entropy`.
     """
     l_a = optax.softmax_cross_entropy_with_integer_labels(logits, labels_a)
     l_b = optax.softmax_cross_entropy_with_integer_labels(logits, labels_b)
@@ -61,5 +63,7 @@ def weighted_cross_entropy_mixup(
         w_a = w_b = jnp.ones_like(l_a)
     else:
         w_a, w_b = jnp.take(class_weights, labels_a), jnp.take(class_weights, labels_b)
+    if mask is not None:  # padding rows count in neither numerator nor denominator
+        w_a, w_b = w_a * mask, w_b * mask
     num = jnp.sum(lam * w_a * l_a + (1.0 - lam) * w_b * l_b)
     return num / jnp.sum(lam * w_a + (1.0 - lam) * w_b)

@@ -8,10 +8,11 @@ functions under ``jax.jit``, so no object graph is traversed in the hot loop.
 
 What happens per run:
 
-* the training split lives on the device; each epoch draws a permutation from a generator
-  seeded by ``(seed, epoch)`` and gathers batches on the device (``jnp.take``). The last
-  partial batch is dropped (a shuffled epoch sees every clip with equal probability; a
-  partial batch would need a second compiled shape and skews BatchNorm statistics);
+* the training split lives on the device; an epoch is one compiled program
+  (:func:`make_steps`: ``lax.scan`` over batches, permutation drawn on the device with a
+  key from ``(seed, epoch)``, batches gathered with ``jnp.take``, state buffers donated):
+  no host→device copy and no Python per step. The last partial batch is completed with
+  masked-out clips, so it needs no second compiled shape;
 * features are standardised on the device with the training-split statistics, per channel
   or per (channel, coefficient) (``normalise``: ``false``/``none``, ``true``/``channel``,
   ``coefficient``; ``none`` passes mean 0, std 1 through the same code);
@@ -122,11 +123,35 @@ def make_optimizer(s: TrainSettings, steps_per_epoch: int) -> tuple[optax.Gradie
     return opt, schedule
 
 
-def make_steps(model: nnx.Module, tx: optax.GradientTransformation, augment: AugmentSettings | None = None):
-    """Split ``model`` once and build the jitted ``train_step`` and ``eval_logits``.
+def epoch_layout(n: int, batch_size: int) -> tuple[int, int]:
+    """``(batch, steps)`` of one epoch over ``n`` clips: ``steps = ceil(n / batch)``."""
+    batch = min(batch_size, n)
+    return batch, -(-n // batch)
+
+
+def make_steps(
+    model: nnx.Module,
+    tx: optax.GradientTransformation,
+    augment: AugmentSettings | None = None,
+    n_train: int | None = None,
+    batch: int | None = None,
+):
+    """Split ``model`` once and build the jitted ``train_step``, ``train_epoch`` and ``eval_logits``.
 
     ``mean``/``std`` broadcast against one ``(C, F, T)`` stack (:func:`jaxaudio.stats.stats_arrays`).
-    Returns ``(init_state, train_step, eval_logits)``.
+
+    ``train_epoch`` is one compiled program for a whole epoch (``jax.lax.scan`` over the
+    batches; the state buffers are donated, so XLA updates them in place):
+
+    * the permutation is drawn on the device, ``π = jax.random.permutation(k_epoch, n)``;
+    * the epoch has ``S = ceil(n / B)`` batches of ``B`` rows; the last one is completed
+      with the first ``S·B − n`` entries of ``π`` (real clips, so BatchNorm sees real data)
+      whose loss mask is 0, so every clip counts exactly once and no second shape compiles;
+    * batch ``b`` of epoch ``e`` uses the key ``fold_in(k, e·S + b)`` for dropout and
+      augmentation, as the per-step loop did, so a resumed run repeats the same keys.
+
+    Returns ``(init_state, train_step, train_epoch, eval_logits)``; ``train_epoch`` is
+    ``None`` unless ``n_train`` and ``batch`` are given.
     """
     aug = augment or AugmentSettings()
     model.train()
@@ -134,27 +159,46 @@ def make_steps(model: nnx.Module, tx: optax.GradientTransformation, augment: Aug
     model.eval()
     graph_eval = nnx.graphdef(model)
 
-    def loss_fn(params, rest, x, y, w, key):
+    def loss_fn(params, rest, x, y, w, key, mask):
         k_drop, k_aug, k_mix = jax.random.split(key, 3)
         if aug.time_shift or aug.masks_active:
             x = augment_batch(k_aug, x, aug)
         m = nnx.merge(graph_train, params, rest, copy=True)
         if aug.mixup_alpha > 0:
             x, perm, lam = mixup(k_mix, x, aug.mixup_alpha)
-            loss = weighted_cross_entropy_mixup(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, y[perm], lam, w)
+            loss = weighted_cross_entropy_mixup(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, y[perm], lam, w, mask)
         else:
-            loss = weighted_cross_entropy(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, w)
+            loss = weighted_cross_entropy(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, w, mask)
         _, _, new_rest = nnx.split(m, nnx.Param, ...)
         return loss, new_rest
 
-    @jax.jit
-    def train_step(state: TrainState, x_all, y_all, idx, mean, std, w, key):
+    def step(state: TrainState, x_all, y_all, idx, mean, std, w, key, mask=None):
         x = (jnp.take(x_all, idx, axis=0) - mean) / std
         y = jnp.take(y_all, idx)
-        (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, state.rest, x, y, w, key)
+        (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, state.rest, x, y, w, key, mask)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         return state.replace(step=state.step + 1, params=params, rest=new_rest, opt_state=opt_state), loss
+
+    train_step = jax.jit(step)
+    train_epoch = None
+    if n_train is not None and batch is not None:
+        steps = -(-n_train // batch)
+        pad = steps * batch - n_train
+
+        def epoch_fn(state: TrainState, x_all, y_all, mean, std, w, perm_key, base_key, epoch):
+            perm = jax.random.permutation(perm_key, n_train).astype(jnp.int32)
+            idx = jnp.concatenate([perm, perm[:pad]]).reshape(steps, batch)
+            mask = (jnp.arange(steps * batch) < n_train).astype(jnp.float32).reshape(steps, batch)
+            keys = jax.vmap(lambda b: jax.random.fold_in(base_key, epoch * steps + b))(jnp.arange(steps))
+
+            def body(st, inp):
+                i, m, k = inp
+                return step(st, x_all, y_all, i, mean, std, w, k, m)
+
+            return jax.lax.scan(body, state, (idx, mask, keys))
+
+        train_epoch = jax.jit(epoch_fn, donate_argnums=0)
 
     @jax.jit
     def eval_logits(params, rest, x, mean, std):
@@ -162,7 +206,7 @@ def make_steps(model: nnx.Module, tx: optax.GradientTransformation, augment: Aug
         return m((x - mean) / std)
 
     init_state = TrainState(step=jnp.zeros((), jnp.int32), params=params, rest=rest, opt_state=tx.init(params))
-    return init_state, train_step, eval_logits
+    return init_state, train_step, train_epoch, eval_logits
 
 
 def validation_metrics(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
@@ -247,16 +291,16 @@ def train(
     w = np.ones(n_classes, np.float32) if class_weights is None else np.asarray(class_weights, np.float32)
     w_d = jnp.asarray(w)
 
-    batch = min(s.batch_size, len(x_train))
-    steps_per_epoch = len(x_train) // batch
+    batch, steps_per_epoch = epoch_layout(len(x_train), s.batch_size)
     tx, schedule = make_optimizer(s, steps_per_epoch)
     model = build_model(s.arch, n_classes, input_shape, s.model, s.seed)
-    state, train_step, eval_logits = make_steps(model, tx, AugmentSettings.from_dict(s.augment))
+    state, _, train_epoch, eval_logits = make_steps(model, tx, AugmentSettings.from_dict(s.augment), len(x_train), batch)
     n_params = int(sum(p.size for p in jax.tree.leaves(state.params)))
 
     x_dev = jax.device_put(np.asarray(x_train, np.float32))
     y_dev = jax.device_put(np.asarray(y_train, np.int32))
     base_key = jax.random.key(s.seed)
+    perm_key = jax.random.fold_in(jax.random.key(s.seed), 1 << 30)  # a stream apart from the step keys
 
     history: list[dict[str, float]] = []
     best = {"f1": -1.0, "epoch": 0}
@@ -291,15 +335,11 @@ def train(
         if stopped_early:
             break
         t0 = time.perf_counter()
-        perm = np.random.default_rng([s.seed, epoch]).permutation(len(x_train)).astype(np.int32)
-        losses = []
-        for b in range(steps_per_epoch):
-            idx = jnp.asarray(perm[b * batch : (b + 1) * batch])
-            key = jax.random.fold_in(base_key, epoch * steps_per_epoch + b)
-            state, loss = train_step(state, x_dev, y_dev, idx, mean_d, std_d, w_d, key)
-            losses.append(loss)
-        train_loss = float(jnp.mean(jnp.stack(losses)))
-        samples += steps_per_epoch * batch
+        state, losses = train_epoch(
+            state, x_dev, y_dev, mean_d, std_d, w_d, jax.random.fold_in(perm_key, epoch), base_key, epoch
+        )
+        train_loss = float(jnp.mean(losses))
+        samples += len(x_train)
         logits = batched_apply(lambda xb: eval_logits(state.params, state.rest, xb, mean_d, std_d), x_val, s.eval_batch_size)
         row = {
             "epoch": epoch + 1,

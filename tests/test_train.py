@@ -42,7 +42,7 @@ def test_models_shapes_and_modes(arch, options):
 def test_learns_and_is_deterministic(arch, options, tmp_path):
     x, y = toy(160, 0)
     xv, yv = toy(48, 1)
-    s = TrainSettings(arch=arch, model=options, epochs=8, batch_size=32, lr=3e-3, patience=20, seed=0)
+    s = TrainSettings(arch=arch, model=options, epochs=12, batch_size=32, lr=3e-3, patience=20, seed=0)
     r1 = train(s, x, y, xv, yv, C, ckpt_dir=tmp_path / "a")
     r2 = train(s, x, y, xv, yv, C, ckpt_dir=tmp_path / "b")
     assert r1.history["val_macro_f1"].max() > 0.8  # chance is 0.25

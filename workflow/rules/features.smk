@@ -11,6 +11,8 @@ rule features:
         f"{R}/benchmarks/features/features.tsv"
     conda:
         "../envs/jaxaudio.yaml"
+    # decoders in parallel; Snakemake caps this at --cores
+    threads: 8
     params:
         settings=config["features"],
         on_bad_file=config["data"]["on_bad_file"],

@@ -11,5 +11,6 @@ with step_log(snakemake.log[0]) as log:
         snakemake.output.skipped,
         cache_dir=snakemake.params.cache,
         on_bad_file=snakemake.params.on_bad_file,
+        threads=snakemake.threads,
     )
     log.info("%d clips from %d recordings", len(clips), clips["recording"].nunique())
