@@ -133,22 +133,24 @@ def test_nothing_to_do_after_a_complete_run(workdir):
     assert scheduled_jobs(snakemake(workdir, "-n", "--cores", "2").stdout) == {}
 
 
-def test_changing_one_models_lr_reruns_only_that_model(workdir, tmp_path):
-    change = tmp_path / "lr.yaml"
-    change.write_text("models:\n  cnn:\n    lr: 0.002\n")
-    out = snakemake(workdir, "-n", "--cores", "2", configs=(change,)).stdout
-    assert scheduled_jobs(out) == {"train": 2, "evaluate": 2, "compare": 1}
-    assert "model=vit" not in out and "model=cnn" in out
-    assert "params have changed since last execution" in out.lower()
-
-
-def test_adding_a_seed_runs_only_the_new_seeds_jobs(workdir, tmp_path):
-    more = tmp_path / "seeds.yaml"
-    more.write_text("run:\n  seeds: [0, 1]\n")
-    out = snakemake(workdir, "-n", "--cores", "2", configs=(more,)).stdout
-    # 2 experiments x 2 models for seed 1; seed 0, features, stats and baselines are reused
-    assert scheduled_jobs(out) == {"train": 4, "evaluate": 4, "compare": 1}
-    assert "seed=0" not in out and "seed=1" in out
+@pytest.mark.parametrize(
+    "change, jobs, not_scheduled, scheduled, reason",
+    [
+        # one model's learning rate: that model's runs only; features, stats, baselines reused
+        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "compare": 1}, "model=vit", "model=cnn",
+         "params have changed since last execution"),
+        # a second seed: 2 experiments x 2 models for seed 1 only; seed 0 reused
+        ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "compare": 1}, "seed=0", "seed=1", "missing output files"),
+    ],
+    ids=["one-model-lr", "add-a-seed"],
+)
+def test_one_config_change_reruns_only_what_it_affects(workdir, tmp_path, change, jobs, not_scheduled, scheduled, reason):
+    extra = tmp_path / "change.yaml"
+    extra.write_text(change)
+    out = snakemake(workdir, "-n", "--cores", "2", configs=(extra,)).stdout
+    assert scheduled_jobs(out) == jobs
+    assert not_scheduled not in out and scheduled in out
+    assert reason in out.lower()
 
 
 def steps(ckpts: Path) -> list[int]:
