@@ -48,6 +48,8 @@ import optax
 import orbax.checkpoint as ocp
 import pandas as pd
 from flax import nnx, struct
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 from sklearn.metrics import accuracy_score, f1_score
 
 from jaxaudio.settings import FromDict
@@ -82,6 +84,7 @@ class TrainSettings(FromDict):
     normalise: bool | str = False
     augment: dict[str, Any] = field(default_factory=dict)
     eval_batch_size: int = 256
+    data_parallel: bool = False
 
 
 class TrainState(struct.PyTreeNode):
@@ -123,6 +126,23 @@ def make_optimizer(s: TrainSettings, steps_per_epoch: int) -> tuple[optax.Gradie
     return opt, schedule
 
 
+def data_parallel_mesh(batch: int) -> Mesh | None:
+    """A 1-D mesh ``("batch",)`` over every local device, or ``None`` with one device.
+
+    The batch is split evenly, so it must be a multiple of the device count.
+    """
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        log.info("data_parallel: one device (%s), nothing to split", devices[0])
+        return None
+    if batch % len(devices):
+        raise ValueError(
+            f"training.data_parallel: batch_size {batch} is not a multiple of the {len(devices)} devices"
+        )
+    log.info("data_parallel: batch of %d split over %d devices %s", batch, len(devices), devices)
+    return Mesh(np.asarray(devices), ("batch",))
+
+
 def epoch_layout(n: int, batch_size: int) -> tuple[int, int]:
     """``(batch, steps)`` of one epoch over ``n`` clips: ``steps = ceil(n / batch)``."""
     batch = min(batch_size, n)
@@ -135,6 +155,7 @@ def make_steps(
     augment: AugmentSettings | None = None,
     n_train: int | None = None,
     batch: int | None = None,
+    batch_sharding: jax.sharding.Sharding | None = None,
 ):
     """Split ``model`` once and build the jitted ``train_step``, ``train_epoch`` and ``eval_logits``.
 
@@ -149,6 +170,11 @@ def make_steps(
       whose loss mask is 0, so every clip counts exactly once and no second shape compiles;
     * batch ``b`` of epoch ``e`` uses the key ``fold_in(k, e·S + b)`` for dropout and
       augmentation, as the per-step loop did, so a resumed run repeats the same keys.
+
+    With ``batch_sharding`` (a ``NamedSharding`` over a ``batch`` mesh axis) every gathered
+    batch is split across the devices and XLA partitions the step (data parallelism): the
+    parameters stay replicated, gradients and BatchNorm batch statistics are all-reduced, so
+    the mathematics is that of one device with the whole batch.
 
     Returns ``(init_state, train_step, train_epoch, eval_logits)``; ``train_epoch`` is
     ``None`` unless ``n_train`` and ``batch`` are given.
@@ -175,6 +201,11 @@ def make_steps(
     def step(state: TrainState, x_all, y_all, idx, mean, std, w, key, mask=None):
         x = (jnp.take(x_all, idx, axis=0) - mean) / std
         y = jnp.take(y_all, idx)
+        if batch_sharding is not None:
+            x = jax.lax.with_sharding_constraint(x, batch_sharding)
+            y = jax.lax.with_sharding_constraint(y, batch_sharding)
+            if mask is not None:
+                mask = jax.lax.with_sharding_constraint(mask, batch_sharding)
         (loss, new_rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, state.rest, x, y, w, key, mask)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -294,11 +325,18 @@ def train(
     batch, steps_per_epoch = epoch_layout(len(x_train), s.batch_size)
     tx, schedule = make_optimizer(s, steps_per_epoch)
     model = build_model(s.arch, n_classes, input_shape, s.model, s.seed)
-    state, _, train_epoch, eval_logits = make_steps(model, tx, AugmentSettings.from_dict(s.augment), len(x_train), batch)
+    mesh = data_parallel_mesh(batch) if s.data_parallel else None
+    batch_sharding = NamedSharding(mesh, P("batch")) if mesh is not None else None
+    state, _, train_epoch, eval_logits = make_steps(
+        model, tx, AugmentSettings.from_dict(s.augment), len(x_train), batch, batch_sharding
+    )
+    if mesh is not None:
+        state = jax.device_put(state, NamedSharding(mesh, P()))  # parameters replicated
     n_params = int(sum(p.size for p in jax.tree.leaves(state.params)))
 
-    x_dev = jax.device_put(np.asarray(x_train, np.float32))
-    y_dev = jax.device_put(np.asarray(y_train, np.int32))
+    replicated = NamedSharding(mesh, P()) if mesh is not None else None
+    x_dev = jax.device_put(np.asarray(x_train, np.float32), replicated)
+    y_dev = jax.device_put(np.asarray(y_train, np.int32), replicated)
     base_key = jax.random.key(s.seed)
     perm_key = jax.random.fold_in(jax.random.key(s.seed), 1 << 30)  # a stream apart from the step keys
 
