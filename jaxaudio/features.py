@@ -133,25 +133,6 @@ def cut_clips(y: np.ndarray, cfg: FeatureConfig) -> list[tuple[float, np.ndarray
     return [(s / cfg.sample_rate, y[s : s + n]) for s in starts]
 
 
-def clip_features(path: str | Path, cfg: FeatureConfig) -> np.ndarray:
-    """Decode, fit to length and featurise one recording as a single clip."""
-    y = fit_length(load_audio(path, cfg.sample_rate), cfg.n_samples, "center" if cfg.crop == "windows" else cfg.crop)
-    return mfcc_stack(y, cfg)
-
-
-def extract_features(
-    paths: Sequence[str | Path], cfg: FeatureConfig, out_path: str | Path, progress: bool = True
-) -> np.ndarray:
-    """Featurise whole files (one clip each) into a memory-mappable ``(N, 3, n_mfcc, T)`` ``.npy``.
-
-    Written to ``<out>.partial`` and renamed at the end, so an interrupted run never leaves a
-    cache that looks complete.
-    """
-    cfg.check()
-    stacks = [clip_features(p, cfg) for p in tqdm(paths, desc="features", unit="clip", disable=not progress, mininterval=2)]
-    return write_cache(stacks, cfg, out_path)
-
-
 def write_cache(stacks: Sequence[np.ndarray], cfg: FeatureConfig, out_path: str | Path) -> np.ndarray:
     """Stack ``(k_i, 3, F, T)`` or ``(3, F, T)`` arrays into one ``.npy`` atomically."""
     out_path = Path(out_path)
@@ -196,18 +177,15 @@ def featuriser(cfg: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
     return lambda clips: batched_apply(frontend, clips, FRONTEND_BATCH) if len(clips) else np.zeros((0, *cfg.shape), np.float32)
 
 
-def _cache_file(cache_dir: Path | None, path: str, start: float | None, end: float | None, cfg: FeatureConfig) -> Path | None:
-    return cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
-
-
-def _decode(path: str, start: float | None, end: float | None, cfg: FeatureConfig, cached: Path | None):
-    """One recording: its cached ``(features, clip_start)``, or its clips to featurise."""
+def _load_recording(path: str, start: float | None, end: float | None, cfg: FeatureConfig, cache_dir: Path | None):
+    """One recording, in a worker thread: ``(cache file, cached features or None, decoded
+    clips or None, clip start times)``. Every fault is an :class:`AudioError` naming the file."""
+    cached = cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         with np.load(cached) as z:
-            return "cached", z["features"], z["clip_start"].tolist()
-    y = load_audio(path, cfg.sample_rate, start=start, end=end)
-    clips = cut_clips(y, cfg)
-    return "decoded", np.stack([c for _, c in clips]), [(start or 0.0) + off for off, _ in clips]
+            return cached, z["features"], None, z["clip_start"].tolist()
+    clips = cut_clips(load_audio(path, cfg.sample_rate, start=start, end=end), cfg)
+    return cached, None, np.stack([c for _, c in clips]), [(start or 0.0) + off for off, _ in clips]
 
 
 def _store(cached: Path | None, feats: np.ndarray, clip_start: list[float]) -> None:
@@ -217,35 +195,6 @@ def _store(cached: Path | None, feats: np.ndarray, clip_start: list[float]) -> N
     tmp = cached.with_name(cached.name + ".partial.npz")
     np.savez(tmp, features=feats, clip_start=np.asarray(clip_start))
     tmp.replace(cached)
-
-
-def recording_features(
-    path: str, start: float | None, end: float | None, cfg: FeatureConfig, cache_dir: Path | None
-) -> tuple[np.ndarray, list[float]]:
-    """``(W, 3, F, T)`` features of one recording's clips and the clips' start times in the file.
-
-    With ``cache_dir``, results are stored per recording (``<key>.npz``) and reused: an
-    interrupted or failed run loses nothing already computed, and fixing one bad file
-    recomputes only that file. (:func:`build_feature_cache` does the same for many
-    recordings at once, with parallel decoding and batched features.)
-    """
-    cached = _cache_file(cache_dir, path, start, end, cfg)
-    kind, data, clip_start = _decode(path, start, end, cfg, cached)
-    if kind == "cached":
-        return data, clip_start
-    feats = featuriser(cfg)(data)
-    _store(cached, feats, clip_start)
-    return feats, clip_start
-
-
-def _exists(path: str) -> bool:
-    return Path(path).is_file()
-
-
-def _decode_checked(path: str, start: float | None, end: float | None, cfg: FeatureConfig, cached: Path | None):
-    if not _exists(path):  # deleted since the manifest was checked
-        raise AudioError(f"{path}: file does not exist")
-    return _decode(path, start, end, cfg, cached)
 
 
 def _segment(rec: Any) -> tuple[float | None, float | None]:
@@ -292,26 +241,25 @@ def build_feature_cache(
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         for first in range(0, len(records), DECODE_CHUNK):
             chunk = range(first, min(first + DECODE_CHUNK, len(records)))
-            files = {i: _cache_file(cache, records[i].path, *_segment(records[i]), cfg) if _exists(records[i].path) else None for i in chunk}
-            futures = {i: pool.submit(_decode_checked, records[i].path, *_segment(records[i]), cfg, files[i]) for i in chunk}
+            futures = {i: pool.submit(_load_recording, records[i].path, *_segment(records[i]), cfg, cache) for i in chunk}
             pending = []
             for i in chunk:
                 try:
-                    kind, data, clip_start = futures[i].result()
+                    cached, feats, clips, clip_start = futures[i].result()
                 except AudioError as exc:
                     bad.append({"path": records[i].path, "line": i + 2, "reason": str(exc)})
                     continue
-                if kind == "cached":
-                    results[i] = (data, clip_start)
+                if feats is not None:
+                    results[i] = (feats, clip_start)
                 else:
-                    pending.append((i, data, clip_start))
+                    pending.append((i, cached, clips, clip_start))
             if pending:  # one batched frontend call for every clip decoded in this round
-                feats = featurise(np.concatenate([d for _, d, _ in pending]))
+                feats = featurise(np.concatenate([c for _, _, c, _ in pending]))
                 offset = 0
-                for i, d, clip_start in pending:
-                    results[i] = (feats[offset : offset + len(d)], clip_start)
-                    offset += len(d)
-                    _store(files[i], *results[i])
+                for i, cached, clips, clip_start in pending:
+                    results[i] = (feats[offset : offset + len(clips)], clip_start)
+                    offset += len(clips)
+                    _store(cached, *results[i])
             bar.update(len(chunk))
     bar.close()
     stacks, rows = [], []

@@ -7,7 +7,7 @@ import scipy.signal
 import soundfile as sf
 
 from jaxaudio.audio import AudioError, fit_length, load_audio
-from jaxaudio.features import FeatureConfig, clip_features, extract_features, mfcc_stack
+from jaxaudio.features import FeatureConfig, mfcc_stack
 
 
 def tone(sr=22050, seconds=3.0, f=1000.0):
@@ -62,15 +62,24 @@ def test_clip_too_short_for_delta_is_a_config_error():
         FeatureConfig(clip_seconds=0.1).check()
 
 
-def test_real_recordings_match_librosa(birdsounds, tmp_path):
+@pytest.mark.parametrize("backend", ["jax", "librosa"])
+def test_real_recordings_match_librosa(birdsounds, tmp_path, backend):
     import pandas as pd
 
-    manifest = pd.read_csv(birdsounds / "manifest.csv").iloc[::400].head(5)
-    cfg = FeatureConfig(clip_seconds=1.0)
-    paths = [birdsounds / p for p in manifest["path"]]
-    cache = extract_features(paths, cfg, tmp_path / "f.npy", progress=False)
-    assert cache.shape == (len(paths), 3, 40, 44) and cache.dtype == np.float32
-    assert isinstance(np.load(tmp_path / "f.npy", mmap_mode="r"), np.memmap)
+    from jaxaudio.features import build_feature_cache
+    from jaxaudio.manifest import prepare_manifest
+
+    rows = pd.read_csv(birdsounds / "manifest.csv").iloc[::400].head(5)
+    paths = [birdsounds / p for p in rows["path"]]
+    listing = tmp_path / "five.csv"
+    pd.DataFrame({"path": [str(p) for p in paths], "species": rows["species"], "split": "train"}).to_csv(listing, index=False)
+    resolved = tmp_path / "resolved.csv"
+    prepare_manifest(listing, resolved, tmp_path / "summary.json")
+    out = tmp_path / "f.npy"
+    build_feature_cache(resolved, {"clip_seconds": 1.0, "backend": backend}, out, tmp_path / "clips.csv",
+                        tmp_path / "skipped.csv", progress=False, threads=2)
+    cache = np.load(out, mmap_mode="r")
+    assert isinstance(cache, np.memmap) and cache.shape == (len(paths), 3, 40, 44) and cache.dtype == np.float32
     for i, p in enumerate(paths):
         y, _ = librosa.load(p, sr=22050, mono=True)
         y = librosa.util.fix_length(y, size=22050) if len(y) < 22050 else y[(len(y) - 22050) // 2 :][:22050]
@@ -193,3 +202,24 @@ def test_csv_with_every_optional_column_to_windowed_features(tmp_path):
     ref = librosa.feature.mfcc(y=y[sr : 2 * sr], sr=sr, n_mfcc=40, n_fft=2048, hop_length=512)
     np.testing.assert_allclose(x[2, 0], ref, rtol=1e-4, atol=1e-3)
     assert pd.read_csv(out["skipped.csv"]).empty
+
+
+def test_file_deleted_after_the_manifest_check_is_a_bad_file(tmp_path):
+    import pandas as pd
+
+    from jaxaudio.features import build_feature_cache
+    from jaxaudio.manifest import prepare_manifest
+
+    for i in range(4):
+        sf.write(tmp_path / f"a{i}.wav", tone(22050, 0.5, 500 + 100 * i), 22050)
+    listing = tmp_path / "m.csv"
+    listing.write_text("path,species,split\n" + "".join(f"a{i}.wav,Wren,{'train' if i < 3 else 'test'}\n" for i in range(4)))
+    resolved = tmp_path / "resolved.csv"
+    prepare_manifest(listing, resolved, tmp_path / "s.json")
+    (tmp_path / "a1.wav").unlink()  # gone between the manifest rule and the features rule
+    skipped = tmp_path / "skipped.csv"
+    clips = build_feature_cache(resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "c.csv", skipped,
+                                tmp_path / "cache", on_bad_file="skip", progress=False)
+    assert len(clips) == 3
+    row = pd.read_csv(skipped).iloc[0]
+    assert row["line"] == 3 and row["reason"].startswith(f"{tmp_path / 'a1.wav'}: cannot read file")
