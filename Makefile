@@ -5,7 +5,7 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint dry-run clean
+.PHONY: install run test lint dry-run bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ lint: install
 
 dry-run: install
 	$(BIN)/snakemake -n --cores $(CORES)
+
+# Speed benchmarks (benchmarks/README.md): writes results/benchmarks/bench.json and prints a
+# table. `make bench BENCH_ARGS=--quick` for a fast check. PyTorch reference rows need
+# `$(BIN)/pip install -r benchmarks/requirements.txt` (not a runtime dependency).
+bench: install
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf results

@@ -10,8 +10,8 @@ What happens per run:
 
 * the training split lives on the device; an epoch (:func:`make_steps`) draws its
   permutation on the device with a key from ``(seed, epoch)``, gathers batches with
-  ``jnp.take`` and donates the state buffers: no host→device copy per step; on
-  accelerators the whole epoch is one ``lax.scan`` program. The last partial batch is completed with
+  ``jnp.take`` and donates the state buffers: no host→device copy per step; the whole
+  epoch is one ``lax.scan`` program. The last partial batch is completed with
   masked-out clips, so it needs no second compiled shape;
 * features are standardised on the device with the training-split statistics, per channel
   or per (channel, coefficient) (``normalise``: ``false``/``none``, ``true``/``channel``,
@@ -85,6 +85,7 @@ class TrainSettings(FromDict):
     augment: dict[str, Any] = field(default_factory=dict)
     eval_batch_size: int = 256
     data_parallel: bool = False
+    compute_dtype: str = "float32"
 
 
 class TrainState(struct.PyTreeNode):
@@ -156,7 +157,8 @@ def make_steps(
     n_train: int | None = None,
     batch: int | None = None,
     batch_sharding: jax.sharding.Sharding | None = None,
-    use_scan: bool | None = None,
+    use_scan: bool = True,
+    compute_dtype: str = "float32",
 ):
     """Split ``model`` once and build the jitted ``train_step``, ``train_epoch`` and ``eval_logits``.
 
@@ -171,16 +173,22 @@ def make_steps(
       whose loss mask is 0, so every clip counts exactly once and no second shape compiles;
     * batch ``b`` of epoch ``e`` uses the key ``fold_in(k, e·S + b)`` for dropout and
       augmentation, so a resumed run repeats the same keys;
-    * on accelerators the epoch is one compiled program (``jax.lax.scan`` over the batches);
-      on CPU (``use_scan=None`` picks by backend) the jitted step is called per batch from
-      Python with device-resident indices, because XLA's CPU backend runs convolution
-      weight gradients inside a loop body ~40x slower than outside one (measured here: 5 vs
-      186 samples/s for the CNN; jax-ml/jax#12868). Both give the same updates.
+    * the epoch is one compiled program (``jax.lax.scan`` over the batches). With
+      ``use_scan=False`` the same jitted step is called per batch from Python instead (with
+      device-resident indices): the reference the tests and the benchmark compare against.
+      Both give the same updates. (XLA's CPU convolution weight gradient used to make the
+      scanned epoch ~40x slower on CPU, jax-ml/jax#12868; the CNN's
+      :func:`~jaxaudio.models.conv.conv2d_same` avoids that op.)
 
     With ``batch_sharding`` (a ``NamedSharding`` over a ``batch`` mesh axis) every gathered
     batch is split across the devices and XLA partitions the step (data parallelism): the
     parameters stay replicated, gradients and BatchNorm batch statistics are all-reduced, so
     the mathematics is that of one device with the whole batch.
+
+    ``compute_dtype="bfloat16"`` is mixed precision for accelerators: the master parameters,
+    optimiser state, BatchNorm statistics and the loss stay float32; the forward and backward
+    passes run on bfloat16 copies of the parameters and the batch (the cast is differentiable,
+    so gradients arrive in float32). On CPU it is correct but not faster.
 
     Returns ``(init_state, train_step, train_epoch, eval_logits)``; ``train_epoch`` is
     ``None`` unless ``n_train`` and ``batch`` are given.
@@ -191,17 +199,27 @@ def make_steps(
     model.eval()
     graph_eval = nnx.graphdef(model)
 
+    if compute_dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"training.compute_dtype must be float32 or bfloat16, got {compute_dtype!r}")
+    low = jnp.dtype(compute_dtype) if compute_dtype != "float32" else None
+
     def loss_fn(params, rest, x, y, w, key, mask):
         k_drop, k_aug, k_mix = jax.random.split(key, 3)
         if aug.time_shift or aug.masks_active:
             x = augment_batch(k_aug, x, aug)
+        if low is not None:
+            params = jax.tree.map(lambda p: p.astype(low), params)
         m = nnx.merge(graph_train, params, rest, copy=True)
         if aug.mixup_alpha > 0:
             x, perm, lam = mixup(k_mix, x, aug.mixup_alpha)
-            loss = weighted_cross_entropy_mixup(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, y[perm], lam, w, mask)
+        logits = m(x if low is None else x.astype(low), rngs=nnx.Rngs(dropout=k_drop)).astype(jnp.float32)
+        if aug.mixup_alpha > 0:
+            loss = weighted_cross_entropy_mixup(logits, y, y[perm], lam, w, mask)
         else:
-            loss = weighted_cross_entropy(m(x, rngs=nnx.Rngs(dropout=k_drop)), y, w, mask)
+            loss = weighted_cross_entropy(logits, y, w, mask)
         _, _, new_rest = nnx.split(m, nnx.Param, ...)
+        # BatchNorm statistics updated from bfloat16 activations: keep them float32
+        new_rest = jax.tree.map(lambda new, old: new.astype(old.dtype), new_rest, rest)
         return loss, new_rest
 
     def step(state: TrainState, x_all, y_all, idx, mean, std, w, key, mask=None):
@@ -222,7 +240,6 @@ def make_steps(
     if n_train is not None and batch is not None:
         steps = -(-n_train // batch)
         pad = steps * batch - n_train
-        scan = jax.default_backend() != "cpu" if use_scan is None else use_scan
 
         def plan(perm_key, base_key, epoch):
             """The epoch's batches (indices, loss masks) and per-batch keys, on the device."""
@@ -232,7 +249,7 @@ def make_steps(
             keys = jax.vmap(lambda b: jax.random.fold_in(base_key, epoch * steps + b))(jnp.arange(steps))
             return idx, mask, keys
 
-        if scan:
+        if use_scan:
 
             def epoch_fn(state: TrainState, x_all, y_all, mean, std, w, perm_key, base_key, epoch):
                 def body(st, inp):
@@ -350,7 +367,8 @@ def train(
     mesh = data_parallel_mesh(batch) if s.data_parallel else None
     batch_sharding = NamedSharding(mesh, P("batch")) if mesh is not None else None
     state, _, train_epoch, eval_logits = make_steps(
-        model, tx, AugmentSettings.from_dict(s.augment), len(x_train), batch, batch_sharding
+        model, tx, AugmentSettings.from_dict(s.augment), len(x_train), batch, batch_sharding,
+        compute_dtype=s.compute_dtype,
     )
     if mesh is not None:
         state = jax.device_put(state, NamedSharding(mesh, P()))  # parameters replicated

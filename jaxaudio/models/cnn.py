@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxaudio.models.conv import Conv2dSame
+
 
 def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
     """2x2 max-pool of NHWC ``x`` (odd trailing rows/columns dropped, like ``floor`` pooling).
@@ -21,7 +23,7 @@ def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
 class AudioCNN(nnx.Module):
     """A small VGG-style CNN over the (frequency, time) plane of the MFCC stack.
 
-    Each block: 3x3 conv (no bias, BN follows) -> BatchNorm -> ReLU -> 2x2 max-pool. Then a
+    Each block: 3x3 conv (no bias, BN follows; :class:`~jaxaudio.models.conv.Conv2dSame`) -> BatchNorm -> ReLU -> 2x2 max-pool. Then a
     pooling head, dropout and a linear classifier:
 
     * ``pool="mean"`` — mean over frequency and time: ``(B, C)``. Fewest parameters, but the
@@ -47,7 +49,7 @@ class AudioCNN(nnx.Module):
         in_ch = input_shape[0]
         convs, norms = [], []
         for out_ch in channels:
-            convs.append(nnx.Conv(in_ch, out_ch, (3, 3), padding="SAME", use_bias=False, rngs=rngs))
+            convs.append(Conv2dSame(in_ch, out_ch, (3, 3), rngs=rngs))  # = nnx.Conv, fast CPU gradient
             norms.append(nnx.BatchNorm(out_ch, momentum=0.9, rngs=rngs))
             in_ch = out_ch
         self.convs = nnx.List(convs)

@@ -1,0 +1,1 @@
+"""Speed benchmarks of jaxaudio against reference implementations (see README.md)."""

@@ -1,0 +1,534 @@
+"""Speed benchmarks: each result is a ratio against a reference measured in the same run.
+
+    .venv/bin/python -m benchmarks.run [--quick] [--only features|train] [--out PATH]
+
+* ``features``: clips/s of the JAX MFCC frontend (``jaxaudio.frontend``, batches of 64) vs
+  librosa one clip at a time (``jaxaudio.features.mfcc_stack``), on decoded 3-s clips.
+* ``train``: samples/s of a training epoch as ``jaxaudio.train.train`` runs it
+  (``jaxaudio.train.make_steps``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
+  models in eager PyTorch (CPU).
+
+Writes ``results/benchmarks/bench.json`` and prints a table. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+DEFAULT_MANIFEST = ROOT.parent / "shared" / "data" / "birdsounds-dev" / "manifest.csv"
+DEFAULT_OUT = ROOT / "results" / "benchmarks" / "bench.json"
+TORCH_HINT = "torch not installed: pip install -r benchmarks/requirements.txt"
+
+N_CLASSES = 90
+INPUT_SHAPE = (3, 40, 130)
+ARCHS = {
+    "cnn": {"batch": 64, "options": {"channels": [32, 64, 128]}, "goal": 1.0, "estimate_flops_per_sample": 0.3e9},
+    "vit": {
+        "batch": 32,
+        "options": {"patch": [8, 4], "dim": 64, "depth": 4, "heads": 4, "mlp_dim": 128},
+        "goal": None,
+        "estimate_flops_per_sample": None,
+    },
+}
+FEATURES_GOAL = 5.0
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_info() -> dict[str, Any]:
+    """CPU model, cores, clock and an FP32 peak estimate from ``lscpu`` (``/proc/cpuinfo`` fallback)."""
+    fields: dict[str, str] = {}
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    cpuinfo = ""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pass
+
+    def from_cpuinfo(key: str) -> str | None:
+        for line in cpuinfo.splitlines():
+            if line.split(":")[0].strip() == key:
+                return line.partition(":")[2].strip()
+        return None
+
+    flags = set((fields.get("Flags") or from_cpuinfo("flags") or "").split())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    mhz_source = "lscpu 'CPU max MHz'"
+    mhz = fields.get("CPU max MHz")
+    if not mhz:
+        mhz, mhz_source = from_cpuinfo("cpu MHz"), "/proc/cpuinfo 'cpu MHz' (nominal; lscpu shows no max MHz)"
+    ghz = float(mhz) / 1000 if mhz else None
+    if "avx512f" in flags:
+        per_cycle, isa = 64, "AVX-512: 2 FMA units x 16 fp32 lanes x 2 FLOPs"
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, isa = 32, "AVX2 FMA: 2 FMA units x 8 fp32 lanes x 2 FLOPs"
+    else:
+        per_cycle, isa = 8, "SSE: 2 units x 4 fp32 lanes, no FMA"
+    peak = cores * ghz * per_cycle if ghz else None
+    return {
+        "model": fields.get("Model name") or from_cpuinfo("model name") or platform.processor(),
+        "cores": cores,
+        "threads_per_core": fields.get("Thread(s) per core"),
+        "ghz": ghz,
+        "ghz_source": mhz_source if ghz else None,
+        "flops_per_cycle": per_cycle,
+        "peak_gflops_fp32": peak,
+        "peak_assumption": (
+            f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOP/cycle ({isa}); no turbo, all cores busy"
+            if ghz
+            else "clock unknown: no peak"
+        ),
+        "avx2": "avx2" in flags,
+        "avx512f": "avx512f" in flags,
+    }
+
+
+def environment(cpu: dict[str, Any]) -> dict[str, Any]:
+    import jax
+
+    return {
+        "time": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {d: _version(d) for d in ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "librosa", "torch")},
+        "jax_devices": [str(d) for d in jax.devices()],
+        "jax_backend": jax.default_backend(),
+        "xla_flags": os.environ.get("XLA_FLAGS"),
+        "cpu": cpu,
+        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+# --------------------------------------------------------------------------- features
+
+
+def synthetic_clips(n: int, n_samples: int, sr: int, seed: int = 0) -> np.ndarray:
+    """Noise plus a few tones and chirps per clip (used when the real data set is absent)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_samples) / sr
+    clips = 0.05 * rng.standard_normal((n, n_samples)).astype(np.float32)
+    for i in range(n):
+        for _ in range(3):
+            f0, f1 = rng.uniform(500, 8000, size=2)
+            env = np.exp(-0.5 * ((t - rng.uniform(0, t[-1])) / rng.uniform(0.05, 0.5)) ** 2)
+            phase = 2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * t[-1]))
+            clips[i] += (rng.uniform(0.1, 0.5) * env * np.sin(phase)).astype(np.float32)
+    return clips
+
+
+def load_clips(n: int, cfg, manifest: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """``(n, n_samples)`` decoded clips from ``manifest`` (cycled if it has fewer files), or synthetic."""
+    import pandas as pd
+
+    from jaxaudio.audio import AudioError, fit_length, load_audio
+
+    if not manifest.is_file():
+        log(f"features: {manifest} not found: using {n} SYNTHETIC clips (noise + tones), not real recordings")
+        return synthetic_clips(n, cfg.n_samples, cfg.sample_rate), {"source": "synthetic", "manifest": str(manifest)}
+    df = pd.read_csv(manifest)
+    clips, bad = [], 0
+    t0 = time.perf_counter()
+    for rel in df["path"]:
+        if len(clips) == n:
+            break
+        path = Path(rel) if Path(rel).is_absolute() else manifest.parent / rel
+        try:
+            clips.append(fit_length(load_audio(path, cfg.sample_rate), cfg.n_samples, "center"))
+        except AudioError:
+            bad += 1
+    if not clips:
+        log(f"features: no decodable file in {manifest}: using {n} SYNTHETIC clips (noise + tones)")
+        return synthetic_clips(n, cfg.n_samples, cfg.sample_rate), {"source": "synthetic", "manifest": str(manifest)}
+    distinct = len(clips)
+    out = np.stack([clips[i % distinct] for i in range(n)]).astype(np.float32)
+    log(f"features: decoded {distinct} real files in {time.perf_counter() - t0:.1f} s (not timed below)"
+        + (f", {bad} undecodable skipped" if bad else "") + (f", cycled to {n} clips" if distinct < n else ""))
+    return out, {"source": "real", "manifest": str(manifest), "distinct_files": distinct, "skipped_files": bad}
+
+
+def rel_errors(ours: np.ndarray, ref: np.ndarray, floor: float = 1.0) -> np.ndarray:
+    """``(C,)`` max |ours - ref| / that clip's reference channel range (floored at 1 dB), as tests/test_frontend.py."""
+    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
+    err = np.abs(ours - ref).max(axis=(2, 3))
+    rng = ref.max(axis=(2, 3)) - ref.min(axis=(2, 3))
+    return (err / np.maximum(rng, floor)).max(axis=0)
+
+
+def bench_features(n_clips: int, repeats: int, manifest: Path) -> dict[str, Any]:
+    from jaxaudio.batching import batched_apply
+    from jaxaudio.features import FRONTEND_BATCH, FeatureConfig, mfcc_stack
+    from jaxaudio.frontend import make_mfcc_frontend
+
+    batch = FRONTEND_BATCH  # 64, as the workflow's features rule
+    cfg = FeatureConfig(clip_seconds=3.0)
+    clips, data = load_clips(n_clips, cfg, manifest)
+
+    # librosa, one clip at a time, as users call it
+    ref, lib_times = None, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short clips: librosa's n_fft warnings are irrelevant here
+        for r in range(repeats):
+            t0 = time.perf_counter()
+            out = [mfcc_stack(c, cfg) for c in clips]
+            lib_times.append(time.perf_counter() - t0)
+            ref = np.stack(out) if ref is None else ref
+            log(f"features: librosa repeat {r + 1}/{repeats}: {n_clips / lib_times[-1]:.0f} clips/s")
+
+    # JAX frontend: one warm-up call (trace + compile + one batch), then batches of 64
+    frontend = make_mfcc_frontend(cfg)
+    warm = np.zeros((batch, cfg.n_samples), np.float32)
+    warm[: min(batch, n_clips)] = clips[:batch]
+    t0 = time.perf_counter()
+    np.asarray(frontend(warm))
+    first_call = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    np.asarray(frontend(warm))
+    one_batch = time.perf_counter() - t0
+    ours, jax_times = None, []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        out = batched_apply(frontend, clips, batch)  # blocks: np.asarray per batch
+        jax_times.append(time.perf_counter() - t0)
+        ours = out if ours is None else ours
+        log(f"features: jax repeat {r + 1}/{repeats}: {n_clips / jax_times[-1]:.0f} clips/s")
+
+    errs = rel_errors(ours, ref)
+    lib_rate, jax_rate = n_clips / min(lib_times), n_clips / min(jax_times)
+    return {
+        "clips": n_clips,
+        "clip_seconds": cfg.clip_seconds,
+        "sample_rate": cfg.sample_rate,
+        "batch": batch,
+        "repeats": repeats,
+        "timing": "best of repeats (decoding excluded)",
+        "data": data,
+        "librosa_clips_per_s": lib_rate,
+        "jax_clips_per_s": jax_rate,
+        "ratio": jax_rate / lib_rate,
+        "librosa_seconds": lib_times,
+        "jax_seconds": jax_times,
+        "jax_first_call_seconds": first_call,
+        "jax_compile_seconds": max(0.0, first_call - one_batch),
+        "max_rel_error": dict(zip(("mfcc", "delta", "delta2"), map(float, errs))),
+        "max_rel_error_definition": "max |jax - librosa| / (max - min of librosa's channel in that clip, floored at 1)",
+        "goal": FEATURES_GOAL,
+    }
+
+
+# --------------------------------------------------------------------------- train
+
+
+def _flops(compiled) -> float | None:
+    try:
+        cost = compiled.cost_analysis()
+    except Exception:  # noqa: BLE001 - not every backend/version has it
+        return None
+    if isinstance(cost, (list, tuple)):
+        cost = cost[0] if cost else None
+    flops = cost.get("flops") if cost else None
+    return float(flops) if flops and flops > 0 else None
+
+
+def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, step_loop: bool = False) -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    from jaxaudio.models import build_model
+    from jaxaudio.train import TrainSettings, epoch_layout, make_optimizer, make_steps
+
+    spec = ARCHS[arch]
+    s = TrainSettings(arch=arch, model=spec["options"], batch_size=spec["batch"], lr=1e-3, schedule="constant",
+                      epochs=epochs + 1)
+    batch, steps = epoch_layout(n, s.batch_size)
+    tx, _ = make_optimizer(s, steps)
+    model = build_model(arch, N_CLASSES, INPUT_SHAPE, s.model, s.seed)
+    state, train_step, train_epoch, _ = make_steps(model, tx, None, n, batch)
+
+    x_d, y_d = jax.device_put(x), jax.device_put(y)
+    mean = jnp.zeros((INPUT_SHAPE[0], 1, 1), jnp.float32)
+    std = jnp.ones((INPUT_SHAPE[0], 1, 1), jnp.float32)
+    w = jnp.ones((N_CLASSES,), jnp.float32)
+    base_key = jax.random.key(0)
+    perm_key = jax.random.fold_in(jax.random.key(0), 1 << 30)
+
+    # FLOPs of one train step (forward + backward + AdamW) from XLA's cost analysis
+    idx = jnp.arange(batch, dtype=jnp.int32)
+    mask = jnp.ones((batch,), jnp.float32)
+    step_flops = _flops(train_step.lower(state, x_d, y_d, idx, mean, std, w, base_key, mask).compile())
+    flops_source = "XLA cost_analysis of one train step"
+    if step_flops is None and spec["estimate_flops_per_sample"]:
+        step_flops, flops_source = spec["estimate_flops_per_sample"] * batch, "issue's estimate (0.3 GFLOP/sample fwd+bwd)"
+
+    def timed_epochs(epoch_fn, state, first: int, label: str) -> tuple[Any, list[float], float]:
+        """One warm-up epoch (compiles), then ``epochs`` timed ones; the state is donated."""
+        def run(state, e):
+            state, losses = epoch_fn(state, x_d, y_d, mean, std, w, jax.random.fold_in(perm_key, e), base_key, e)
+            jax.block_until_ready((state, losses))
+            if not np.isfinite(float(jnp.mean(losses))):
+                raise RuntimeError(f"flax {arch} ({label}): non-finite loss")
+            return state
+
+        t0 = time.perf_counter()
+        state = run(state, first)
+        warm = time.perf_counter() - t0
+        times = []
+        for e in range(first + 1, first + epochs + 1):
+            t0 = time.perf_counter()
+            state = run(state, e)
+            times.append(time.perf_counter() - t0)
+            log(f"train {arch}: flax ({label}) epoch {e - first}/{epochs}: {times[-1]:.2f} s")
+        return state, times, warm
+
+    # The epoch as jaxaudio.train.train runs it: one lax.scan program.
+    state, times, warm_s = timed_epochs(train_epoch, state, 0, "lax.scan epoch")
+    rate = n * epochs / sum(times)
+    gflops = step_flops * steps * epochs / sum(times) / 1e9 if step_flops else None
+    out = {
+        "samples_per_s": rate,
+        "epoch_seconds": times,
+        "warmup_epoch_seconds_incl_compile": warm_s,
+        "steps_per_epoch": steps,
+        "flops_per_step": step_flops,
+        "flops_per_sample": step_flops / batch if step_flops else None,
+        "flops_source": flops_source if step_flops else None,
+        "gflops_per_s": gflops,
+        "epoch_mode": "one lax.scan program",
+    }
+    if step_loop:
+        # Diagnostic: the same steps as one jitted call per batch from Python, to see what the
+        # scan saves (dispatch) or costs (XLA's CPU backend has made loop bodies slower, e.g.
+        # convolution weight gradients, jax-ml/jax#12868).
+        model2 = build_model(arch, N_CLASSES, INPUT_SHAPE, s.model, s.seed)
+        state2, _, loop_epoch, _ = make_steps(model2, tx, None, n, batch, use_scan=False)
+        _, loop_times, _ = timed_epochs(loop_epoch, state2, 0, "step loop diagnostic")
+        out["step_loop_samples_per_s"] = n * epochs / sum(loop_times)
+        out["step_loop_epoch_seconds"] = loop_times
+    return out
+
+
+def bench_torch(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, channels_last: bool) -> dict[str, Any]:
+    import torch
+    from torch import nn
+
+    from benchmarks import torch_models
+
+    spec = ARCHS[arch]
+    batch = min(spec["batch"], n)
+    torch.manual_seed(0)
+    model = torch_models.build_model(arch, N_CLASSES, INPUT_SHAPE, spec["options"])
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    loss_fn = nn.CrossEntropyLoss(weight=torch.ones(N_CLASSES))
+    x_all, y_all = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    mean, std = torch.zeros(INPUT_SHAPE[0], 1, 1), torch.ones(INPUT_SHAPE[0], 1, 1)
+
+    def run(e: int) -> float:
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(e))
+        loss = None
+        for start in range(0, n, batch):
+            idx = perm[start : start + batch]
+            xb = ((x_all[idx] - mean) / std).contiguous(memory_format=fmt)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), y_all[idx])
+            loss.backward()
+            opt.step()
+        return loss.detach().item()
+
+    t0 = time.perf_counter()
+    run(0)  # warm-up epoch (oneDNN primitive caches, allocator)
+    warm_s = time.perf_counter() - t0
+    times = []
+    for e in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        last = run(e)
+        times.append(time.perf_counter() - t0)
+    if not np.isfinite(last):
+        raise RuntimeError(f"torch {arch}: non-finite loss")
+    return {
+        "samples_per_s": n * epochs / sum(times),
+        "epoch_seconds": times,
+        "warmup_epoch_seconds": warm_s,
+        "memory_format": "channels_last" if channels_last else "default",
+        "threads": torch.get_num_threads(),
+    }
+
+
+def bench_train(n: int, epochs: int, cpu: dict[str, Any], step_loop: bool = False) -> dict[str, Any]:
+    try:
+        import torch  # noqa: F401
+
+        has_torch = True
+    except ImportError:
+        has_torch = False
+        log(TORCH_HINT)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, *INPUT_SHAPE), dtype=np.float32)
+    y = rng.integers(0, N_CLASSES, n).astype(np.int32)
+    peak = cpu.get("peak_gflops_fp32")
+    results: dict[str, Any] = {"samples": n, "epochs_timed": epochs, "input_shape": list(INPUT_SHAPE),
+                               "n_classes": N_CLASSES, "data": "synthetic random (standard normal, uniform labels)",
+                               "optimizer": "AdamW lr 1e-3 weight decay 1e-4, constant schedule",
+                               "loss": "class-weighted cross-entropy (weights all 1)", "torch_installed": has_torch}
+    for arch, spec in ARCHS.items():
+        log(f"train {arch}: flax (batch {spec['batch']}, {n} samples, 1 warm-up + {epochs} timed epochs) ...")
+        flax_r = bench_flax(arch, n, epochs, x, y, step_loop)
+        if flax_r["gflops_per_s"] and peak:
+            flax_r["share_of_peak"] = flax_r["gflops_per_s"] / peak
+        log(f"train {arch}: flax {flax_r['samples_per_s']:.0f} samples/s ({flax_r['epoch_mode']})")
+        r: dict[str, Any] = {"batch": spec["batch"], "options": spec["options"], "flax": flax_r, "goal": spec["goal"]}
+        if has_torch:
+            variants = [False, True] if arch == "cnn" else [False]
+            r["torch"] = {}
+            for cl in variants:
+                tr = bench_torch(arch, n, epochs, x, y, cl)
+                r["torch"][tr["memory_format"]] = tr
+                log(f"train {arch}: torch {tr['memory_format']} {tr['samples_per_s']:.0f} samples/s")
+            best = max(r["torch"].values(), key=lambda v: v["samples_per_s"])
+            r["torch_best"] = {"memory_format": best["memory_format"], "samples_per_s": best["samples_per_s"]}
+            r["ratio"] = flax_r["samples_per_s"] / best["samples_per_s"]
+        results[arch] = r
+    return results
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _goal(ratio: float | None, goal: float | None) -> str:
+    if goal is None:
+        return "-"
+    if ratio is None:
+        return f">= {goal:g}x  n/a"
+    return f">= {goal:g}x  {'met' if ratio >= goal else 'not met'}"
+
+
+def table(res: dict[str, Any]) -> str:
+    rows = [("benchmark", "reference", "ours", "ratio", "goal")]
+    f = res.get("features")
+    if f:
+        rows.append((f"features ({f['clip_seconds']:g} s clip)", f"librosa {f['librosa_clips_per_s']:.0f} clips/s",
+                     f"jax {f['jax_clips_per_s']:.0f} clips/s", f"{f['ratio']:.2f}x", _goal(f["ratio"], f["goal"])))
+    t = res.get("train")
+    if t:
+        for arch in ARCHS:
+            r = t[arch]
+            ref = f"torch best {r['torch_best']['samples_per_s']:.0f} s/s" if "torch_best" in r else "torch n/a"
+            ratio = r.get("ratio")
+            rows.append((f"train {arch} bs{r['batch']}", ref, f"flax {r['flax']['samples_per_s']:.0f} s/s",
+                         f"{ratio:.2f}x" if ratio is not None else "-", _goal(ratio, r["goal"])))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
+    lines = [line.rstrip() for line in lines]
+
+    notes = []
+    if f:
+        e = f["max_rel_error"]
+        notes.append(f"features: {f['clips']} {f['data']['source']} clips, best of {f['repeats']} repeats; jax batches "
+                     f"of {f['batch']}, compile {f['jax_compile_seconds']:.2f} s (excluded); max error / channel range: "
+                     + ", ".join(f"{k} {v:.1e}" for k, v in e.items()))
+    if t:
+        notes.append(f"train: {t['samples']} synthetic samples {tuple(t['input_shape'])}, {N_CLASSES} classes, "
+                     f"1 warm-up + {t['epochs_timed']} timed epochs; s/s = samples per second")
+        cpu = res["meta"]["cpu"]
+        for arch in ARCHS:
+            fl = t[arch]["flax"]
+            line = f"  {arch}: flax epoch as {fl['epoch_mode']}, warm-up epoch incl. compile {fl['warmup_epoch_seconds_incl_compile']:.1f} s"
+            if fl.get("flops_per_sample"):
+                line += f"; {fl['flops_per_sample'] / 1e9:.3f} GFLOP/sample ({fl['flops_source']})"
+                line += f", {fl['gflops_per_s']:.1f} GFLOP/s"
+                if fl.get("share_of_peak") is not None:
+                    line += f" = {100 * fl['share_of_peak']:.1f}% of FP32 peak"
+            if "step_loop_samples_per_s" in fl:
+                line += f"; as a per-batch step loop (diagnostic) {fl['step_loop_samples_per_s']:.0f} s/s"
+            if "torch" in t[arch]:
+                line += "; torch " + ", ".join(f"{k} {v['samples_per_s']:.0f} s/s" for k, v in t[arch]["torch"].items())
+            notes.append(line)
+        if cpu.get("peak_gflops_fp32"):
+            notes.append(f"  peak {cpu['peak_gflops_fp32']:.0f} GFLOP/s assumed: {cpu['peak_assumption']}")
+        if not t["torch_installed"]:
+            notes.append(TORCH_HINT)
+    return "\n".join(lines + [""] + notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", choices=("features", "train"), help="run one benchmark (default: both)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny sizes (64 clips, 128 training samples): checks that everything runs; numbers are noisy")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
+    p.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="clips for the features benchmark")
+    p.add_argument("--clips", type=int, help="clips for the features benchmark (default 1000, --quick 64)")
+    p.add_argument("--samples", type=int, help="training samples per epoch (default 1024, --quick 128)")
+    p.add_argument("--epochs", type=int, default=3, help="timed epochs after the warm-up epoch (default 3)")
+    p.add_argument("--step-loop", action="store_true",
+                   help="train: also time the epoch as one jitted step call per batch (diagnostic)")
+    p.add_argument("--repeats", type=int, default=3, help="features: repeats, the best is reported (default 3)")
+    args = p.parse_args(argv)
+
+    repeats, epochs = max(1, args.repeats), max(1, args.epochs)
+    n_clips = args.clips or (64 if args.quick else 1000)
+    n_train = args.samples or (128 if args.quick else 1024)
+
+    cpu = cpu_info()
+    res: dict[str, Any] = {"meta": {**environment(cpu), "quick": args.quick, "argv": sys.argv}}
+    load = res["meta"]["loadavg_start"]
+    if load and load[0] > 0.5 * cpu["cores"]:
+        log(f"warning: load average {load[0]:.1f} on {cpu['cores']} cores before the start: other work is running, "
+            "numbers will be low and noisy (ratios less so: both sides share the slowdown)")
+    t_start = time.perf_counter()
+    if args.only in (None, "features"):
+        res["features"] = bench_features(n_clips, repeats, args.manifest)
+    if args.only in (None, "train"):
+        res["train"] = bench_train(n_train, epochs, cpu, args.step_loop)
+    res["meta"]["seconds"] = time.perf_counter() - t_start
+    res["meta"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+    text = table(res)
+    res["table"] = text
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2, default=str) + "\n")
+    log("")
+    log(text)
+    log(f"\nwrote {args.out} ({res['meta']['seconds']:.0f} s; {cpu['model']}, {cpu['cores']} cores, "
+        f"jax {res['meta']['versions']['jax']} on {res['meta']['jax_devices']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
