@@ -1,12 +1,14 @@
 """Speed benchmarks: each result is a ratio against a reference measured in the same run.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--only features|train] [--out PATH]
+    .venv/bin/python -m benchmarks.run [--quick] [--only features|train|memory] [--out PATH]
 
 * ``features``: clips/s of the JAX MFCC frontend (``jaxaudio.frontend``, batches of 64) vs
   librosa one clip at a time (``jaxaudio.features.mfcc_stack``), on decoded 3-s clips.
 * ``train``: samples/s of a training epoch as ``jaxaudio.train.train`` runs it
   (``jaxaudio.train.make_steps``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
   models in eager PyTorch (CPU).
+* ``memory``: peak RSS of training streamed from the cache at 10k and 100k clips
+  (``benchmarks/memory.py``), with the device-resident run at 10k as the reference.
 
 Writes ``results/benchmarks/bench.json`` and prints a table. See ``benchmarks/README.md``.
 """
@@ -334,7 +336,7 @@ def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ste
         # scan saves (dispatch) or costs (XLA's CPU backend has made loop bodies slower, e.g.
         # convolution weight gradients, jax-ml/jax#12868).
         model2 = build_model(arch, N_CLASSES, INPUT_SHAPE, s.model, s.seed)
-        state2, _, loop_epoch, _ = make_steps(model2, tx, None, n, batch, use_scan=False)
+        state2, _, loop_epoch, _ = make_steps(model2, tx, None, n, batch, epoch_mode="steps")
         _, loop_times, _ = timed_epochs(loop_epoch, state2, 0, "step loop diagnostic")
         out["step_loop_samples_per_s"] = n * epochs / sum(loop_times)
         out["step_loop_epoch_seconds"] = loop_times
@@ -452,6 +454,12 @@ def table(res: dict[str, Any]) -> str:
             ratio = r.get("ratio")
             rows.append((f"train {arch} bs{r['batch']}", ref, f"flax {r['flax']['samples_per_s']:.0f} s/s",
                          f"{ratio:.2f}x" if ratio is not None else "-", _goal(ratio, r["goal"])))
+    m = res.get("memory")
+    if m:
+        small, large = m["reference"], m["largest"]
+        rows.append(("train peak RSS, streamed", f"{small['clips'] // 1000}k clips {small['peak_rss_mib']:.0f} MiB",
+                     f"{large['clips'] // 1000}k clips {large['peak_rss_mib']:.0f} MiB", f"{m['ratio']:.2f}x",
+                     f"<= {m['goal']:g}x  {'met' if m['ratio'] <= m['goal'] else 'not met'}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
     lines = [line.rstrip() for line in lines]
@@ -483,12 +491,18 @@ def table(res: dict[str, Any]) -> str:
             notes.append(f"  peak {cpu['peak_gflops_fp32']:.0f} GFLOP/s assumed: {cpu['peak_assumption']}")
         if not t["torch_installed"]:
             notes.append(TORCH_HINT)
+    if m:
+        notes.append(f"memory: one epoch of {m['model']}, batch {m['batch']}, {m['val_clips']} val clips, each run a fresh "
+                     "process (peak = getrusage ru_maxrss); split sizes and the resident reference:")
+        for r in m["runs"]:
+            notes.append(f"  {r['mode']:8s} {r['clips']:>7d} clips ({r['split_mib']:.0f} MiB split): peak RSS "
+                         f"{r['peak_rss_mib']:.0f} MiB, {r['seconds']:.0f} s")
     return "\n".join(lines + [""] + notes)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", choices=("features", "train"), help="run one benchmark (default: both)")
+    p.add_argument("--only", choices=("features", "train", "memory"), help="run one benchmark (default: all)")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes (64 clips, 128 training samples): checks that everything runs; numbers are noisy")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
@@ -516,6 +530,12 @@ def main(argv: list[str] | None = None) -> int:
         res["features"] = bench_features(n_clips, repeats, args.manifest)
     if args.only in (None, "train"):
         res["train"] = bench_train(n_train, epochs, cpu, args.step_loop)
+    if args.only in (None, "memory"):
+        from benchmarks.memory import bench_memory
+
+        sizes = (1000, 4000) if args.quick else (10_000, 100_000)
+        res["memory"] = bench_memory(sizes, args.out.parent / "memory-tmp", log)
+        (args.out.parent / "memory-tmp").rmdir()
     res["meta"]["seconds"] = time.perf_counter() - t_start
     res["meta"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 

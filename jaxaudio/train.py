@@ -54,6 +54,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from jaxaudio.settings import FromDict
 from jaxaudio.batching import batched_apply
+from jaxaudio.streaming import NpyRows, prefetch
 from jaxaudio.augment import AugmentSettings, augment_batch, mixup
 from jaxaudio.losses import weighted_cross_entropy, weighted_cross_entropy_mixup
 from jaxaudio.models import build_model
@@ -86,6 +87,7 @@ class TrainSettings(FromDict):
     eval_batch_size: int = 256
     data_parallel: bool = False
     compute_dtype: str = "float32"
+    device_memory_mb: float = 2048.0
 
 
 class TrainState(struct.PyTreeNode):
@@ -157,8 +159,9 @@ def make_steps(
     n_train: int | None = None,
     batch: int | None = None,
     batch_sharding: jax.sharding.Sharding | None = None,
-    use_scan: bool = True,
+    epoch_mode: str = "scan",
     compute_dtype: str = "float32",
+    prefetch_batches: int = 2,
 ):
     """Split ``model`` once and build the jitted ``train_step``, ``train_epoch`` and ``eval_logits``.
 
@@ -173,10 +176,12 @@ def make_steps(
       whose loss mask is 0, so every clip counts exactly once and no second shape compiles;
     * batch ``b`` of epoch ``e`` uses the key ``fold_in(k, e·S + b)`` for dropout and
       augmentation, so a resumed run repeats the same keys;
-    * the epoch is one compiled program (``jax.lax.scan`` over the batches). With
-      ``use_scan=False`` the same jitted step is called per batch from Python instead (with
-      device-resident indices): the reference the tests and the benchmark compare against.
-      Both give the same updates. (XLA's CPU convolution weight gradient used to make the
+    * ``epoch_mode="scan"``: the epoch is one compiled program (``jax.lax.scan`` over the
+      batches). ``"steps"``: the same jitted step is called per batch from Python (with
+      device-resident indices), the reference the tests and the benchmark compare against.
+      ``"stream"``: the training split stays on the host (a :class:`~jaxaudio.streaming.NpyRows`
+      view of the cache file); the same batches are read and sent to the device by a
+      prefetch thread ``prefetch_batches`` ahead of the step. All three give the same updates. (XLA's CPU convolution weight gradient used to make the
       scanned epoch ~40x slower on CPU, jax-ml/jax#12868; the CNN's
       :func:`~jaxaudio.models.conv.conv2d_same` avoids that op.)
 
@@ -222,9 +227,8 @@ def make_steps(
         new_rest = jax.tree.map(lambda new, old: new.astype(old.dtype), new_rest, rest)
         return loss, new_rest
 
-    def step(state: TrainState, x_all, y_all, idx, mean, std, w, key, mask=None):
-        x = (jnp.take(x_all, idx, axis=0) - mean) / std
-        y = jnp.take(y_all, idx)
+    def batch_step(state: TrainState, x, y, mean, std, w, key, mask=None):
+        x = (x - mean) / std
         if batch_sharding is not None:
             x = jax.lax.with_sharding_constraint(x, batch_sharding)
             y = jax.lax.with_sharding_constraint(y, batch_sharding)
@@ -234,6 +238,9 @@ def make_steps(
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         return state.replace(step=state.step + 1, params=params, rest=new_rest, opt_state=opt_state), loss
+
+    def step(state: TrainState, x_all, y_all, idx, mean, std, w, key, mask=None):
+        return batch_step(state, jnp.take(x_all, idx, axis=0), jnp.take(y_all, idx), mean, std, w, key, mask)
 
     train_step = jax.jit(step, donate_argnums=0)
     train_epoch = None
@@ -249,7 +256,7 @@ def make_steps(
             keys = jax.vmap(lambda b: jax.random.fold_in(base_key, epoch * steps + b))(jnp.arange(steps))
             return idx, mask, keys
 
-        if use_scan:
+        if epoch_mode == "scan":
 
             def epoch_fn(state: TrainState, x_all, y_all, mean, std, w, perm_key, base_key, epoch):
                 def body(st, inp):
@@ -259,7 +266,7 @@ def make_steps(
                 return jax.lax.scan(body, state, plan(perm_key, base_key, epoch))
 
             train_epoch = jax.jit(epoch_fn, donate_argnums=0)
-        else:
+        elif epoch_mode == "steps":
             plan_jit = jax.jit(plan)
 
             def train_epoch(state: TrainState, x_all, y_all, mean, std, w, perm_key, base_key, epoch):
@@ -269,6 +276,26 @@ def make_steps(
                     state, loss = train_step(state, x_all, y_all, idx[b], mean, std, w, keys[b], mask[b])
                     losses.append(loss)
                 return state, jnp.stack(losses)
+        elif epoch_mode == "stream":
+            plan_jit = jax.jit(plan)
+            stream_step = jax.jit(batch_step, donate_argnums=0)
+
+            def train_epoch(state: TrainState, x_all, y_all, mean, std, w, perm_key, base_key, epoch):
+                # x_all, y_all stay on the host (x_all: a NpyRows view of the cache file)
+                idx, mask, keys = plan_jit(perm_key, base_key, epoch)
+                idx_host = np.asarray(idx)
+
+                def batches():
+                    for b in range(steps):
+                        yield jax.device_put((np.asarray(x_all[idx_host[b]], np.float32), np.asarray(y_all[idx_host[b]], np.int32)), batch_sharding)
+
+                losses = []
+                for b, (xb, yb) in enumerate(prefetch(batches(), prefetch_batches)):
+                    state, loss = stream_step(state, xb, yb, mean, std, w, keys[b], mask[b])
+                    losses.append(loss)
+                return state, jnp.stack(losses)
+        else:
+            raise ValueError(f"epoch_mode must be scan, steps or stream, got {epoch_mode!r}")
 
     @jax.jit
     def eval_logits(params, rest, x, mean, std):
@@ -330,9 +357,9 @@ def _from_pure(template: TrainState, pure: dict[str, Any]) -> TrainState:
 
 def train(
     settings: TrainSettings,
-    x_train: np.ndarray,
+    x_train: np.ndarray | NpyRows,
     y_train: np.ndarray,
-    x_val: np.ndarray,
+    x_val: np.ndarray | NpyRows,
     y_val: np.ndarray,
     n_classes: int,
     mean: np.ndarray | None = None,
@@ -343,7 +370,9 @@ def train(
 ) -> TrainResult:
     """Train ``settings.arch`` and return the model of the epoch with the best val macro-F1.
 
-    ``mean``/``std`` (shaped ``(C, 1|F, 1)``, :func:`jaxaudio.stats.stats_arrays`) are used
+    ``x_train``/``x_val`` are arrays or :class:`~jaxaudio.streaming.NpyRows` views of the
+    cache file (read batch by batch; the training split is read whole only when it fits
+    ``device_memory_mb``). ``mean``/``std`` (shaped ``(C, 1|F, 1)``, :func:`jaxaudio.stats.stats_arrays`) are used
     only when ``settings.normalise`` is not ``none``; ``class_weights``
     (``(n_classes,)``, species index order) weight the loss, ``None`` means unweighted.
     """
@@ -366,17 +395,28 @@ def train(
     model = build_model(s.arch, n_classes, input_shape, s.model, s.seed)
     mesh = data_parallel_mesh(batch) if s.data_parallel else None
     batch_sharding = NamedSharding(mesh, P("batch")) if mesh is not None else None
+    # The training split goes to the device once when it fits the budget; else it streams.
+    split_mib = x_train.nbytes / 2**20
+    stream = split_mib > s.device_memory_mb
+    log.info(
+        "training split: %d clips, %.0f MiB %s device_memory_mb %g: %s", len(x_train), split_mib,
+        ">" if stream else "<=", s.device_memory_mb,
+        "streaming batches from the host with prefetch" if stream else "held on the device, one lax.scan per epoch",
+    )
     state, _, train_epoch, eval_logits = make_steps(
         model, tx, AugmentSettings.from_dict(s.augment), len(x_train), batch, batch_sharding,
-        compute_dtype=s.compute_dtype,
+        epoch_mode="stream" if stream else "scan", compute_dtype=s.compute_dtype,
     )
     if mesh is not None:
         state = jax.device_put(state, NamedSharding(mesh, P()))  # parameters replicated
     n_params = int(sum(p.size for p in jax.tree.leaves(state.params)))
 
     replicated = NamedSharding(mesh, P()) if mesh is not None else None
-    x_dev = jax.device_put(np.asarray(x_train, np.float32), replicated)
-    y_dev = jax.device_put(np.asarray(y_train, np.int32), replicated)
+    if stream:
+        x_dev, y_dev = x_train, np.asarray(y_train, np.int32)
+    else:
+        x_dev = jax.device_put(np.asarray(x_train, np.float32), replicated)
+        y_dev = jax.device_put(np.asarray(y_train, np.int32), replicated)
     base_key = jax.random.key(s.seed)
     perm_key = jax.random.fold_in(jax.random.key(s.seed), 1 << 30)  # a stream apart from the step keys
 
@@ -500,7 +540,7 @@ def train_run(
     s = TrainSettings.from_dict(settings)
     df = load_resolved(clips_csv)
     species = sorted(df["species"].unique())
-    features = np.load(features_npy, mmap_mode="r")
+    features = NpyRows(features_npy)
     stats = json.loads(Path(stats_json).read_text())
     weights = json.loads(Path(weights_json).read_text())
     mode = norm_mode(s.normalise)
@@ -512,9 +552,9 @@ def train_run(
     st = Path(features_npy).stat()
     result = train(
         s,
-        np.asarray(features[tr]),
+        NpyRows(features_npy, tr),
         labels[tr],
-        np.asarray(features[va]),
+        NpyRows(features_npy, va),
         labels[va],
         n_classes=len(species),
         mean=mean,

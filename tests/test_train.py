@@ -175,28 +175,54 @@ def test_data_parallel_batch_must_split_evenly(monkeypatch):
         train_mod.data_parallel_mesh(32)
 
 
-def test_scanned_epoch_equals_stepwise_epoch():
-    """The one-program epoch (lax.scan, used on accelerators) and the per-batch loop (CPU)
-    apply the same updates: same batches, masks and keys."""
+def test_scanned_stepwise_and_streamed_epochs_apply_the_same_updates(tmp_path):
+    """The one-program epoch (lax.scan), the per-batch loop and the epoch streamed from the
+    cache file through a prefetch thread: same batches, masks and keys, so same updates."""
     import jax
     import jax.numpy as jnp
 
+    from jaxaudio.streaming import NpyRows
     from jaxaudio.train import epoch_layout, make_optimizer, make_steps
 
     x, y = toy(70, 0)  # 70 = 2 x 32 + 6: the last batch is completed with masked clips
+    np.save(tmp_path / "x.npy", np.concatenate([np.zeros((5, *x.shape[1:]), np.float32), x]))
+    on_disk = NpyRows(tmp_path / "x.npy", np.arange(5, 75))  # rows 5.. of the file are x
     s = TrainSettings(arch="cnn", model={"channels": [8]}, epochs=1, batch_size=32)
     batch, steps = epoch_layout(len(x), s.batch_size)
     assert (batch, steps) == (32, 3)
     out = {}
-    for scan in (False, True):
+    for mode in ("steps", "scan", "stream"):
         tx, _ = make_optimizer(s, steps)
-        state, _, epoch, _ = make_steps(build_model("cnn", C, x.shape[1:], s.model, 0), tx, None, len(x), batch, use_scan=scan)
-        args = (jnp.asarray(x), jnp.asarray(y, jnp.int32), jnp.zeros((3, 1, 1)), jnp.ones((3, 1, 1)), jnp.ones(C))
+        state, _, epoch, _ = make_steps(build_model("cnn", C, x.shape[1:], s.model, 0), tx, None, len(x), batch, epoch_mode=mode)
+        data = (on_disk, y) if mode == "stream" else (jnp.asarray(x), jnp.asarray(y, jnp.int32))
+        args = (*data, jnp.zeros((3, 1, 1)), jnp.ones((3, 1, 1)), jnp.ones(C))
         state, losses = epoch(state, *args, jax.random.key(1), jax.random.key(2), 0)
-        out[scan] = (np.asarray(losses), jax.tree.leaves(state.params))
-    np.testing.assert_allclose(out[True][0], out[False][0], rtol=1e-5)
-    for a, b in zip(out[True][1], out[False][1]):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        out[mode] = (np.asarray(losses), jax.tree.leaves(state.params))
+    for mode in ("scan", "stream"):
+        np.testing.assert_allclose(out[mode][0], out["steps"][0], rtol=1e-5)
+        for a, b in zip(out[mode][1], out["steps"][1]):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_training_streams_when_the_split_exceeds_the_memory_budget(tmp_path, caplog):
+    import logging
+
+    from jaxaudio.streaming import NpyRows
+
+    x, y = toy(96, 0)
+    xv, yv = toy(32, 1)
+    np.save(tmp_path / "x.npy", np.concatenate([x, xv]))
+    base = dict(arch="cnn", model={"channels": [8]}, epochs=3, batch_size=32, lr=3e-3, patience=50)
+    resident = train(TrainSettings(**base), x, y, xv, yv, C, ckpt_dir=tmp_path / "r")
+    with caplog.at_level(logging.INFO, logger="jaxaudio.train"):
+        streamed = train(
+            TrainSettings(**base, device_memory_mb=0.1),  # 96 clips x 2.3 KiB = 0.21 MiB > 0.1
+            NpyRows(tmp_path / "x.npy", np.arange(96)), y, NpyRows(tmp_path / "x.npy", np.arange(96, 128)), yv, C,
+            ckpt_dir=tmp_path / "s",
+        )
+    assert "streaming batches" in caplog.text
+    np.testing.assert_allclose(streamed.history["train_loss"], resident.history["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(streamed.history["val_loss"], resident.history["val_loss"], rtol=1e-4)
 
 
 @pytest.mark.parametrize("arch, options", [("cnn", {"channels": [8, 16]}), ("vit", {"patch": [4, 4], "dim": 32, "depth": 1, "heads": 2, "mlp_dim": 64})])
