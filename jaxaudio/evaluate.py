@@ -43,6 +43,8 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
+from jaxaudio.streaming import NpyRows
+
 __all__ = [
     "Evaluation",
     "evaluate_predictions",
@@ -468,7 +470,7 @@ def evaluate_run(
     test = np.flatnonzero(df["split"].to_numpy() == "test")
     if test.size == 0:
         raise ValueError(f"{clips_csv}: no test clips to evaluate on")
-    features = np.load(features_npy, mmap_mode="r")
+    features = NpyRows(features_npy)  # read batch by batch (see jaxaudio.streaming)
     mean, std = normaliser(meta)
 
     graphdef, state = nnx.split(model)

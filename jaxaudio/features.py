@@ -133,20 +133,42 @@ def cut_clips(y: np.ndarray, cfg: FeatureConfig) -> list[tuple[float, np.ndarray
     return [(s / cfg.sample_rate, y[s : s + n]) for s in starts]
 
 
-def write_cache(stacks: Sequence[np.ndarray], cfg: FeatureConfig, out_path: str | Path) -> np.ndarray:
-    """Stack ``(k_i, 3, F, T)`` or ``(3, F, T)`` arrays into one ``.npy`` atomically."""
+def write_cache(stacks: Sequence[np.ndarray | Path], cfg: FeatureConfig, out_path: str | Path) -> np.ndarray:
+    """Stack ``(k_i, 3, F, T)`` or ``(3, F, T)`` blocks into one ``.npy`` atomically.
+
+    A block may be the path of a per-recording ``.npz`` cache entry (read when its turn
+    comes): with 100k recordings the stacks are never all in memory at once, and the file
+    is written with plain writes rather than through a memory map, whose dirty pages would
+    count towards the process's resident set.
+    """
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    blocks = [s[None] if s.ndim == 3 else s for s in stacks]
-    total = sum(len(b) for b in blocks)
+
+    def block(b: np.ndarray | Path) -> np.ndarray:
+        if isinstance(b, Path):
+            with np.load(b) as z:
+                b = z["features"]
+        return np.ascontiguousarray(b[None] if b.ndim == 3 else b, dtype=np.float32)
+
+    def rows(b: np.ndarray | Path) -> int:
+        if isinstance(b, Path):
+            with np.load(b) as z:
+                return len(z["clip_start"])
+        return 1 if b.ndim == 3 else len(b)
+
+    total = sum(rows(b) for b in stacks)
     tmp = out_path.with_name(out_path.name + ".partial")
-    cache = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(total, *cfg.shape))
-    i = 0
-    for b in blocks:
-        cache[i : i + len(b)] = b
-        i += len(b)
-    cache.flush()
-    del cache
+    with open(tmp, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (total, *cfg.shape)})
+        written = 0
+        for b in stacks:
+            arr = block(b)
+            if arr.shape[1:] != cfg.shape:
+                raise ValueError(f"{b if isinstance(b, Path) else 'features'}: shape {arr.shape[1:]} is not {cfg.shape}")
+            f.write(arr.tobytes())
+            written += len(arr)
+    if written != total:
+        raise RuntimeError(f"{out_path}: wrote {written} of {total} clips (a cache entry changed while writing)")
     tmp.replace(out_path)
     log.info("wrote %s: %d clips x %s", out_path, total, cfg.shape)
     return np.load(out_path, mmap_mode="r")
@@ -178,14 +200,15 @@ def featuriser(cfg: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _load_recording(path: str, start: float | None, end: float | None, cfg: FeatureConfig, cache_dir: Path | None):
-    """One recording, in a worker thread: ``(cache file, cached features or None, decoded
-    clips or None, clip start times)``. Every fault is an :class:`AudioError` naming the file."""
+    """One recording, in a worker thread: ``(cache file, whether it already holds this
+    recording's features, decoded clips or None, clip start times)``. Every fault is an
+    :class:`AudioError` naming the file."""
     cached = cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
     if cached is not None and cached.is_file():
-        with np.load(cached) as z:
-            return cached, z["features"], None, z["clip_start"].tolist()
+        with np.load(cached) as z:  # reads only the clip times; the features stay on disk
+            return cached, True, None, z["clip_start"].tolist()
     clips = cut_clips(load_audio(path, cfg.sample_rate, start=start, end=end), cfg)
-    return cached, None, np.stack([c for _, c in clips]), [(start or 0.0) + off for off, _ in clips]
+    return cached, False, np.stack([c for _, c in clips]), [(start or 0.0) + off for off, _ in clips]
 
 
 def _store(cached: Path | None, feats: np.ndarray, clip_start: list[float]) -> None:
@@ -234,7 +257,8 @@ def build_feature_cache(
     cache = Path(cache_dir) if cache_dir is not None else None
     featurise = featuriser(cfg)
     records = list(df.itertuples(index=False))
-    results: list[tuple[np.ndarray, list[float]] | None] = [None] * len(records)
+    # per recording: its features (an array, or the cache entry holding them) and clip times
+    results: list[tuple[np.ndarray | Path, list[float]] | None] = [None] * len(records)
     bad = []
     bar = tqdm(total=len(records), desc=f"features ({cfg.backend}, {threads} thread(s))", unit="rec",
                disable=not progress, mininterval=2)
@@ -245,21 +269,22 @@ def build_feature_cache(
             pending = []
             for i in chunk:
                 try:
-                    cached, feats, clips, clip_start = futures[i].result()
+                    cached, hit, clips, clip_start = futures[i].result()
                 except AudioError as exc:
                     bad.append({"path": records[i].path, "line": i + 2, "reason": str(exc)})
                     continue
-                if feats is not None:
-                    results[i] = (feats, clip_start)
+                if hit:
+                    results[i] = (cached, clip_start)
                 else:
                     pending.append((i, cached, clips, clip_start))
             if pending:  # one batched frontend call for every clip decoded in this round
                 feats = featurise(np.concatenate([c for _, _, c, _ in pending]))
                 offset = 0
                 for i, cached, clips, clip_start in pending:
-                    results[i] = (feats[offset : offset + len(clips)], clip_start)
+                    block = feats[offset : offset + len(clips)]
                     offset += len(clips)
-                    _store(cached, *results[i])
+                    _store(cached, block, clip_start)
+                    results[i] = (cached if cached is not None else block, clip_start)
             bar.update(len(chunk))
     bar.close()
     stacks, rows = [], []

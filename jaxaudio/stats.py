@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxaudio.streaming import NpyRows
+
 CHANNELS = ("mfcc", "delta", "delta2")
 
 
@@ -116,7 +118,7 @@ def stats_for_cache(features_npy: str | Path, clips_csv: str | Path, out_json: s
     from jaxaudio.manifest import load_resolved
 
     df = load_resolved(clips_csv)
-    features = np.load(features_npy, mmap_mode="r")
+    features = NpyRows(features_npy)  # read in chunks, no memory map (see jaxaudio.streaming)
     if len(features) != len(df):
         raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
     stats = channel_stats(features, np.flatnonzero(df["split"].to_numpy() == "train"))

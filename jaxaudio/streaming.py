@@ -58,6 +58,10 @@ class NpyRows:
         return (len(self.rows), *self._row_shape)
 
     @property
+    def ndim(self) -> int:
+        return 1 + len(self._row_shape)
+
+    @property
     def nbytes(self) -> int:
         return len(self.rows) * self._row_bytes
 

@@ -7,7 +7,7 @@ import scipy.signal
 import soundfile as sf
 
 from jaxaudio.audio import AudioError, fit_length, load_audio
-from jaxaudio.features import FeatureConfig, mfcc_stack
+from jaxaudio.features import FeatureConfig, mfcc_stack, write_cache
 
 
 def tone(sr=22050, seconds=3.0, f=1000.0):
@@ -223,3 +223,18 @@ def test_file_deleted_after_the_manifest_check_is_a_bad_file(tmp_path):
     assert len(clips) == 3
     row = pd.read_csv(skipped).iloc[0]
     assert row["line"] == 3 and row["reason"].startswith(f"{tmp_path / 'a1.wav'}: cannot read file")
+
+
+def test_write_cache_from_arrays_and_cache_entries(tmp_path):
+    """The cache file equals numpy's stack of the blocks, whether a block is an array, a
+    single clip or a per-recording .npz entry read when its turn comes."""
+    cfg = FeatureConfig(clip_seconds=0.5)
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.normal(size=(k, *cfg.shape)).astype(np.float32) for k in (2, 1, 3))
+    np.savez(tmp_path / "c.npz", features=c, clip_start=np.zeros(3))
+    out = write_cache([a, b[0], tmp_path / "c.npz"], cfg, tmp_path / "f.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "f.npy"), np.concatenate([a, b, c]))
+    np.testing.assert_array_equal(out, np.concatenate([a, b, c]))
+    assert not (tmp_path / "f.npy.partial").exists()
+    with pytest.raises(ValueError, match="shape"):
+        write_cache([a[:, :, :5]], cfg, tmp_path / "g.npy")

@@ -37,6 +37,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from jaxaudio.streaming import NpyRows
+
 #: Rows of the (possibly memory-mapped) feature stack read at a time.
 CHUNK_ROWS = 1024
 #: Values :attr:`LogRegSettings.class_weight` may take, mapped to sklearn's argument.
@@ -202,15 +204,15 @@ def logreg_run(
     s = LogRegSettings(**settings)
     df = load_resolved(clips_csv)
     species = sorted(df["species"].unique())
-    features = np.load(features_npy, mmap_mode="r")
+    features = NpyRows(features_npy)  # read in chunks (see jaxaudio.streaming)
     if len(features) != len(df):
         raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
     split, labels = df["split"].to_numpy(), df["label"].to_numpy()
     tr, te = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
     if te.size == 0:
         raise ValueError(f"{clips_csv}: no test clips to evaluate on")
-    model = fit_logreg(features[tr], labels[tr], len(species), s)
-    probs = predict_proba(model, features[te], len(species))
+    model = fit_logreg(NpyRows(features_npy, tr), labels[tr], len(species), s)
+    probs = predict_proba(model, NpyRows(features_npy, te), len(species))
     train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
     ev = evaluate_predictions(labels[te], probs, species, train_counts, rare_quantile, top_k)
     save_logreg(model, model_dir, {"arch": "logreg", "species": species, "settings": s.__dict__,
