@@ -1,12 +1,13 @@
 """Speed benchmarks: each result is a ratio against a reference measured in the same run.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--only features|train|memory] [--out PATH]
+    .venv/bin/python -m benchmarks.run [--quick] [--only features|train|memory|workflow] [--out PATH]
 
 * ``features``: clips/s of the JAX MFCC frontend (``jaxaudio.frontend``, batches of 64) vs
   librosa one clip at a time (``jaxaudio.features.mfcc_stack``), on decoded 3-s clips.
 * ``train``: samples/s of a training epoch as ``jaxaudio.train.train`` runs it
   (``jaxaudio.train.make_steps``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
   models in eager PyTorch (CPU).
+* ``workflow``: wall time of ``make run``'s workflow and per-rule times (``benchmarks/workflow.py``).
 * ``memory``: peak RSS of training streamed from the cache at 10k and 100k clips
   (``benchmarks/memory.py``), with the device-resident run at 10k as the reference.
 
@@ -50,6 +51,7 @@ ARCHS = {
     },
 }
 FEATURES_GOAL = 5.0
+WORKFLOW_GOAL_S = 300  # make run (both models, v1 and v2) within 5 minutes on 2 cores
 
 
 def log(msg: str) -> None:
@@ -460,6 +462,10 @@ def table(res: dict[str, Any]) -> str:
         rows.append(("train peak RSS, streamed", f"{small['clips'] // 1000}k clips {small['peak_rss_mib']:.0f} MiB",
                      f"{large['clips'] // 1000}k clips {large['peak_rss_mib']:.0f} MiB", f"{m['ratio']:.2f}x",
                      f"<= {m['goal']:g}x  {'met' if m['ratio'] <= m['goal'] else 'not met'}"))
+    wf = res.get("workflow")
+    if wf:
+        rows.append(("make run workflow (wall)", f"jobs summed {wf['job_seconds_sum']:.0f} s", f"wall {wf['wall_seconds']:.0f} s",
+                     "-", f"<= {WORKFLOW_GOAL_S} s  {'met' if wf['wall_seconds'] <= WORKFLOW_GOAL_S else 'not met'}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
     lines = [line.rstrip() for line in lines]
@@ -497,12 +503,17 @@ def table(res: dict[str, Any]) -> str:
         for r in m["runs"]:
             notes.append(f"  {r['mode']:8s} {r['clips']:>7d} clips ({r['split_mib']:.0f} MiB split): peak RSS "
                          f"{r['peak_rss_mib']:.0f} MiB, {r['seconds']:.0f} s")
+    if wf:
+        notes.append(f"workflow: `{wf['command']}` on the default synthetic data, fresh results directory; per rule "
+                     "(Snakemake benchmark files: jobs, seconds summed, largest max_rss):")
+        for rule, r in sorted(wf["per_rule"].items(), key=lambda kv: -kv[1]["seconds"]):
+            notes.append(f"  {rule:10s} {r['jobs']:>2d} job(s) {r['seconds']:7.1f} s  {r['max_rss_mib']:6.0f} MiB")
     return "\n".join(lines + [""] + notes)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", choices=("features", "train", "memory"), help="run one benchmark (default: all)")
+    p.add_argument("--only", choices=("features", "train", "memory", "workflow"), help="run one benchmark (default: all)")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes (64 clips, 128 training samples): checks that everything runs; numbers are noisy")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
@@ -536,6 +547,10 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (1000, 4000) if args.quick else (10_000, 100_000)
         res["memory"] = bench_memory(sizes, args.out.parent / "memory-tmp", log)
         (args.out.parent / "memory-tmp").rmdir()
+    if args.only in (None, "workflow") and not args.quick:
+        from benchmarks.workflow import bench_workflow
+
+        res["workflow"] = bench_workflow(args.out.parent / "workflow-tmp", log=log)
     res["meta"]["seconds"] = time.perf_counter() - t_start
     res["meta"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 

@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-METRICS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "top_k_accuracy", "rare_f1")
-TABLE_METRICS = ("accuracy", "macro_f1", "rare_f1")
+METRICS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "top_k_accuracy", "rare_f1",
+           "cmap", "roc_auc", "tuned_macro_f1")
+TABLE_METRICS = ("accuracy", "macro_f1", "rare_f1", "cmap")
 DEFAULT_THRESHOLDS = {
     "go_macro_f1": 0.25,
     "go_accuracy": 0.50,
@@ -194,7 +195,7 @@ def beats_baselines(metrics: Mapping[str, Any], refs: Mapping[str, Mapping[str, 
 
 
 def format_table(comparison: Mapping[str, Any]) -> str:
-    """The comparison as a plain-text table (model x experiment: acc, macro-F1, rare-F1),
+    """The comparison as a plain-text table (model x experiment: acc, macro-F1, rare-F1, cmAP),
     ``mean ± std`` over seeds when a run has more than one."""
     multi = any(row.get("n_seeds", 1) > 1 for row in comparison["table"])
     width = 13 if multi else 6
@@ -206,11 +207,11 @@ def format_table(comparison: Mapping[str, Any]) -> str:
         return f"{v:.3f}±{sd:.3f}".rjust(width) if multi and sd is not None else f"{v:.3f}".rjust(width)
 
     beats = {True: "yes", False: "no", None: "-"}
-    head = f"{'model':8} {'experiment':20} {'acc':>{width}} {'macroF1':>{width}} {'rareF1':>{width}}  {'decision':11} beats baselines"
+    head = f"{'model':8} {'experiment':20} {'acc':>{width}} {'macroF1':>{width}} {'rareF1':>{width}} {'cmAP':>{width}}  {'decision':11} beats baselines"
     lines = [head, "-" * len(head)]
     for row in comparison["table"]:
         lines.append(
-            f"{row['model']:8} {row['experiment']:20} {cell(row, 'accuracy')} {cell(row, 'macro_f1')} {cell(row, 'rare_f1')}  "
+            f"{row['model']:8} {row['experiment']:20} {cell(row, 'accuracy')} {cell(row, 'macro_f1')} {cell(row, 'rare_f1')} {cell(row, 'cmap')}  "
             f"{row['decision']:11} {beats[row.get('beats_baselines')]}"
         )
     if multi:

@@ -36,14 +36,17 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (
     accuracy_score,
+    average_precision_score,
     balanced_accuracy_score,
     confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
+    roc_auc_score,
     top_k_accuracy_score,
 )
 
 from jaxaudio.streaming import NpyRows
+from jaxaudio.thresholds import f1_at_thresholds, tune_thresholds
 
 __all__ = [
     "Evaluation",
@@ -60,6 +63,10 @@ PER_CLASS_COLUMNS = (
     "f1",
     "support",
     "rare",
+    "ap",
+    "roc_auc",
+    "threshold",
+    "f1_tuned",
 )
 
 
@@ -278,6 +285,7 @@ def evaluate_predictions(
     train_counts: Mapping[str, int],
     rare_quantile: float = 0.25,
     top_k: int = 5,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Evaluation:
     """Compute test-split metrics from class probabilities.
 
@@ -307,6 +315,14 @@ def evaluate_predictions(
       :func:`rare_species`) with test support > 0; ``None`` (JSON ``null``) if
       no rare species occurs in the test split.  Rare species with no test
       clips are left out because their F1 is undefined, not zero.
+    * ``cmap`` — class-wise mean average precision, the detection metric of BirdSet and
+      Perch: :math:`AP_c` = ``average_precision_score(1[y = c], p_{:,c})`` (the area under
+      the one-vs-rest precision-recall curve, threshold free), averaged over the species
+      with test clips. ``roc_auc`` — the one-vs-rest ROC-AUC averaged over the same species
+      (a species whose clips are all of the test split has no negatives and is left out).
+    * with ``val = (y_val, probs_val)``: per-species thresholds tuned on validation
+      (:mod:`jaxaudio.thresholds`) in ``thresholds``, and ``tuned_macro_f1``, the mean over
+      species with test clips of the one-vs-rest F1 of ``p_{:,c} >= t_c`` on the test split.
     * ``rare_species``, ``rare_threshold``, ``rare_quantile``, ``n_test``,
       ``n_classes`` for provenance.
 
@@ -362,6 +378,24 @@ def evaluate_predictions(
 
     confusion = confusion_matrix(y, y_pred, labels=labels).astype(np.int64)
 
+    # threshold-free ranking metrics, one-vs-rest per species with test clips
+    ap = np.full(n_classes, np.nan)
+    auc = np.full(n_classes, np.nan)
+    for c in np.flatnonzero(np.asarray(support) > 0):
+        positive = y == c
+        ap[c] = average_precision_score(positive, p[:, c])
+        if not positive.all():
+            auc[c] = roc_auc_score(positive, p[:, c])
+    per_class["ap"], per_class["roc_auc"] = ap, auc
+    thresholds = None
+    if val is not None:
+        thresholds = tune_thresholds(val[0], val[1], species)
+        per_class["threshold"] = [thresholds["per_species"][s] for s in species]
+        per_class["f1_tuned"] = f1_at_thresholds(y, p, thresholds, species)
+    else:
+        per_class["threshold"] = per_class["f1_tuned"] = np.nan
+    with_support = per_class["support"] > 0
+
     rare_with_support = per_class["rare"] & (per_class["support"] > 0)
     rare_f1: float | None = (
         float(per_class.loc[rare_with_support, "f1"].mean())
@@ -379,6 +413,10 @@ def evaluate_predictions(
         "top_k": int(top_k),
         "top_k_accuracy": _top_k_accuracy(y, p, int(top_k)),
         "rare_f1": rare_f1,
+        "cmap": float(np.nanmean(ap)),
+        "roc_auc": float(np.nanmean(auc)) if np.isfinite(auc).any() else None,
+        "tuned_macro_f1": float(per_class.loc[with_support, "f1_tuned"].mean()) if thresholds else None,
+        "thresholds": thresholds,
         "rare_species": list(rare),
         "rare_threshold": float(threshold),
         "rare_quantile": float(rare_quantile),
@@ -449,6 +487,9 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """Workflow step: score the test split with a saved model and write every output.
 
+    The validation split is scored too, to tune the per-species thresholds
+    (:mod:`jaxaudio.thresholds`) that the test metrics ``tuned_macro_f1`` use.
+
     ``out`` has the keys ``metrics``, ``per_class``, ``confusion``, ``confusion_png`` and
     ``curves_png``. Train counts (for the rare species) come from the class-weight artifact,
     by species name; the model's species order must equal the manifest's.
@@ -480,10 +521,11 @@ def evaluate_run(
         logits = nnx.merge(graphdef, state)((x - mean) / std)
         return jax.nn.softmax(logits, axis=-1)
 
+    labels = df["label"].to_numpy()
     probs = batched_apply(lambda xb: probs_fn(state, xb), features, batch_size, rows=test)
-    ev = evaluate_predictions(
-        df["label"].to_numpy()[test], probs, species, train_counts, rare_quantile, top_k
-    )
+    val_rows = np.flatnonzero(df["split"].to_numpy() == "val")  # for the per-species thresholds
+    val = (labels[val_rows], batched_apply(lambda xb: probs_fn(state, xb), features, batch_size, rows=val_rows)) if val_rows.size else None
+    ev = evaluate_predictions(labels[test], probs, species, train_counts, rare_quantile, top_k, val=val)
     save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
     plot_confusion(ev.confusion, species, Path(out["confusion_png"]), title=f"{title} — test confusion (recall)")
     plot_history(pd.read_csv(history_csv), Path(out["curves_png"]), title=f"{title} — training")

@@ -51,6 +51,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # train counts a 50, b 10, c 2: sorted [2, 10, 50]
 #   q = 0.5  -> h = 0.5*2 = 1 -> threshold 10 -> rare {b, c}, rare F1 = (1/2 + 0)/2 = 1/4
 #   q = 0.25 -> h = 0.5 -> threshold 2 + 0.5*(10-2) = 6 -> rare {c}, rare F1 = 0
+# average precision, AP = sum_n (R_n - R_{n-1}) P_n over the clips ranked by p[:, c]:
+#   a: ranks 0.70+ 0.60+ 0.50- 0.35- 0.30+ 0.10- -> 1/3*1 + 1/3*1 + 1/3*3/5 = 13/15
+#   b: ranks 0.80+ 0.50- 0.20- 0.10- 0.10- 0.05+ -> 1/2*1 + 1/2*2/6        = 2/3
+#   c: ranks 0.60- 0.40+ ...                      -> 1*1/2                  = 1/2
+#   cmAP = (13/15 + 2/3 + 1/2) / 3 = 61/90
+# ROC-AUC = share of (positive, negative) pairs ranked right:
+#   a: 0.70 and 0.60 beat all 3 negatives, 0.30 beats 0.10 -> 7/9; b: 4/8; c: 0.40 beats 4 of 5
+#   mean = (7/9 + 1/2 + 4/5) / 3 = 187/270
 
 SPECIES3 = ["a", "b", "c"]
 Y3 = np.array([0, 0, 0, 1, 1, 2])
@@ -89,7 +97,13 @@ def test_hand_computed_three_class_case():
     np.testing.assert_array_equal(ev.confusion, expected_cm)
 
     pc = ev.per_class
-    assert list(pc.columns) == ["species", "train_count", "precision", "recall", "f1", "support", "rare"]
+    assert list(pc.columns) == ["species", "train_count", "precision", "recall", "f1", "support", "rare",
+                                "ap", "roc_auc", "threshold", "f1_tuned"]
+    np.testing.assert_allclose(pc["ap"], [13 / 15, 2 / 3, 1 / 2])
+    np.testing.assert_allclose(pc["roc_auc"], [7 / 9, 1 / 2, 4 / 5])
+    assert m["cmap"] == pytest.approx(61 / 90)
+    assert m["roc_auc"] == pytest.approx(187 / 270)
+    assert m["thresholds"] is None and m["tuned_macro_f1"] is None  # no validation split given
     assert pc["species"].tolist() == SPECIES3
     assert pc["train_count"].tolist() == [50, 10, 2]
     np.testing.assert_allclose(pc["precision"], [2 / 3, 1 / 2, 0.0])
@@ -505,3 +519,39 @@ def test_plots_do_not_leak_pyplot_figures(tmp_path):
     plot_confusion(np.eye(3, dtype=int), SPECIES3, tmp_path / "c.png")
     plot_history(_history(), tmp_path / "h.png")
     assert len(plt.get_fignums()) == before
+
+
+def test_thresholds_tuned_on_validation_maximise_f1_by_brute_force():
+    """Each species' threshold is the best of all candidate thresholds (every distinct
+    validation score), checked with sklearn's f1_score one candidate at a time."""
+    from sklearn.metrics import f1_score
+
+    from jaxaudio.thresholds import tune_thresholds
+
+    rng = np.random.default_rng(3)
+    species = ["a", "b", "c", "d"]
+    y_val = rng.integers(0, 3, 40)  # "d" has no validation clip
+    p_val = rng.dirichlet(np.ones(4), 40)
+    p_val[np.arange(40), y_val] += 0.3 * rng.random(40)
+    th = tune_thresholds(y_val, p_val, species)
+    for c, name in enumerate(species[:3]):
+        best = max(f1_score(y_val == c, p_val[:, c] >= t) for t in np.unique(p_val[:, c]))
+        assert f1_score(y_val == c, p_val[:, c] >= th["per_species"][name]) == pytest.approx(best)
+    assert th["tuned"] == ["a", "b", "c"] and th["per_species"]["d"] == th["global"]
+    onehot = np.eye(4, dtype=bool)[y_val].ravel()
+    best_global = max(f1_score(onehot, p_val.ravel() >= t) for t in np.unique(p_val))
+    assert f1_score(onehot, p_val.ravel() >= th["global"]) == pytest.approx(best_global)
+
+
+def test_tuned_f1_on_test_uses_the_validation_thresholds():
+    # val: a's clips score >= 0.6, the others <= 0.3 -> t_a = 0.6 (the highest threshold
+    # with F1 1); on test a clip of a at 0.55 is then missed: a's F1 = 2*1*0.5/1.5 = 2/3
+    species = ["a", "b"]
+    y_val = np.array([0, 0, 1, 1])
+    p_val = np.array([[0.6, 0.4], [0.9, 0.1], [0.3, 0.7], [0.2, 0.8]])
+    y_test = np.array([0, 0, 1])
+    p_test = np.array([[0.55, 0.45], [0.95, 0.05], [0.1, 0.9]])
+    ev = evaluate_predictions(y_test, p_test, species, {"a": 5, "b": 5}, top_k=1, val=(y_val, p_val))
+    assert ev.metrics["thresholds"]["per_species"] == {"a": pytest.approx(0.6), "b": pytest.approx(0.7)}
+    np.testing.assert_allclose(ev.per_class["f1_tuned"], [2 / 3, 1.0])
+    assert ev.metrics["tuned_macro_f1"] == pytest.approx((2 / 3 + 1) / 2)

@@ -208,13 +208,14 @@ def logreg_run(
     if len(features) != len(df):
         raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
     split, labels = df["split"].to_numpy(), df["label"].to_numpy()
-    tr, te = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+    tr, va, te = (np.flatnonzero(split == k) for k in ("train", "val", "test"))
     if te.size == 0:
         raise ValueError(f"{clips_csv}: no test clips to evaluate on")
     model = fit_logreg(NpyRows(features_npy, tr), labels[tr], len(species), s)
     probs = predict_proba(model, NpyRows(features_npy, te), len(species))
     train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
-    ev = evaluate_predictions(labels[te], probs, species, train_counts, rare_quantile, top_k)
+    val = (labels[va], predict_proba(model, NpyRows(features_npy, va), len(species))) if va.size else None
+    ev = evaluate_predictions(labels[te], probs, species, train_counts, rare_quantile, top_k, val=val)
     save_logreg(model, model_dir, {"arch": "logreg", "species": species, "settings": s.__dict__,
                                    "input_shape": list(features.shape[1:])})
     save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
