@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/bundle.smk"
 
 
 rule all:

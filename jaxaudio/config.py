@@ -113,6 +113,11 @@ def check_config(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         for model in e.get("overrides", {}):
             if model not in config["models"]:
                 raise ConfigError(f"config key experiments.{exp}.overrides.{model}: unknown model {model!r}")
+    for i, b in enumerate(config.get("bundles") or []):
+        for key, pool in (("experiment", config["run"]["experiments"]), ("model", config["run"]["models"]),
+                          ("seed", config["run"].get("seeds", [0]))):
+            if b[key] not in pool:
+                raise ConfigError(f"config key bundles.{i}.{key}: {b[key]!r} is not one of the runs' {key}s {list(pool)}")
     for key in ("baseline", "candidate"):
         name = config["compare"][key]
         if name not in config["run"]["experiments"]:

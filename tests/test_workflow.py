@@ -129,6 +129,59 @@ def test_every_output_exists_and_parses(workdir):
         assert ("sklearn", name) in {(row["model"], row["experiment"]) for row in comparison["table"]}
 
 
+def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(workdir, tmp_path):
+    """The bundle the workflow wrote, run by `jaxaudio predict` over one long file made of
+    test clips with noise between them at known times: the window aligned with each clip
+    names the species the evaluated model predicts for that clip (same decoder, frontend,
+    normalisation and parameters as training and evaluation), and the detection rate is
+    the evaluated accuracy on those clips."""
+    import soundfile as sf
+
+    from jaxaudio.audio import fit_length, load_audio
+    from jaxaudio.bundle import load_bundle
+    from jaxaudio.cli import main
+    from jaxaudio.model_store import normaliser
+
+    r = workdir / "results"
+    bundle_dir = r / "bundles" / "v2" / "cnn" / "seed0"
+    bundle = load_bundle(bundle_dir)
+    cfg = bundle.features
+    clips = pd.read_csv(r / "features" / "clips.csv")
+    test = clips[clips["split"] == "test"].groupby("species").head(2).reset_index()
+    sr, n, gap = cfg.sample_rate, cfg.n_samples, int(1.5 * cfg.sample_rate)
+    rng = np.random.default_rng(0)
+    parts, starts = [], []
+    for p in test["path"]:
+        parts.append(rng.normal(scale=1e-3, size=gap).astype(np.float32))
+        starts.append(sum(map(len, parts)) / sr)
+        path = Path(p) if Path(p).is_absolute() else workdir / p
+        parts.append(fit_length(load_audio(path, sr), n, cfg.crop))
+    parts.append(rng.normal(scale=1e-3, size=gap).astype(np.float32))
+    sf.write(tmp_path / "night.wav", np.concatenate(parts), sr, subtype="FLOAT")
+
+    # what evaluation computes for these clips, from the feature cache
+    feats = np.load(r / "features" / "features.npy", mmap_mode="r")[test["index"].to_numpy()]
+    mean, std = normaliser(bundle.meta)
+    expected = np.asarray(bundle.model((feats - mean) / std)).argmax(1)
+
+    out = tmp_path / "d.csv"
+    assert main(["predict", str(bundle_dir), str(tmp_path / "night.wav"), "--out", str(out), "--hop", "0.5",
+                 "--min-score", "0", "--raven", str(tmp_path / "raven")]) == 0
+    d = pd.read_csv(out)
+    assert list(d.columns) == ["file", "start_s", "end_s", "species", "score"]
+    total_s = sum(map(len, parts)) / sr
+    assert d["start_s"].min() == 0 and d["end_s"].max() == pytest.approx(total_s, abs=1e-3)
+    at = {round(t, 3): sp for t, sp in zip(d["start_s"], d["species"])}
+    aligned = [at.get(round(t, 3)) for t in starts]
+    agree = np.mean([a == bundle.species[e] for a, e in zip(aligned, expected)])
+    assert agree >= 0.9, (aligned, [bundle.species[e] for e in expected])
+    hit = np.mean([a == s for a, s in zip(aligned, test["species"])])
+    evaluated = np.mean(expected == test["label"].to_numpy())
+    assert abs(hit - evaluated) <= 0.1
+    raven = (tmp_path / "raven" / "night.selections.txt").read_text().splitlines()
+    assert raven[0].startswith("Selection\tView\tChannel\tBegin Time (s)") and len(raven) == len(d) + 1
+
+
 def test_nothing_to_do_after_a_complete_run(workdir):
     assert scheduled_jobs(snakemake(workdir, "-n", "--cores", "2").stdout) == {}
 
@@ -136,8 +189,9 @@ def test_nothing_to_do_after_a_complete_run(workdir):
 @pytest.mark.parametrize(
     "change, jobs, not_scheduled, scheduled, reason",
     [
-        # one model's learning rate: that model's runs only; features, stats, baselines reused
-        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "compare": 1}, "model=vit", "model=cnn",
+        # one model's learning rate: that model's runs (and its bundle) only; features, stats,
+        # baselines reused
+        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "bundle": 1, "compare": 1}, "model=vit", "model=cnn",
          "params have changed since last execution"),
         # a second seed: 2 experiments x 2 models for seed 1 only; seed 0 reused
         ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "compare": 1}, "seed=0", "seed=1", "missing output files"),
@@ -208,6 +262,7 @@ def test_interrupted_training_resumes_from_checkpoint(workdir, tmp_path):
         ("models:\n  cnn:\n    lr: -0.001\n", "jaxaudio: config key models.cnn.lr"),
         ("experiments:\n  v2:\n    class_weights: focal\n", "jaxaudio: config key experiments.v2.class_weights"),
         ("data:\n  source: manifest\n  manifest: /no/such/manifest.csv\n", "jaxaudio: config key data.manifest: file '/no/such/manifest.csv' does not exist"),
+        ("bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n", "jaxaudio: config key bundles.0.experiment: 'v3' is not one of"),
     ],
 )
 def test_bad_config_fails_before_any_job_with_one_line(tmp_path, yaml_text, expected):

@@ -52,4 +52,8 @@ def final_outputs():
     return [
         f"{R}/comparison.json",
         *run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json"),
+        *[
+            f"{R}/bundles/{b['experiment']}/{b['model']}/seed{b['seed']}"
+            for b in config.get("bundles", [])
+        ],
     ]

@@ -1,0 +1,148 @@
+"""A model bundle: everything inference needs, in one directory, checked when loaded.
+
+The most common bug in bioacoustic tools is inference computing features or normalisation
+differently from training. A bundle carries the exact feature settings, the normalisation
+statistics, the species order and the decision thresholds together with the parameters, and
+:func:`load_bundle` refuses a bundle whose parts disagree::
+
+    bundle/
+      bundle.json   format version, feature settings (jaxaudio.features.FeatureConfig),
+                    species in index order, thresholds (per species, tuned on val, plus the
+                    global default), test metrics, where it came from, library versions
+      model/        the trained model as jaxaudio.model_store writes it (model.json: arch,
+                    options, input shape, species, normalisation; state/: orbax parameters)
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxaudio.features import FeatureConfig
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = 1
+METRIC_KEYS = ("accuracy", "macro_f1", "rare_f1", "cmap", "roc_auc", "tuned_macro_f1", "n_test")
+
+
+class BundleError(ValueError):
+    """A bundle that is incomplete or inconsistent; the message names the file and the fault."""
+
+
+@dataclass
+class Bundle:
+    path: Path
+    model: Any  # flax nnx module, eval mode
+    meta: dict[str, Any]  # model.json
+    info: dict[str, Any]  # bundle.json
+    features: FeatureConfig
+    species: list[str]
+    thresholds: np.ndarray  # (C,) in species order
+    mean: np.ndarray
+    std: np.ndarray
+
+
+def versions() -> dict[str, str | None]:
+    out = {}
+    for dist in ("jaxaudio", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "librosa"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def write_bundle(
+    model_dir: str | Path,
+    metrics_json: str | Path,
+    feature_settings: dict[str, Any],
+    out_dir: str | Path,
+    source: dict[str, Any] | None = None,
+) -> Path:
+    """Assemble a bundle from a trained model, its evaluation and the feature settings.
+
+    The thresholds are those :func:`jaxaudio.evaluate.evaluate_predictions` tuned on the
+    validation split (``metrics.json["thresholds"]``); without them every species gets 0.5.
+    """
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    meta = json.loads((model_dir / "model.json").read_text())
+    metrics = json.loads(Path(metrics_json).read_text())
+    cfg = FeatureConfig.from_dict(feature_settings)
+    if tuple(meta["input_shape"]) != cfg.shape:
+        raise BundleError(f"{model_dir}: model input {tuple(meta['input_shape'])} does not match the feature settings {cfg.shape}")
+    th = metrics.get("thresholds") or {"per_species": {s: 0.5 for s in meta["species"]}, "global": 0.5, "tuned": []}
+    info = {
+        "format": BUNDLE_FORMAT,
+        "features": cfg.to_dict(),
+        "species": meta["species"],
+        "thresholds": th,
+        "metrics": {k: metrics.get(k) for k in METRIC_KEYS},
+        "source": source or {},
+        "versions": versions(),
+    }
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    shutil.copytree(model_dir, tmp / "model")
+    (tmp / "bundle.json").write_text(json.dumps(info, indent=2) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+    return out_dir
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file."""
+    from jaxaudio.model_store import load_model, normaliser
+
+    path = Path(path)
+    info_path = path / "bundle.json"
+    if not info_path.is_file():
+        raise BundleError(f"{path}: not a model bundle (no bundle.json)")
+    try:
+        info = json.loads(info_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{info_path}: not valid JSON ({exc})") from exc
+    missing = [k for k in ("format", "features", "species", "thresholds") if k not in info]
+    if missing:
+        raise BundleError(f"{info_path}: missing key(s) {', '.join(missing)}")
+    if info["format"] != BUNDLE_FORMAT:
+        raise BundleError(f"{info_path}: bundle format {info['format']}, this jaxaudio reads format {BUNDLE_FORMAT}")
+    try:
+        cfg = FeatureConfig.from_dict(info["features"])
+    except (TypeError, ValueError) as exc:
+        raise BundleError(f"{info_path}: features: {exc}") from exc
+    if not (path / "model" / "model.json").is_file() or not (path / "model" / "state").is_dir():
+        raise BundleError(f"{path / 'model'}: incomplete (needs model.json and state/)")
+    try:
+        model, meta = load_model(path / "model")
+    except Exception as exc:  # noqa: BLE001 - orbax/flax errors, reported with the path
+        raise BundleError(f"{path / 'model'}: cannot restore the parameters ({type(exc).__name__}: {exc})") from exc
+    species = list(info["species"])
+    if meta["species"] != species:
+        raise BundleError(f"{path}: bundle.json and model/model.json list different species")
+    if tuple(meta["input_shape"]) != cfg.shape:
+        raise BundleError(f"{path}: model input {tuple(meta['input_shape'])} does not match the bundle's features {cfg.shape}")
+    per = info["thresholds"].get("per_species", {})
+    lacking = [s for s in species if s not in per]
+    if lacking:
+        raise BundleError(f"{info_path}: thresholds missing for {len(lacking)} species: {', '.join(lacking[:5])}")
+    mine = versions()
+    for dist in ("jax", "flax"):
+        theirs = info.get("versions", {}).get(dist)
+        if theirs and mine[dist] and theirs.split(".")[:2] != mine[dist].split(".")[:2]:
+            log.warning("%s: made with %s %s, running %s %s", path, dist, theirs, dist, mine[dist])
+    mean, std = normaliser(meta)
+    return Bundle(
+        path=path, model=model, meta=meta, info=info, features=cfg, species=species,
+        thresholds=np.asarray([per[s] for s in species], np.float32), mean=mean, std=std,
+    )
