@@ -5,7 +5,8 @@
 Each measurement is a fresh child process (``python -m benchmarks.memory child ...``) that
 runs :func:`jaxaudio.train.train` for one epoch on a synthetic feature cache of N clips of
 ``(3, 40, 130)`` float32 (62.4 KB each: 0.62 GB at 10k, 6.2 GB at 100k) and reports its own
-peak resident set (``getrusage(RUSAGE_SELF).ru_maxrss``). The training split is handed over
+peak resident set (``VmHWM`` of ``/proc/self/status``; not ``getrusage``'s ``ru_maxrss``,
+which Linux carries over ``execve`` from the forking parent). The training split is handed over
 as :class:`jaxaudio.streaming.NpyRows`, exactly as the workflow's train rule does; the
 ``device_memory_mb`` setting picks streaming (budget 1 MiB) or the resident path (a budget
 larger than the split). The model is the seed CNN with narrow channels (8-16-32) so an epoch
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -47,6 +47,14 @@ def write_cache(path: Path, n: int, seed: int = 0) -> None:
             f.write(block[: min(len(block), rows - start)].tobytes())
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident set (``VmHWM``, kB) in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
 def child(features: Path, n: int, mode: str) -> dict[str, Any]:
     """Runs in the measured process: one epoch of training, then its peak RSS."""
     import jax
@@ -70,7 +78,7 @@ def child(features: Path, n: int, mode: str) -> dict[str, Any]:
         "mode": mode,
         "clips": n,
         "split_mib": split_mib,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "peak_rss_mib": peak_rss_mib(),
         "seconds": seconds,
         "samples_per_s": result.summary["samples_per_second_this_run"],
         "backend": jax.default_backend(),

@@ -499,7 +499,7 @@ def table(res: dict[str, Any]) -> str:
             notes.append(TORCH_HINT)
     if m:
         notes.append(f"memory: one epoch of {m['model']}, batch {m['batch']}, {m['val_clips']} val clips, each run a fresh "
-                     "process (peak = getrusage ru_maxrss); split sizes and the resident reference:")
+                     "process (peak = VmHWM); split sizes and the resident reference:")
         for r in m["runs"]:
             notes.append(f"  {r['mode']:8s} {r['clips']:>7d} clips ({r['split_mib']:.0f} MiB split): peak RSS "
                          f"{r['peak_rss_mib']:.0f} MiB, {r['seconds']:.0f} s")
