@@ -39,15 +39,17 @@ def _predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from jaxaudio.bundle import load_bundle
-    from jaxaudio.predict import COLUMNS, audio_inputs, merge_detections, predict_file, write_raven
+    from jaxaudio.predict import COLUMNS, Detector, audio_inputs, merge_detections, predict_file, write_raven
 
     bundle = load_bundle(args.bundle)  # checked before any audio is read
     files = audio_inputs(args.inputs)
+    detector = Detector(bundle, args.window, args.batch_size)
     frames = []
     for f in tqdm(files, desc="predict", unit="file", disable=not sys.stderr.isatty()):
-        frames.append(predict_file(bundle, f, args.window, args.hop, args.batch_size, args.top_k, args.min_score))
+        frames.append(predict_file(detector, f, args.hop, args.top_k, args.min_score))
         if not sys.stderr.isatty():
             print(f"predict: {f}: {len(frames[-1])} detection(s)", file=sys.stderr)
+    frames = [f for f in frames if len(f)]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if args.merge:
         df = merge_detections(df)

@@ -88,39 +88,63 @@ def windows(blocks: Iterator[np.ndarray], n: int, hop: int) -> Iterator[tuple[in
         yield total - n, buf[len(buf) - n :]
 
 
+class Detector:
+    """A bundle's frontend, normalisation and model compiled once for ``window``-second windows.
+
+    Build one per bundle and reuse it for every file: the frontend and the model are jitted
+    for batches of ``batch_size`` windows and compile on the first batch only.
+    """
+
+    def __init__(self, bundle: Bundle, window: float | None = None, batch_size: int = 64):
+        import jax
+        import jax.numpy as jnp
+        from flax import nnx
+
+        from jaxaudio.features import featuriser
+
+        cfg = bundle.features
+        self.bundle = bundle
+        self.window = cfg.clip_seconds if window is None else float(window)
+        if self.window <= 0:
+            raise ValueError(f"--window must be > 0 (got {self.window})")
+        if self.window != cfg.clip_seconds and bundle.meta["arch"] != "cnn":
+            raise ValueError(
+                f"{bundle.path}: a {bundle.meta['arch']} model only takes {cfg.clip_seconds} s windows (got --window {self.window})"
+            )
+        self.cfg = type(cfg)(**{**cfg.to_dict(), "clip_seconds": self.window})
+        self.batch_size = batch_size
+        self._featurise = featuriser(self.cfg)
+        graphdef, state = nnx.split(bundle.model)
+        mean, std = jnp.asarray(bundle.mean), jnp.asarray(bundle.std)
+
+        @jax.jit
+        def scores(x):
+            return jax.nn.softmax(nnx.merge(graphdef, state)((x - mean) / std), axis=-1)
+
+        self._scores = scores
+
+    def probabilities(self, clips: np.ndarray) -> np.ndarray:
+        """``(K, n_samples)`` windows -> ``(K, C)`` species probabilities, K <= batch_size."""
+        k = len(clips)
+        x = self._featurise(clips)
+        if k < self.batch_size:
+            x = np.concatenate([x, np.zeros((self.batch_size - k, *x.shape[1:]), np.float32)])
+        return np.asarray(self._scores(x))[:k]
+
+
 def predict_file(
-    bundle: Bundle,
+    detector: Detector,
     path: str | Path,
-    window: float | None = None,
     hop: float | None = None,
-    batch_size: int = 64,
     top_k: int = 1,
     min_score: float | None = None,
 ) -> pd.DataFrame:
     """Detections in one recording (see the module docstring for the rows)."""
-    import jax
-    import jax.numpy as jnp
-    from flax import nnx
-
-    from jaxaudio.features import featuriser
-
-    cfg = bundle.features
-    window = cfg.clip_seconds if window is None else float(window)
-    hop = window / 2 if hop is None else float(hop)
-    if window <= 0 or hop <= 0:
-        raise ValueError(f"--window and --hop must be > 0 (got {window}, {hop})")
-    if window != cfg.clip_seconds and bundle.meta["arch"] != "cnn":
-        raise ValueError(f"{bundle.path}: a {bundle.meta['arch']} model only takes {cfg.clip_seconds} s windows (got --window {window})")
-    wcfg = type(cfg)(**{**cfg.to_dict(), "clip_seconds": window})
-    featurise = featuriser(wcfg)
-    graphdef, state = nnx.split(bundle.model)
-    mean, std = jnp.asarray(bundle.mean), jnp.asarray(bundle.std)
-
-    @jax.jit
-    def scores(x):
-        return jax.nn.softmax(nnx.merge(graphdef, state)((x - mean) / std), axis=-1)
-
-    n, step = wcfg.n_samples, max(1, int(round(hop * cfg.sample_rate)))
+    bundle, cfg = detector.bundle, detector.cfg
+    hop = detector.window / 2 if hop is None else float(hop)
+    if hop <= 0:
+        raise ValueError(f"--hop must be > 0 (got {hop})")
+    n, step = cfg.n_samples, max(1, int(round(hop * cfg.sample_rate)))
     rows: list[tuple] = []
     starts: list[int] = []
     clips: list[np.ndarray] = []
@@ -128,11 +152,7 @@ def predict_file(
     def flush() -> None:
         if not clips:
             return
-        k = len(clips)
-        x = featurise(np.stack(clips))
-        if k < batch_size:
-            x = np.concatenate([x, np.zeros((batch_size - k, *x.shape[1:]), np.float32)])
-        p = np.asarray(scores(x))[:k]
+        p = detector.probabilities(np.stack(clips))
         top = np.argsort(-p, axis=1)[:, :top_k]
         for s0, pi, ti in zip(starts, p, top):
             for c in ti:
@@ -145,10 +165,10 @@ def predict_file(
     for s0, clip in windows(stream_audio(path, cfg.sample_rate), n, step):
         starts.append(s0)
         clips.append(clip)
-        if len(clips) == batch_size:
+        if len(clips) == detector.batch_size:
             flush()
     flush()
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"start_s": float, "end_s": float, "score": float})
 
 
 def merge_detections(df: pd.DataFrame) -> pd.DataFrame:
@@ -196,7 +216,7 @@ def write_raven(df: pd.DataFrame, out_dir: str | Path, files: Sequence[str | Pat
 
 
 def audio_inputs(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files given directly plus the audio files found under folders given, sorted."""
+    """Files given directly plus the audio files found under folders given (sorted), each once."""
     out: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
@@ -208,4 +228,5 @@ def audio_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             out.append(item)
         else:
             raise FileNotFoundError(f"{item}: no such file or folder")
-    return out
+    seen: set[Path] = set()
+    return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]

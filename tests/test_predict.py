@@ -92,3 +92,18 @@ def test_cli_reports_a_bad_bundle_before_reading_audio(tmp_path, capsys):
     assert main(["predict", str(tmp_path), str(tmp_path / "missing.wav"), "--out", str(tmp_path / "d.csv")]) == 2
     err = capsys.readouterr().err
     assert "jaxaudio predict: error:" in err and "not a model bundle" in err
+
+
+def test_inputs_from_files_and_folders_each_once(tmp_path):
+    from jaxaudio.predict import audio_inputs
+
+    (tmp_path / "site A").mkdir()
+    for name in ("site A/b.wav", "site A/a.flac", "site A/notes.txt", "c.wav"):
+        (tmp_path / name).write_bytes(b"x")
+    got = audio_inputs([tmp_path / "site A" / "b.wav", tmp_path / "site A", tmp_path / "c.wav"])
+    assert [p.relative_to(tmp_path).as_posix() for p in got] == ["site A/b.wav", "site A/a.flac", "c.wav"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty: folder holds no audio"):
+        audio_inputs([tmp_path / "empty"])
+    with pytest.raises(FileNotFoundError, match="nope.wav"):
+        audio_inputs([tmp_path / "nope.wav"])

@@ -169,6 +169,7 @@ def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(workdir, tm
                  "--min-score", "0", "--raven", str(tmp_path / "raven")]) == 0
     d = pd.read_csv(out)
     assert list(d.columns) == ["file", "start_s", "end_s", "species", "score"]
+    assert all(len(v.split(".")[-1]) <= 4 for v in out.read_text().splitlines()[1].split(",")[1:3])  # %.4f
     total_s = sum(map(len, parts)) / sr
     assert d["start_s"].min() == 0 and d["end_s"].max() == pytest.approx(total_s, abs=1e-3)
     at = {round(t, 3): sp for t, sp in zip(d["start_s"], d["species"])}
