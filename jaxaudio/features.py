@@ -133,13 +133,16 @@ def cut_clips(y: np.ndarray, cfg: FeatureConfig) -> list[tuple[float, np.ndarray
     return [(s / cfg.sample_rate, y[s : s + n]) for s in starts]
 
 
-def write_cache(stacks: Sequence[np.ndarray | Path], cfg: FeatureConfig, out_path: str | Path) -> np.ndarray:
+def write_cache(
+    stacks: Sequence[np.ndarray | Path], cfg: FeatureConfig, out_path: str | Path, total: int | None = None
+) -> np.ndarray:
     """Stack ``(k_i, 3, F, T)`` or ``(3, F, T)`` blocks into one ``.npy`` atomically.
 
     A block may be the path of a per-recording ``.npz`` cache entry (read when its turn
     comes): with 100k recordings the stacks are never all in memory at once, and the file
     is written with plain writes rather than through a memory map, whose dirty pages would
-    count towards the process's resident set.
+    count towards the process's resident set. ``total`` (the number of clips), when the
+    caller knows it, saves opening every cache entry twice.
     """
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +159,8 @@ def write_cache(stacks: Sequence[np.ndarray | Path], cfg: FeatureConfig, out_pat
                 return len(z["clip_start"])
         return 1 if b.ndim == 3 else len(b)
 
-    total = sum(rows(b) for b in stacks)
+    if total is None:
+        total = sum(rows(b) for b in stacks)
     tmp = out_path.with_name(out_path.name + ".partial")
     with open(tmp, "wb") as f:
         np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (total, *cfg.shape)})
@@ -304,6 +308,6 @@ def build_feature_cache(
         log.warning("skipped %d bad recording(s), listed in %s", len(bad), skipped_csv)
     clips = pd.DataFrame(rows)
     check_train_coverage(clips, f"{manifest_csv} (after skipping bad files)")
-    write_cache(stacks, cfg, out_path)
+    write_cache(stacks, cfg, out_path, total=len(clips))
     clips.to_csv(clips_csv, index=False)
     return clips
