@@ -85,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
     r.add_argument("--out", type=Path, required=True, help="detections CSV: file,start_s,end_s,species,score")
     r.add_argument("--window", type=float, help="window seconds (default: the bundle's clip_seconds)")
-    r.add_argument("--hop", type=float, help="hop seconds (default: half a window)")
+    r.add_argument("--hop", type=float, help="hop seconds (default: the bundle's features.window_hop_seconds)")
     r.add_argument("--top-k", type=int, default=1, help="species reported per window (default 1)")
     r.add_argument("--min-score", type=float,
                    help="report scores >= this (default: each species' threshold tuned on validation)")

@@ -141,7 +141,7 @@ def predict_file(
 ) -> pd.DataFrame:
     """Detections in one recording (see the module docstring for the rows)."""
     bundle, cfg = detector.bundle, detector.cfg
-    hop = detector.window / 2 if hop is None else float(hop)
+    hop = cfg.window_hop_seconds if hop is None else float(hop)  # the bundle's training hop
     if hop <= 0:
         raise ValueError(f"--hop must be > 0 (got {hop})")
     n, step = cfg.n_samples, max(1, int(round(hop * cfg.sample_rate)))
