@@ -494,12 +494,9 @@ def evaluate_run(
     ``curves_png``. Train counts (for the rare species) come from the class-weight artifact,
     by species name; the model's species order must equal the manifest's.
     """
-    import jax
-    from flax import nnx
-
     from jaxaudio.batching import batched_apply
     from jaxaudio.manifest import load_resolved
-    from jaxaudio.model_store import load_model, normaliser
+    from jaxaudio.model_store import load_model, normaliser, probabilities_fn
     from jaxaudio.plots import plot_confusion, plot_history
 
     model, meta = load_model(model_dir)
@@ -512,19 +509,12 @@ def evaluate_run(
     if test.size == 0:
         raise ValueError(f"{clips_csv}: no test clips to evaluate on")
     features = NpyRows(features_npy)  # read batch by batch (see jaxaudio.streaming)
-    mean, std = normaliser(meta)
 
-    graphdef, state = nnx.split(model)
-
-    @jax.jit
-    def probs_fn(state, x):
-        logits = nnx.merge(graphdef, state)((x - mean) / std)
-        return jax.nn.softmax(logits, axis=-1)
-
+    probs_fn = probabilities_fn(model, *normaliser(meta))
     labels = df["label"].to_numpy()
-    probs = batched_apply(lambda xb: probs_fn(state, xb), features, batch_size, rows=test)
+    probs = batched_apply(probs_fn, features, batch_size, rows=test)
     val_rows = np.flatnonzero(df["split"].to_numpy() == "val")  # for the per-species thresholds
-    val = (labels[val_rows], batched_apply(lambda xb: probs_fn(state, xb), features, batch_size, rows=val_rows)) if val_rows.size else None
+    val = (labels[val_rows], batched_apply(probs_fn, features, batch_size, rows=val_rows)) if val_rows.size else None
     ev = evaluate_predictions(labels[test], probs, species, train_counts, rare_quantile, top_k, val=val)
     save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
     plot_confusion(ev.confusion, species, Path(out["confusion_png"]), title=f"{title} — test confusion (recall)")

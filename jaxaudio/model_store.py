@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +65,19 @@ def normaliser(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     if not norm:
         return broadcastable(np.zeros(n)), broadcastable(np.ones(n))
     return broadcastable(norm["mean"]), broadcastable(norm["std"])
+
+
+def probabilities_fn(model: nnx.Module, mean: np.ndarray, std: np.ndarray) -> Callable[[np.ndarray], jax.Array]:
+    """Jitted ``x -> softmax(model((x - mean) / std))`` for a batch of ``(C, F, T)`` stacks.
+
+    The one place where a trained model meets features after training: evaluation and
+    ``jaxaudio predict`` both call it, so they normalise and score identically.
+    """
+    graphdef, state = nnx.split(model)
+    mean, std = jax.numpy.asarray(mean), jax.numpy.asarray(std)
+
+    @jax.jit
+    def probs(state, x):
+        return jax.nn.softmax(nnx.merge(graphdef, state)((x - mean) / std), axis=-1)
+
+    return lambda x: probs(state, x)

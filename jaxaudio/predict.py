@@ -96,11 +96,8 @@ class Detector:
     """
 
     def __init__(self, bundle: Bundle, window: float | None = None, batch_size: int = 64):
-        import jax
-        import jax.numpy as jnp
-        from flax import nnx
-
         from jaxaudio.features import featuriser
+        from jaxaudio.model_store import probabilities_fn
 
         cfg = bundle.features
         self.bundle = bundle
@@ -114,14 +111,7 @@ class Detector:
         self.cfg = type(cfg)(**{**cfg.to_dict(), "clip_seconds": self.window})
         self.batch_size = batch_size
         self._featurise = featuriser(self.cfg)
-        graphdef, state = nnx.split(bundle.model)
-        mean, std = jnp.asarray(bundle.mean), jnp.asarray(bundle.std)
-
-        @jax.jit
-        def scores(x):
-            return jax.nn.softmax(nnx.merge(graphdef, state)((x - mean) / std), axis=-1)
-
-        self._scores = scores
+        self._scores = probabilities_fn(bundle.model, bundle.mean, bundle.std)  # as evaluation scores
 
     def probabilities(self, clips: np.ndarray) -> np.ndarray:
         """``(K, n_samples)`` windows -> ``(K, C)`` species probabilities, K <= batch_size."""

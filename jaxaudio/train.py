@@ -181,9 +181,10 @@ def make_steps(
       device-resident indices), the reference the tests and the benchmark compare against.
       ``"stream"``: the training split stays on the host (a :class:`~jaxaudio.streaming.NpyRows`
       view of the cache file); the same batches are read and sent to the device by a
-      prefetch thread ``prefetch_batches`` ahead of the step. All three give the same updates. (XLA's CPU convolution weight gradient used to make the
-      scanned epoch ~40x slower on CPU, jax-ml/jax#12868; the CNN's
-      :func:`~jaxaudio.models.conv.conv2d_same` avoids that op.)
+      prefetch thread ``prefetch_batches`` ahead of the step. All three give the same
+      updates. (XLA's CPU convolution weight gradient used to make the scanned epoch ~40x
+      slower on CPU, jax-ml/jax#12868; the CNN's :func:`~jaxaudio.models.conv.conv2d_same`
+      avoids that op.)
 
     With ``batch_sharding`` (a ``NamedSharding`` over a ``batch`` mesh axis) every gathered
     batch is split across the devices and XLA partitions the step (data parallelism): the
