@@ -5,7 +5,7 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint dry-run bench clean
+.PHONY: install run test lint dry-run bench report chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ dry-run: install
 # `$(BIN)/pip install -r benchmarks/requirements.txt` (not a runtime dependency).
 bench: install
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# The Snakemake report of the last run (results/report.html), then headless Chromium opens it
+# and screenshots every section to results/report_views/ (make chromium installs it).
+report: run
+	$(BIN)/snakemake --report results/report.html
+	$(BIN)/python -m jaxaudio.report results/report.html --views results/report_views
+
+# Chromium for rendering the report (Debian package; root or sudo).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
 
 clean:
 	rm -rf results

@@ -1,8 +1,17 @@
 """jaxaudio: species classifiers from labelled recordings — the package's steps outside Snakemake.
 
-    jaxaudio synth OUT_DIR [--preset small|birds90] [--seed N]
+    jaxaudio synth OUT_DIR [--preset small|large] [--seed N]
+    jaxaudio features [-c CONFIG.yaml ...] [--threads N]
+    jaxaudio train    [-c CONFIG.yaml ...] --experiment E --model M [--seed K]
+    jaxaudio evaluate [-c CONFIG.yaml ...] --experiment E --model M [--seed K]
     jaxaudio bundle MODEL_DIR METRICS_JSON --config CONFIG.yaml --out BUNDLE
     jaxaudio predict BUNDLE AUDIO_OR_FOLDER... --out detections.csv [--raven DIR]
+
+``features``, ``train`` and ``evaluate`` run one workflow step each, with the same config
+(the repository's ``config/config.yaml`` with each ``-c`` file merged on top, as Snakemake
+merges ``--configfile``) and the same paths under ``results:`` as the Snakemake rules, so
+a step run by hand and the workflow share their outputs. Progress is a bar on a terminal
+and plain lines otherwise (a log file, a batch job).
 """
 
 from __future__ import annotations
@@ -21,6 +30,122 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress() -> bool:
+    """Bars on a terminal; plain INFO lines (one per epoch, per chunk) when stderr is not one."""
+    tty = sys.stderr.isatty()
+    if not tty:
+        logging.getLogger("jaxaudio").setLevel(logging.INFO)
+    return tty
+
+
+def _config(args: argparse.Namespace) -> dict:
+    from jaxaudio.config import DEFAULT_CONFIG, load_config
+
+    files = [p for p in [DEFAULT_CONFIG] if p.is_file()] + list(args.config)
+    if not files:
+        raise SystemExit(f"jaxaudio {args.command}: no config: {DEFAULT_CONFIG} is not there; pass -c CONFIG.yaml")
+    return load_config(*files)
+
+
+def _features(args: argparse.Namespace) -> int:
+    from jaxaudio.features import build_feature_cache
+    from jaxaudio.manifest import prepare_manifest
+    from jaxaudio.stats import stats_for_cache
+    from jaxaudio.synth import synthesize
+    from jaxaudio.weights import weights_for_clips
+
+    config = _config(args)
+    r, data = Path(config["results"]), config["data"]
+    if data["source"] == "synthetic":
+        source = r / "data" / "synthetic" / "manifest.csv"
+        if not source.is_file():
+            synthesize(source.parent, preset=data["synthetic"]["preset"], seed=data["synthetic"]["seed"])
+    else:
+        source = data[data["source"]]
+    (r / "data").mkdir(parents=True, exist_ok=True)
+    (r / "features").mkdir(parents=True, exist_ok=True)
+    split = data["split"]
+    df, species = prepare_manifest(
+        source, r / "data" / "manifest.csv", r / "data" / "dataset.json", seed=split["seed"],
+        val_fraction=split["val_fraction"], test_fraction=split["test_fraction"],
+        min_clips_per_species=data["min_clips_per_species"], too_few_clips=data["too_few_clips"],
+    )
+    print(f"{len(df)} recording(s) of {len(species)} species; splits {df['split'].value_counts().to_dict()}")
+    clips = build_feature_cache(
+        r / "data" / "manifest.csv", dict(config["features"]), r / "features" / "features.npy",
+        r / "features" / "clips.csv", r / "features" / "skipped.csv", cache_dir=r / "features" / "cache",
+        on_bad_file=data["on_bad_file"], threads=args.threads, progress=_progress(),
+    )
+    stats_for_cache(r / "features" / "features.npy", r / "features" / "clips.csv", r / "features" / "stats.json")
+    w = weights_for_clips(r / "features" / "clips.csv", r / "data" / "class_weights.json",
+                          config["class_weights"]["effective_beta"], config["class_weights"]["recommended"])
+    print(f"wrote {r / 'features' / 'features.npy'}: {len(clips)} clip(s); stats.json; class_weights.json "
+          f"(imbalance ratio {w['imbalance_ratio']:.1f})")
+    return 0
+
+
+def _run_dirs(config: dict, args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """results/{train,eval,checkpoints}/<experiment>/<model>/seed<k>, as the workflow lays them out."""
+    from jaxaudio.config import ConfigError
+
+    for key, pool in (("experiment", config["experiments"]), ("model", config["models"])):
+        if getattr(args, key) not in pool:
+            raise ConfigError(f"--{key} {getattr(args, key)!r}: not declared in the config; declared: {sorted(pool)}")
+    part = Path(args.experiment) / args.model / f"seed{args.seed}"
+    r = Path(config["results"])
+    return r / "train" / part, r / "eval" / part, r / "checkpoints" / part
+
+
+def _need(*paths: Path) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"missing {', '.join(missing)}: run the earlier step first (jaxaudio features / train)")
+
+
+def _train(args: argparse.Namespace) -> int:
+    import jax
+
+    from jaxaudio.config import run_settings
+    from jaxaudio.train import train_run
+
+    config = _config(args)
+    r = Path(config["results"])
+    train_dir, _, ckpt = _run_dirs(config, args)
+    inputs = [r / "features" / "features.npy", r / "features" / "clips.csv", r / "features" / "stats.json",
+              r / "data" / "class_weights.json"]
+    _need(*inputs)
+    train_dir.mkdir(parents=True, exist_ok=True)
+    progress = _progress()
+    logging.getLogger("jaxaudio").info("JAX backend %s, devices %s", jax.default_backend(), jax.devices())
+    result = train_run(*inputs, run_settings(config, args.experiment, args.model, args.seed), train_dir / "model",
+                       train_dir / "history.csv", train_dir / "summary.json", ckpt, progress=progress)
+    s = result.summary
+    print(f"wrote {train_dir}: best val macro-F1 {s['best_val_macro_f1']:.4f} at epoch {s['best_epoch']} "
+          f"of {s['epochs_run']}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from jaxaudio.evaluate import evaluate_run
+
+    config = _config(args)
+    r = Path(config["results"])
+    train_dir, eval_dir, _ = _run_dirs(config, args)
+    _need(train_dir / "model", train_dir / "history.csv", r / "features" / "features.npy")
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    names = {"metrics": "metrics.json", "per_class": "per_class.csv", "confusion": "confusion.npy",
+             "confusion_png": "confusion.png", "curves_png": "curves.png"}
+    m = evaluate_run(
+        train_dir / "model", train_dir / "history.csv", r / "features" / "features.npy", r / "features" / "clips.csv",
+        r / "data" / "class_weights.json", {k: str(eval_dir / v) for k, v in names.items()},
+        rare_quantile=config["evaluation"]["rare_quantile"], top_k=config["evaluation"]["top_k"],
+        title=f"{args.experiment} / {args.model} / seed {args.seed}",
+    )
+    print(f"wrote {eval_dir}: test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
+          f"rare-F1 {m['rare_f1']:.3f}, cmAP {m['cmap']:.3f}")
+    return 0
+
+
 def _bundle(args: argparse.Namespace) -> int:
     import yaml
 
@@ -35,43 +160,45 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import pandas as pd
-    from tqdm import tqdm
+    from jaxaudio.predict import predict_paths
 
-    from jaxaudio.bundle import load_bundle
-    from jaxaudio.predict import COLUMNS, Detector, audio_inputs, merge_detections, predict_file, write_raven
-
-    bundle = load_bundle(args.bundle)  # checked before any audio is read
-    files = audio_inputs(args.inputs)
-    detector = Detector(bundle, args.window, args.batch_size)
-    frames = []
-    for f in tqdm(files, desc="predict", unit="file", disable=not sys.stderr.isatty()):
-        frames.append(predict_file(detector, f, args.hop, args.top_k, args.min_score))
-        if not sys.stderr.isatty():
-            print(f"predict: {f}: {len(frames[-1])} detection(s)", file=sys.stderr)
-    frames = [f for f in frames if len(f)]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    if args.merge:
-        df = merge_detections(df)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.out, index=False, float_format="%.4f")
+    df, files = predict_paths(args.bundle, args.inputs, args.out, args.raven, args.window, args.hop, args.top_k,
+                              args.min_score, args.merge, args.batch_size, progress=_progress())
     print(f"wrote {args.out}: {len(df)} detection(s) in {len(files)} file(s)")
     if args.raven:
-        tables = write_raven(df, args.raven, files, bundle.features.sample_rate)
-        print(f"wrote {len(tables)} Raven selection table(s) to {args.raven}")
+        print(f"wrote {len(files)} Raven selection table(s) to {args.raven}")
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jaxaudio", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="jaxaudio", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="`jaxaudio COMMAND --help` for each command's options.")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="write the embedded synthetic data set (audio + manifest.csv)")
     s.add_argument("out_dir", type=Path)
-    s.add_argument("--preset", default="small", help="small (make run's default) or birds90")
+    s.add_argument("--preset", default="small", help="small (make run's default, 10 species) or large (90 species)")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_synth)
+
+    config_help = "config file merged on top of the repository's config/config.yaml (repeatable, later wins)"
+    f = sub.add_parser("features", help="resolve the data (splits), build the feature cache, stats and class weights",
+                       description="Resolve data: (the split is written to <results>/data/manifest.csv), decode and "
+                       "featurise every recording into <results>/features/, then the train-split channel statistics "
+                       "and the class weights. Recordings already featurised are reused.")
+    f.add_argument("-c", "--config", action="append", type=Path, default=[], help=config_help)
+    f.add_argument("--threads", type=int, default=4, help="decoding threads (default 4)")
+    f.set_defaults(func=_features)
+
+    for name, func, what in (("train", _train, "train one (experiment, model, seed) run; resumes from its checkpoints"),
+                             ("evaluate", _evaluate, "score a trained run on the test split (metrics, per-class CSV, plots)")):
+        t = sub.add_parser(name, help=what, description=what + ". Reads and writes the workflow's paths under results:.")
+        t.add_argument("-c", "--config", action="append", type=Path, default=[], help=config_help)
+        t.add_argument("--experiment", required=True, help="a name under experiments: (e.g. v2)")
+        t.add_argument("--model", required=True, help="a name under models: (e.g. cnn)")
+        t.add_argument("--seed", type=int, default=0)
+        t.set_defaults(func=func)
 
     b = sub.add_parser("bundle", help="assemble a model bundle (parameters, features, stats, species, thresholds)")
     b.add_argument("model_dir", type=Path, help="results/train/<exp>/<model>/seed<k>/model")
@@ -101,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:  # AudioError, BundleError are ValueErrors
+    except (FileNotFoundError, ValueError) as exc:  # AudioError, BundleError, ConfigError are ValueErrors
         print(f"jaxaudio {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -25,8 +25,11 @@ import yaml
 
 from jaxaudio.features import FeatureConfig
 from jaxaudio.manifest import ManifestError, check_manifest
+from jaxaudio.predict import audio_inputs
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+# The workflow's defaults, which the CLI (like Snakemake) merges user config files on top of.
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
 EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "lr", "epochs", "batch_size", "patience")
 
 
@@ -118,6 +121,16 @@ def check_config(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
                           ("seed", config["run"].get("seeds", [0]))):
             if b[key] not in pool:
                 raise ConfigError(f"config key bundles.{i}.{key}: {b[key]!r} is not one of the runs' {key}s {list(pool)}")
+    bundles = [(b["experiment"], b["model"], b["seed"]) for b in config.get("bundles") or []]
+    for name, job in (config.get("predict") or {}).items():
+        b = job["bundle"]
+        if (b["experiment"], b["model"], b["seed"]) not in bundles:
+            raise ConfigError(f"config key predict.{name}.bundle: {b} is not one of the bundles the run writes "
+                              f"(config key bundles: {config.get('bundles') or []})")
+        try:  # before any training: an empty folder found after hours of work would waste them
+            audio_inputs(job["audio"])
+        except (FileNotFoundError, ValueError) as exc:
+            raise ConfigError(f"config key predict.{name}.audio: {exc}") from exc
     for key in ("baseline", "candidate"):
         name = config["compare"][key]
         if name not in config["run"]["experiments"]:

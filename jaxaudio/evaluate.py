@@ -75,8 +75,8 @@ PER_CLASS_COLUMNS = (
 # --------------------------------------------------------------------------
 
 
-def _rare_threshold(train_counts: Mapping[str, int], quantile: float) -> float:
-    """Return ``np.quantile(counts, quantile)`` after validating the inputs."""
+def rare_threshold(train_counts: Mapping[str, int], quantile: float) -> float:
+    """The train count at or below which a species is rare: ``np.quantile(counts, quantile)``."""
     if not 0.0 <= float(quantile) <= 1.0 or math.isnan(float(quantile)):
         raise ValueError(f"rare quantile must lie in [0, 1], got {quantile!r}")
     if len(train_counts) == 0:
@@ -127,7 +127,7 @@ def rare_species(train_counts: Mapping[str, int], quantile: float = 0.25) -> lis
         ValueError: if ``train_counts`` is empty, has negative/non-finite
             counts, or ``quantile`` is outside [0, 1].
     """
-    threshold = _rare_threshold(train_counts, quantile)
+    threshold = rare_threshold(train_counts, quantile)
     return [s for s in train_counts if float(train_counts[s]) <= threshold]
 
 
@@ -356,7 +356,7 @@ def evaluate_predictions(
 
     # Rare species are defined among the classes of this model only.
     counts = {s: int(train_counts[s]) for s in species}
-    threshold = _rare_threshold(counts, rare_quantile)
+    threshold = rare_threshold(counts, rare_quantile)
     rare = rare_species(counts, rare_quantile)
     rare_set = set(rare)
 

@@ -1,4 +1,5 @@
-"""Diagnostic figures: confusion matrix heatmap and training history.
+"""Diagnostic figures: confusion matrix, training history, and the report's summary plots
+(per-class F1 against train count, class-weight bars, per-job times).
 
 Figures are built with the object-oriented :class:`matplotlib.figure.Figure`
 API on an explicit Agg canvas rather than through ``pyplot``: that never
@@ -17,7 +18,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["plot_confusion", "plot_history"]
+__all__ = ["plot_class_weights", "plot_confusion", "plot_f1_vs_count", "plot_history", "plot_timings"]
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1")
 
@@ -165,4 +166,118 @@ def plot_history(history: pd.DataFrame, path: Path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
 
+    _save(fig, path, dpi=120)
+
+
+def plot_f1_vs_count(table: pd.DataFrame, path: Path, rare_max_count: float | None = None, title: str = "") -> None:
+    """Per-class test F1 against the species' train count, one panel per model.
+
+    ``table`` has columns ``model, experiment, species, train_count, f1`` (one row per
+    species and experiment, F1 already averaged over seeds; see
+    :func:`jaxaudio.report.f1_by_train_count`). Each experiment is a scatter in its own
+    colour plus a line through its mean F1 in count bins (quantiles of the train counts,
+    up to six), so the picture answers the question the class weights are for: did the
+    rare (left) species improve, and what did the common ones pay for it. The x axis is
+    logarithmic (long-tailed counts); ``rare_max_count`` draws the rare-species boundary.
+    """
+    missing = [c for c in ("model", "experiment", "species", "train_count", "f1") if c not in table.columns]
+    if missing:
+        raise ValueError(f"table is missing columns: {missing}")
+    if len(table) == 0:
+        raise ValueError("table is empty: nothing to plot")
+    models = list(dict.fromkeys(table["model"]))
+    fig = _new_figure(5.5 * len(models), 4.4)
+    axes = np.atleast_1d(fig.subplots(1, len(models), sharey=True))
+    counts = table["train_count"].to_numpy(dtype=float)
+    edges = np.unique(np.quantile(counts, np.linspace(0, 1, 7)))
+    rng = np.random.default_rng(0)  # jitter only spreads species that share a count
+    for ax, model in zip(axes, models):
+        sub = table[table["model"] == model]
+        for i, (exp, rows) in enumerate(sub.groupby("experiment", sort=False)):
+            x = rows["train_count"].to_numpy(dtype=float)
+            y = rows["f1"].to_numpy(dtype=float)
+            colour = f"C{i}"
+            ax.scatter(x * np.exp(rng.uniform(-0.04, 0.04, len(x))), y, s=14, alpha=0.55, color=colour)
+            bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
+            centres, means = [], []
+            for b in np.unique(bins):
+                sel = bins == b
+                centres.append(float(np.exp(np.log(x[sel]).mean())))
+                means.append(float(y[sel].mean()))
+            order = np.argsort(centres)
+            ax.plot(np.asarray(centres)[order], np.asarray(means)[order], "-o", color=colour, lw=2, ms=4,
+                    label=f"{exp} (mean F1 {y.mean():.3f})")
+        if rare_max_count is not None:
+            ax.axvline(rare_max_count, color="grey", linestyle="--", linewidth=1, label=f"rare: <= {rare_max_count:g}")
+        ax.set_xscale("log")
+        ax.set_xlabel("train clips of the species (log scale)")
+        ax.set_title(model)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    axes[0].set_ylabel("test F1 of the species")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path, dpi=120)
+
+
+def plot_class_weights(weights: dict, path: Path) -> None:
+    """Bars of each class-weight method per species, species sorted by train count.
+
+    ``weights`` is the class-weight artifact (:func:`jaxaudio.weights.compute_class_weights`):
+    ``train_counts`` and ``methods`` (method -> species -> weight), keyed by species name.
+    A second axis shows the train counts themselves (grey line), so the inverse relation
+    between count and weight is visible at a glance.
+    """
+    counts = weights["train_counts"]
+    species = sorted(counts, key=lambda k: (counts[k], k))
+    methods = list(weights["methods"])
+    n = len(species)
+    fig = _new_figure(max(7.0, 0.14 * n * max(1, len(methods)) ** 0.5 + 3), 4.6)
+    ax = fig.add_subplot()
+    x = np.arange(n)
+    width = 0.8 / max(1, len(methods))
+    for i, m in enumerate(methods):
+        ax.bar(x + (i - (len(methods) - 1) / 2) * width, [weights["methods"][m][sp] for sp in species],
+               width=width, label=m, color=f"C{i}")
+    ax.set_ylabel("class weight")
+    ax.set_yscale("log")
+    ax2 = ax.twinx()
+    ax2.plot(x, [counts[sp] for sp in species], color="0.3", lw=1.5, label="train count")
+    ax2.set_ylabel("train clips")
+    ax2.set_yscale("log")
+    fontsize = 8 if n <= 20 else (6 if n <= 50 else 4.5)
+    ax.set_xticks(x, labels=species, rotation=90, fontsize=fontsize)
+    ax.set_xlim(-0.6, n - 0.4)
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
+    ax.set_title(f"class weights by method (recommended: {weights.get('recommended', '?')}; "
+                 f"imbalance ratio {weights.get('imbalance_ratio', float('nan')):.1f})")
+    _save(fig, path, dpi=120)
+
+
+def plot_timings(jobs: pd.DataFrame, path: Path) -> None:
+    """Horizontal bars of wall-clock seconds and peak memory per job.
+
+    ``jobs`` has columns ``job`` (a label), ``rule``, ``s`` (seconds) and ``max_rss`` (MiB),
+    as :func:`jaxaudio.report.benchmark_table` reads them from Snakemake's ``benchmark:``
+    files. Jobs are sorted by time, longest at the top; bars are coloured by rule.
+    """
+    if len(jobs) == 0:
+        raise ValueError("no benchmark records: nothing to plot")
+    j = jobs.sort_values("s")
+    rules = list(dict.fromkeys(jobs.sort_values("s", ascending=False)["rule"]))
+    colour = {r: f"C{i % 10}" for i, r in enumerate(rules)}
+    fig = _new_figure(11.0, max(3.0, 0.28 * len(j) + 1.2))
+    ax_t, ax_m = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(j))
+    ax_t.barh(y, j["s"], color=[colour[r] for r in j["rule"]])
+    ax_t.set_yticks(y, labels=j["job"], fontsize=7 if len(j) > 20 else 9)
+    ax_t.set_xlabel("wall-clock seconds")
+    ax_t.set_title(f"time per job (total {jobs['s'].sum():.0f} s over {len(jobs)} jobs)")
+    ax_m.barh(y, j["max_rss"], color=[colour[r] for r in j["rule"]])
+    ax_m.set_xlabel("peak RSS (MiB)")
+    ax_m.set_title("memory per job")
+    for ax in (ax_t, ax_m):
+        ax.grid(True, axis="x", alpha=0.3)
     _save(fig, path, dpi=120)

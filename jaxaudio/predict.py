@@ -220,3 +220,49 @@ def audio_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             raise FileNotFoundError(f"{item}: no such file or folder")
     seen: set[Path] = set()
     return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]
+
+
+def predict_paths(
+    bundle_dir: str | Path,
+    inputs: Sequence[str | Path],
+    out_csv: str | Path,
+    raven_dir: str | Path | None = None,
+    window: float | None = None,
+    hop: float | None = None,
+    top_k: int = 1,
+    min_score: float | None = None,
+    merge: bool = False,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, list[Path]]:
+    """``jaxaudio predict`` and the workflow's ``predict`` rule: every audio file under
+    ``inputs`` through one :class:`Detector`, detections to ``out_csv`` (scores to 4
+    decimals), and one Raven table per file to ``raven_dir`` when given.
+
+    The bundle is loaded and checked, and every input resolved, before any audio is
+    decoded. ``progress`` draws a bar over files; otherwise each file is one log line.
+    Returns the detections and the files read.
+    """
+    import logging
+
+    from tqdm import tqdm
+
+    from jaxaudio.bundle import load_bundle
+
+    log = logging.getLogger("jaxaudio.predict")
+    bundle = load_bundle(bundle_dir)
+    files = audio_inputs(inputs)
+    detector = Detector(bundle, window, batch_size)
+    frames = []
+    for f in tqdm(files, desc="predict", unit="file", disable=not progress):
+        frames.append(predict_file(detector, f, hop, top_k, min_score))
+        log.info("%s: %d detection(s)", f, len(frames[-1]))
+    frames = [f for f in frames if len(f)]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    if merge:
+        df = merge_detections(df)
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out_csv, index=False, float_format="%.4f")
+    if raven_dir is not None:
+        write_raven(df, raven_dir, files, bundle.features.sample_rate)
+    return df, files

@@ -51,6 +51,7 @@ from flax import nnx, struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from sklearn.metrics import accuracy_score, f1_score
+from tqdm import tqdm
 
 from jaxaudio.settings import FromDict
 from jaxaudio.batching import batched_apply
@@ -368,6 +369,7 @@ def train(
     class_weights: np.ndarray | None = None,
     ckpt_dir: str | Path | None = None,
     input_fingerprint: str = "",
+    progress: bool = False,
 ) -> TrainResult:
     """Train ``settings.arch`` and return the model of the epoch with the best val macro-F1.
 
@@ -450,6 +452,7 @@ def train(
 
     t_start = time.perf_counter()
     samples = 0
+    bar = tqdm(total=s.epochs, initial=start_epoch, desc=f"train {s.arch}", unit="epoch", disable=not progress)
     for epoch in range(start_epoch, s.epochs):
         if stopped_early:
             break
@@ -478,6 +481,8 @@ def train(
             epoch + 1, s.epochs, row["train_loss"], row["val_loss"], row["val_acc"], row["val_macro_f1"],
             row["seconds"], "  (early stop)" if stopped_early else "",
         )
+        bar.set_postfix(loss=f"{train_loss:.3f}", val_f1=f"{row['val_macro_f1']:.3f}", best=f"{best['f1']:.3f}")
+        bar.update(1)
         if manager is not None:
             meta = {"history": history, "best": best, "bad_epochs": bad_epochs, "stopped": stopped_early}
             manager.save(
@@ -485,6 +490,7 @@ def train(
                 args=ocp.args.Composite(state=ocp.args.StandardSave(_pure(state)), meta=ocp.args.JsonSave(meta)),
                 metrics={"val_macro_f1": row["val_macro_f1"], "epoch": epoch + 1},
             )
+    bar.close()
     train_seconds = time.perf_counter() - t_start
 
     if manager is not None:
@@ -526,6 +532,7 @@ def train_run(
     history_csv: str | Path,
     summary_json: str | Path,
     ckpt_dir: str | Path,
+    progress: bool = False,
 ) -> TrainResult:
     """Workflow step: train one (experiment, model) run from the workflow's artifacts.
 
@@ -563,6 +570,7 @@ def train_run(
         class_weights=w,
         ckpt_dir=ckpt_dir,
         input_fingerprint=f"{st.st_size}:{st.st_mtime_ns}:{hashlib.sha256(Path(clips_csv).read_bytes()).hexdigest()}",
+        progress=progress,
     )
     meta = {
         "arch": s.arch,

@@ -129,6 +129,54 @@ def test_every_output_exists_and_parses(workdir):
         assert ("sklearn", name) in {(row["model"], row["experiment"]) for row in comparison["table"]}
 
 
+def test_report_figures_hold_what_the_run_measured(workdir):
+    """The report's cross-run pieces agree with the files they summarise."""
+    from jaxaudio.report import benchmark_table
+
+    r = workdir / "results"
+    page = (r / "report" / "comparison.html").read_text()
+    comparison = json.loads((r / "comparison.json").read_text())
+    assert f"Overall decision (v2 vs baseline_v1):\n<b style=" in page and f">{comparison['decision']}</b></p>" in page
+    for row in comparison["table"]:  # every row's macro-F1, as printed in the text table
+        assert f"<td>{row['experiment']}</td>" in page and f"<td>{row['macro_f1']:.3f}</td>" in page
+    jobs = benchmark_table(r / "benchmarks")
+    tsvs = sorted(r.joinpath("benchmarks").rglob("*.tsv"))
+    assert len(jobs) == len(tsvs) >= 17  # every job of the run but the figures' own
+    assert jobs.set_index("job").loc["train/v2/cnn/seed0", "s"] == pytest.approx(
+        pd.read_csv(r / "benchmarks" / "train" / "v2" / "cnn" / "seed0.tsv", sep="\t")["s"].mean())
+    assert set(jobs["rule"]) >= {"features", "stats", "class_weights", "train", "evaluate", "baseline", "compare", "bundle"}
+    for png in ("f1_vs_train_count.png", "class_weights.png", "timings.png"):
+        assert (r / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_snakemake_report_opens_in_chromium_with_every_section(workdir, tmp_path):
+    """`snakemake --report` builds the HTML report; headless Chromium renders it and a reader
+    clicking through the menu sees each section's table or figure."""
+    import shutil
+
+    from jaxaudio.report import render_report, report_views
+
+    report = workdir / "results" / "report.html"
+    snakemake(workdir, "--report", str(report))
+    page = report.read_text()
+    for caption in ("Test-split metrics of every", "Each point is one species", "Class weights computed",
+                    "rows normalised", "The dashed line marks the epoch", "Wall-clock seconds and peak"):
+        assert caption in page, caption
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed (`make chromium`; CI installs it in .ci/run)")
+    home = render_report(report, tmp_path / "home.png")
+    for section in ("1. Comparison", "2. Data", "3. Confusion matrices", "4. Training curves", "5. Benchmark times"):
+        assert section in home["text"]
+    assert "experiments baseline_v1, v2; models cnn, vit" in home["text"]  # workflow.rst, filled from the config
+    for name, clicks in report_views("results", "v2", "baseline_v1", "vit").items():
+        if not clicks:
+            continue
+        shown = "frames" if clicks[-1].endswith(".html") else "images"
+        seen = render_report(report, tmp_path / f"{name}.png", clicks)
+        assert seen[shown] > home[shown], (name, seen)  # the section's table/figure is on screen
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
 def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(workdir, tmp_path):
     """The bundle the workflow wrote, run by `jaxaudio predict` over one long file made of
     test clips with noise between them at known times: the window aligned with each clip
@@ -183,6 +231,47 @@ def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(workdir, tm
     assert raven[0].startswith("Selection\tView\tChannel\tBegin Time (s)") and len(raven) == len(d) + 1
 
 
+def test_cli_steps_write_what_the_workflow_writes(workdir, tmp_path):
+    """`jaxaudio features`, `train` and `evaluate` by hand, with the test config, give the
+    workflow's artifacts: the same features and statistics, the same training curve and
+    test metrics (a fresh process; XLA's CPU reductions allow float32 rounding)."""
+    override = tmp_path / "here.yaml"
+    override.write_text(f"results: {tmp_path / 'results'}\n")
+    cli = [sys.executable, "-m", "jaxaudio.cli"]
+    cfg = ["-c", str(TEST_CONFIG), "-c", str(override)]
+    run = dict(capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    ours, theirs = tmp_path / "results", workdir / "results"
+
+    p = subprocess.run([*cli, "features", *cfg, "--threads", "2"], **run)
+    assert p.returncode == 0, p.stderr[-3000:]
+    np.testing.assert_allclose(np.load(ours / "features" / "features.npy"), np.load(theirs / "features" / "features.npy"),
+                               rtol=0, atol=1e-5)
+    for f in ("data/class_weights.json", "data/dataset.json"):
+        assert json.loads((ours / f).read_text()) == json.loads((theirs / f).read_text()), f
+    s_ours, s_theirs = (json.loads((d / "features" / "stats.json").read_text())["channels"] for d in (ours, theirs))
+    for ch in ("mfcc", "delta", "delta2"):
+        assert s_ours[ch]["mean"] == pytest.approx(s_theirs[ch]["mean"], rel=1e-5, abs=1e-6)
+        assert s_ours[ch]["std"] == pytest.approx(s_theirs[ch]["std"], rel=1e-5)
+
+    p = subprocess.run([*cli, "train", *cfg, "--experiment", "v2", "--model", "cnn"], **run)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert re.search(r"epoch +4/4 +train_loss [0-9.]+ +val_loss", p.stderr), p.stderr[-2000:]  # plain lines, no TTY
+    assert "JAX backend cpu" in p.stderr
+    h_ours = pd.read_csv(ours / "train" / "v2" / "cnn" / "seed0" / "history.csv")
+    h_theirs = pd.read_csv(theirs / "train" / "v2" / "cnn" / "seed0" / "history.csv")
+    np.testing.assert_allclose(h_ours["train_loss"], h_theirs["train_loss"], rtol=1e-3)
+
+    p = subprocess.run([*cli, "evaluate", *cfg, "--experiment", "v2", "--model", "cnn"], **run)
+    assert p.returncode == 0, p.stderr[-3000:]
+    m_ours = json.loads((ours / "eval" / "v2" / "cnn" / "seed0" / "metrics.json").read_text())
+    m_theirs = json.loads((theirs / "eval" / "v2" / "cnn" / "seed0" / "metrics.json").read_text())
+    assert m_ours["accuracy"] == pytest.approx(m_theirs["accuracy"], abs=0.02)
+    assert f"macro-F1 {m_ours['macro_f1']:.3f}" in p.stdout
+
+    p = subprocess.run([*cli, "train", *cfg, "--experiment", "v9", "--model", "cnn"], **run)
+    assert p.returncode == 2 and "--experiment 'v9': not declared in the config" in p.stderr
+
+
 def test_nothing_to_do_after_a_complete_run(workdir):
     assert scheduled_jobs(snakemake(workdir, "-n", "--cores", "2").stdout) == {}
 
@@ -192,10 +281,10 @@ def test_nothing_to_do_after_a_complete_run(workdir):
     [
         # one model's learning rate: that model's runs (and its bundle) only; features, stats,
         # baselines reused
-        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "bundle": 1, "compare": 1}, "model=vit", "model=cnn",
+        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "bundle": 1, "compare": 1, "report_figures": 1}, "model=vit", "model=cnn",
          "params have changed since last execution"),
         # a second seed: 2 experiments x 2 models for seed 1 only; seed 0 reused
-        ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "compare": 1}, "seed=0", "seed=1", "missing output files"),
+        ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "compare": 1, "report_figures": 1}, "seed=0", "seed=1", "missing output files"),
     ],
     ids=["one-model-lr", "add-a-seed"],
 )
@@ -264,12 +353,18 @@ def test_interrupted_training_resumes_from_checkpoint(workdir, tmp_path):
         ("experiments:\n  v2:\n    class_weights: focal\n", "jaxaudio: config key experiments.v2.class_weights"),
         ("data:\n  source: manifest\n  manifest: /no/such/manifest.csv\n", "jaxaudio: config key data.manifest: file '/no/such/manifest.csv' does not exist"),
         ("bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n", "jaxaudio: config key bundles.0.experiment: 'v3' is not one of"),
+        # a detection job over a folder without audio fails now, not after hours of training
+        ("predict:\n  night:\n    audio: [{tmp}]\n    bundle: {experiment: v2, model: cnn, seed: 0}\n",
+         "jaxaudio: config key predict.night.audio: {tmp}: folder holds no audio files"),
+        ("predict:\n  night:\n    audio: [{tmp}]\n    bundle: {experiment: v2, model: vit, seed: 0}\n",
+         "jaxaudio: config key predict.night.bundle: {'experiment': 'v2', 'model': 'vit', 'seed': 0} is not one of the bundles"),
     ],
 )
 def test_bad_config_fails_before_any_job_with_one_line(tmp_path, yaml_text, expected):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml_text)
+    (tmp_path / "empty").mkdir()
+    bad.write_text(yaml_text.replace("{tmp}", str(tmp_path / "empty")))
     proc = snakemake(tmp_path, "--cores", "1", configs=(bad,), check=False)
     assert proc.returncode != 0
-    assert expected in proc.stderr
+    assert expected.replace("{tmp}", str(tmp_path / "empty")) in proc.stderr
     assert not (tmp_path / "results").exists()  # nothing ran

@@ -15,6 +15,7 @@ R = config["results"]
 EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
 BASELINES = list(config.get("baselines") or {})
+PREDICT = list(config.get("predict") or {})
 SEEDS = config["run"].get("seeds", [0])
 # One (experiment, model, seed) per training run; `run` gives the path part {exp}/{model}/seed{seed}.
 RUNS = [
@@ -29,6 +30,7 @@ wildcard_constraints:
     exp="|".join(EXPERIMENTS),
     model="|".join(MODELS),
     baseline="|".join(BASELINES) or "(?!)",
+    job="|".join(PREDICT) or "(?!)",
     seed=r"\d+",
 
 
@@ -48,12 +50,21 @@ def run_paths(pattern):
     ]
 
 
+def bundle_path(b):
+    """The bundle directory of ``b`` = {experiment, model, seed}."""
+    return f"{R}/bundles/{b['experiment']}/{b['model']}/seed{b['seed']}"
+
+
+def bundle_paths():
+    """The model bundles the config asks for."""
+    return [bundle_path(b) for b in config.get("bundles", [])]
+
+
 def final_outputs():
     return [
         f"{R}/comparison.json",
         *run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json"),
-        *[
-            f"{R}/bundles/{b['experiment']}/{b['model']}/seed{b['seed']}"
-            for b in config.get("bundles", [])
-        ],
+        *bundle_paths(),
+        f"{R}/report/comparison.html",
+        *expand(f"{R}/predictions/{{job}}/detections.csv", job=PREDICT),
     ]

@@ -1,0 +1,15 @@
+from jaxaudio.runlog import step_log
+
+with step_log(snakemake.log[0]) as log:
+    from jaxaudio.report import report_figures
+
+    done = report_figures(
+        snakemake.params.runs,
+        snakemake.input.per_class,
+        snakemake.input.comparison,
+        snakemake.input.weights,
+        snakemake.params.bench_dir,
+        dict(snakemake.output.items()),
+        rare_quantile=snakemake.params.rare_quantile,
+    )
+    log.info("report figures: %s", done)
