@@ -30,7 +30,7 @@ from jaxaudio.predict import audio_inputs
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 # The workflow's defaults, which the CLI (like Snakemake) merges user config files on top of.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
-EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "lr", "epochs", "batch_size", "patience")
+EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "logit_adjust", "lr", "epochs", "batch_size", "patience")
 
 
 class ConfigError(ValueError):

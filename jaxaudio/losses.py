@@ -9,6 +9,12 @@ batch, not the batch size. (Dividing by the batch size instead makes the effecti
 rate depend on which classes happen to be in a batch.) optax provides ``l_i``
 (``softmax_cross_entropy_with_integer_labels``) but no class-weight argument, so the
 reduction is written here.
+
+:func:`logit_adjustment` is the long-tail correction of Menon et al. (ICLR 2021,
+"Long-tail learning via logit adjustment"): training on ``logits + τ·log π`` (π the class
+priors of the training split) and predicting with the plain logits makes the loss
+Fisher-consistent for the *balanced* error, i.e. it stops the model from buying accuracy on
+common species with the rare ones. It composes with the class weights above.
 """
 
 from __future__ import annotations
@@ -67,3 +73,15 @@ def weighted_cross_entropy_mixup(
         w_a, w_b = w_a * mask, w_b * mask
     num = jnp.sum(lam * w_a * l_a + (1.0 - lam) * w_b * l_b)
     return num / jnp.sum(lam * w_a + (1.0 - lam) * w_b)
+
+
+def logit_adjustment(train_labels: jnp.ndarray, n_classes: int, tau: float) -> jnp.ndarray:
+    """The offset ``τ · log π_c`` added to the logits in the training loss.
+
+    ``π_c = n_c / n`` from the training labels. A class without training clips would have
+    ``log 0``; it gets the smallest observed prior instead (it cannot be learnt either way,
+    and an infinite offset would make the loss NaN).
+    """
+    counts = jnp.bincount(jnp.asarray(train_labels), length=n_classes).astype(jnp.float32)
+    counts = jnp.where(counts > 0, counts, jnp.min(jnp.where(counts > 0, counts, jnp.inf)))
+    return tau * jnp.log(counts / jnp.sum(counts))

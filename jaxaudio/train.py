@@ -57,7 +57,7 @@ from jaxaudio.settings import FromDict
 from jaxaudio.batching import batched_apply
 from jaxaudio.streaming import NpyRows, prefetch
 from jaxaudio.augment import AugmentSettings, augment_batch, mixup
-from jaxaudio.losses import weighted_cross_entropy, weighted_cross_entropy_mixup
+from jaxaudio.losses import logit_adjustment, weighted_cross_entropy, weighted_cross_entropy_mixup
 from jaxaudio.models import build_model
 from jaxaudio.stats import broadcastable, norm_mode, stats_arrays
 
@@ -89,6 +89,7 @@ class TrainSettings(FromDict):
     data_parallel: bool = False
     compute_dtype: str = "float32"
     device_memory_mb: float = 2048.0
+    logit_adjust: float = 0.0
 
 
 class TrainState(struct.PyTreeNode):
@@ -163,6 +164,7 @@ def make_steps(
     epoch_mode: str = "scan",
     compute_dtype: str = "float32",
     prefetch_batches: int = 2,
+    logit_offset: jnp.ndarray | None = None,
 ):
     """Split ``model`` once and build the jitted ``train_step``, ``train_epoch`` and ``eval_logits``.
 
@@ -197,6 +199,9 @@ def make_steps(
     passes run on bfloat16 copies of the parameters and the batch (the cast is differentiable,
     so gradients arrive in float32). On CPU it is correct but not faster.
 
+    ``logit_offset`` (``(C,)``, :func:`jaxaudio.losses.logit_adjustment`) is added to the
+    logits in the training loss only; evaluation uses the model's plain logits.
+
     Returns ``(init_state, train_step, train_epoch, eval_logits)``; ``train_epoch`` is
     ``None`` unless ``n_train`` and ``batch`` are given.
     """
@@ -220,6 +225,8 @@ def make_steps(
         if aug.mixup_alpha > 0:
             x, perm, lam = mixup(k_mix, x, aug.mixup_alpha)
         logits = m(x if low is None else x.astype(low), rngs=nnx.Rngs(dropout=k_drop)).astype(jnp.float32)
+        if logit_offset is not None:
+            logits = logits + logit_offset
         if aug.mixup_alpha > 0:
             loss = weighted_cross_entropy_mixup(logits, y, y[perm], lam, w, mask)
         else:
@@ -409,6 +416,7 @@ def train(
     state, _, train_epoch, eval_logits = make_steps(
         model, tx, AugmentSettings.from_dict(s.augment), len(x_train), batch, batch_sharding,
         epoch_mode="stream" if stream else "scan", compute_dtype=s.compute_dtype,
+        logit_offset=logit_adjustment(np.asarray(y_train), n_classes, s.logit_adjust) if s.logit_adjust else None,
     )
     if mesh is not None:
         state = jax.device_put(state, NamedSharding(mesh, P()))  # parameters replicated

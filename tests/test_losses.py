@@ -72,3 +72,42 @@ def test_mixup_loss_hand_computed_and_reduces_to_plain_loss():
     for lam_ in (1.0, 0.3):  # λ = 1, or both labels equal: the weighted loss itself
         other = y if lam_ != 1.0 else jnp.roll(y, 1)
         assert float(weighted_cross_entropy_mixup(x, y, other, lam_, wv)) == pytest.approx(torch_documented(x, np.asarray(y), np.asarray(wv)), rel=1e-5)
+
+
+def test_logit_adjustment_is_tau_log_prior():
+    from jaxaudio.losses import logit_adjustment
+
+    # counts 3, 1, 0 of 4 train clips; the empty class gets the smallest observed count (1)
+    off = np.asarray(logit_adjustment(np.array([0, 0, 0, 1]), 3, 1.5))
+    np.testing.assert_allclose(off, 1.5 * np.log([3 / 5, 1 / 5, 1 / 5]), rtol=1e-6)
+    assert np.all(np.asarray(logit_adjustment(np.array([0, 1]), 2, 0.0)) == 0)
+
+
+def test_train_step_adds_the_offset_to_the_logits_of_the_loss_only():
+    """The first step's loss = CE(f(x) + τ log π), f the model in train mode at init
+    (no dropout), computed here with optax directly."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from flax import nnx
+
+    from jaxaudio.losses import logit_adjustment
+    from jaxaudio.models import build_model
+    from jaxaudio.train import TrainSettings, make_optimizer, make_steps
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3, 16, 12)).astype(np.float32)
+    y = np.array([0, 0, 0, 0, 0, 1, 1, 2])
+    offset = logit_adjustment(y, 3, 1.0)
+    s = TrainSettings(arch="cnn", model={"channels": [8], "dropout": 0.0}, batch_size=8)
+    tx, _ = make_optimizer(s, 1)
+    state, step, _, _ = make_steps(build_model("cnn", 3, x.shape[1:], s.model, 0), tx, logit_offset=offset)
+    _, loss = step(state, jnp.asarray(x), jnp.asarray(y), jnp.arange(8), jnp.zeros((3, 1, 1)), jnp.ones((3, 1, 1)),
+                   jnp.ones(3), jax.random.key(0))
+    reference = build_model("cnn", 3, x.shape[1:], s.model, 0)
+    reference.train()
+    logits = reference(jnp.asarray(x), rngs=nnx.Rngs(dropout=0))
+    expected = optax.softmax_cross_entropy_with_integer_labels(logits + offset, jnp.asarray(y)).mean()
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+    plain = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.asarray(y)).mean()
+    assert abs(float(plain) - float(expected)) > 1e-3  # the offset mattered
