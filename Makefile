@@ -1,11 +1,14 @@
 # Two set-up commands: `make run` (install + the workflow on the embedded data) and
 # `make test` (install + the test suite). Everything installs into .venv from PyPI.
+# `make slurm-test` (root, Debian/Ubuntu, ~9 min): the workflow on a real one-node Slurm
+# cluster started for the test (apt-get installs slurm-wlm and munge if missing), through
+# profiles/slurm; tests/cluster/slurm_test.sh says what it checks.
 PYTHON ?= python3
 VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint dry-run bench report chromium clean
+.PHONY: install run test lint dry-run bench report chromium slurm-test clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +49,9 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
+
+slurm-test: install
+	JAXAUDIO_SLURM_TEST=1 $(BIN)/python -m pytest -q -s tests/test_slurm.py
 
 clean:
 	rm -rf results

@@ -156,6 +156,17 @@ def check_config(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
                     raise ConfigError(f"config key models.{model}.options.dim: {dim} is not divisible by heads={heads}")
 
 
+def local_gpus() -> int:
+    """NVIDIA GPUs on this machine, counted from their device files (``/dev/nvidia0`` ...).
+
+    The workflow asks for a ``gpu`` resource per training job only where there are GPUs;
+    counting device files needs no CUDA library and takes microseconds at DAG build.
+    """
+    import glob
+
+    return len(glob.glob("/dev/nvidia[0-9]*"))
+
+
 def load_config(*paths: str | Path) -> dict[str, Any]:
     """Merge YAML files left to right (as Snakemake merges --configfile files) and check."""
     config: dict[str, Any] = {}

@@ -1,7 +1,7 @@
 # Config validation (before any job runs) and small path helpers. Logic stays in jaxaudio.
 import sys
 
-from jaxaudio.config import ConfigError, check_config, run_settings
+from jaxaudio.config import ConfigError, check_config, local_gpus, run_settings
 
 try:
     check_config(
@@ -12,6 +12,7 @@ except ConfigError as exc:
     sys.exit(f"jaxaudio: {exc}")
 
 R = config["results"]
+LOCAL_GPUS = local_gpus()
 EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
 BASELINES = list(config.get("baselines") or {})

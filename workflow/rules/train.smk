@@ -16,7 +16,17 @@ rule train:
         "../envs/jaxaudio.yaml"
     threads: 1
     resources:
-        gpu=1,
+        # One GPU each where this machine has any, so the gpu limit of profiles/default
+        # (one job per GPU) applies; on a CPU-only machine training jobs share the cores
+        # like every other job. On a cluster the profile's set-resources decides.
+        gpu=1 if LOCAL_GPUS else 0,
+        # Cluster jobs: host memory for JAX/XLA plus the training split, held in memory up
+        # to training.device_memory_mb and streamed beyond (1.3 GB for a 41 MB cache).
+        mem_mb=lambda wc, input, attempt: attempt
+        * (2000 + 2 * min(int(input.size_mb), config["training"]["device_memory_mb"])),
+        # Minutes: 30 epochs on a 41 MB cache took 6 min on 2 CPU cores; 4x that rate.
+        runtime=lambda wc, input, attempt: attempt
+        * (30 + int(input.size_mb) * config["models"][wc.model]["epochs"] // 50),
     params:
         settings=lambda wc: run_settings(config, wc.exp, wc.model, int(wc.seed)),
         # Resumable checkpoints live outside the declared outputs, which Snakemake deletes
