@@ -1,7 +1,8 @@
 """Detections on a long recording of real bird calls at known times.
 
 A CNN is trained by the workflow on ../shared/data/birdsounds-dev (the v3 configuration of
-config/birdsounds-dev.yaml, one seed) and exported as a bundle. The test then builds one
+config/birdsounds-dev.yaml, one seed: the bundle that config exports for long recordings,
+trained with time shifts) and exported as a bundle. The test then builds one
 long recording from test-split calls of that data set, separated by silence and by noise
 at known times, runs `jaxaudio predict` over it with the bundle's defaults, and checks
 that every call is found where it was put and named at the rate that the evaluation
