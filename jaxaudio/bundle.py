@@ -100,6 +100,38 @@ def write_bundle(
     return out_dir
 
 
+def best_run(runs: list[dict[str, Any]], val_macro_f1: list[float]) -> int:
+    """Index of the run with the highest validation macro-F1 (the first one on ties).
+
+    Validation only: the test split never chooses the model that users get.
+    """
+    if not runs or len(runs) != len(val_macro_f1):
+        raise ValueError(f"need one validation score per run (got {len(runs)} runs, {len(val_macro_f1)} scores)")
+    return int(np.argmax(np.asarray(val_macro_f1, dtype=float)))
+
+
+def write_best_bundle(
+    runs: list[dict[str, Any]],
+    model_dirs: list[str | Path],
+    summaries: list[str | Path],
+    metrics: list[str | Path],
+    feature_settings: dict[str, Any],
+    out_dir: str | Path,
+) -> dict[str, Any]:
+    """Workflow step: the bundle of the run with the best validation macro-F1.
+
+    ``runs`` (``experiment, model, seed``), ``model_dirs``, ``summaries`` (each run's
+    ``summary.json``, holding ``best_val_macro_f1``) and ``metrics`` are parallel lists. The
+    bundle's ``source`` names the chosen run and every run's validation score.
+    """
+    scores = [json.loads(Path(f).read_text())["best_val_macro_f1"] for f in summaries]
+    i = best_run(runs, scores)
+    source = {**runs[i], "chosen_by": "best validation macro-F1",
+              "val_macro_f1": {f"{r['experiment']}/{r['model']}/seed{r['seed']}": v for r, v in zip(runs, scores)}}
+    write_bundle(model_dirs[i], metrics[i], feature_settings, out_dir, source=source)
+    return source
+
+
 def load_bundle(path: str | Path) -> Bundle:
     """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file."""
     from jaxaudio.model_store import load_model, normaliser

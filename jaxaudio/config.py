@@ -124,7 +124,10 @@ def check_config(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     bundles = [(b["experiment"], b["model"], b["seed"]) for b in config.get("bundles") or []]
     for name, job in (config.get("predict") or {}).items():
         b = job["bundle"]
-        if (b["experiment"], b["model"], b["seed"]) not in bundles:
+        if b == "best":
+            if not config.get("bundle_best", True):
+                raise ConfigError(f"config key predict.{name}.bundle: 'best' needs bundle_best: true")
+        elif (b["experiment"], b["model"], b["seed"]) not in bundles:
             raise ConfigError(f"config key predict.{name}.bundle: {b} is not one of the bundles the run writes "
                               f"(config key bundles: {config.get('bundles') or []})")
         try:  # before any training: an empty folder found after hours of work would waste them

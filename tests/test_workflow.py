@@ -129,6 +129,19 @@ def test_every_output_exists_and_parses(workdir):
         assert ("sklearn", name) in {(row["model"], row["experiment"]) for row in comparison["table"]}
 
 
+def test_best_bundle_is_the_run_with_the_best_validation_macro_f1(workdir):
+    from jaxaudio.bundle import load_bundle
+
+    r = workdir / "results"
+    val = {(e, m): json.loads((r / "train" / e / m / "seed0" / "summary.json").read_text())["best_val_macro_f1"]
+           for e in EXPERIMENTS for m in MODELS}
+    best = max(val, key=val.get)
+    bundle = load_bundle(r / "bundles" / "best")
+    assert (bundle.info["source"]["experiment"], bundle.info["source"]["model"]) == best
+    assert bundle.info["metrics"]["macro_f1"] == json.loads(
+        (r / "eval" / best[0] / best[1] / "seed0" / "metrics.json").read_text())["macro_f1"]
+
+
 def test_report_figures_hold_what_the_run_measured(workdir):
     """The report's cross-run pieces agree with the files they summarise."""
     from jaxaudio.report import benchmark_table
@@ -281,10 +294,10 @@ def test_nothing_to_do_after_a_complete_run(workdir):
     [
         # one model's learning rate: that model's runs (and its bundle) only; features, stats,
         # baselines reused
-        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "bundle": 1, "compare": 1, "report_figures": 1}, "model=vit", "model=cnn",
+        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "bundle": 1, "bundle_best": 1, "compare": 1, "report_figures": 1}, "model=vit", "model=cnn",
          "params have changed since last execution"),
         # a second seed: 2 experiments x 2 models for seed 1 only; seed 0 reused
-        ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "compare": 1, "report_figures": 1}, "seed=0", "seed=1", "missing output files"),
+        ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "bundle_best": 1, "compare": 1, "report_figures": 1}, "seed=0", "seed=1", "missing output files"),
     ],
     ids=["one-model-lr", "add-a-seed"],
 )

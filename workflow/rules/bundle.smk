@@ -14,3 +14,23 @@ rule bundle:
         features=config["features"],
     script:
         "../scripts/bundle.py"
+
+
+rule bundle_best:
+    input:
+        models=run_paths(f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/model"),
+        summaries=run_paths(f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/summary.json"),
+        metrics=run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json"),
+    output:
+        directory(f"{R}/bundles/best"),
+    log:
+        f"{R}/logs/bundle/best.log",
+    benchmark:
+        f"{R}/benchmarks/bundle/best.tsv"
+    conda:
+        "../envs/jaxaudio.yaml"
+    params:
+        runs=RUNS,
+        features=config["features"],
+    script:
+        "../scripts/bundle_best.py"

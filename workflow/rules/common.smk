@@ -52,13 +52,16 @@ def run_paths(pattern):
 
 
 def bundle_path(b):
-    """The bundle directory of ``b`` = {experiment, model, seed}."""
+    """The bundle directory of ``b`` = {experiment, model, seed}, or "best" (bundle_best)."""
+    if b == "best":
+        return f"{R}/bundles/best"
     return f"{R}/bundles/{b['experiment']}/{b['model']}/seed{b['seed']}"
 
 
 def bundle_paths():
-    """The model bundles the config asks for."""
-    return [bundle_path(b) for b in config.get("bundles", [])]
+    """The model bundles the config asks for (bundle_best: the best run by val macro-F1)."""
+    best = [f"{R}/bundles/best"] if config.get("bundle_best", True) else []
+    return [bundle_path(b) for b in config.get("bundles", [])] + best
 
 
 def final_outputs():
