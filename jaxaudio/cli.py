@@ -103,6 +103,9 @@ def _need(*paths: Path) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from jaxaudio.xla_flags import set_training_flags
+
+    set_training_flags()  # before JAX starts its backend
     import jax
 
     from jaxaudio.config import run_settings

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from jaxaudio.xla_flags import set_training_flags
+
 ROOT = Path(__file__).resolve().parent.parent
 BIRDSOUNDS = ROOT.parent / "shared" / "data" / "birdsounds-dev"
 
 # Keep XLA to one host thread pool in tests and never probe for accelerators.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# The XLA flags of a training process (deterministic GPU kernels), set before JAX starts, so
+# the determinism and resume tests hold when a GPU runs them (JAX_PLATFORMS=cuda).
+set_training_flags()
 
 
 @pytest.fixture(scope="session")

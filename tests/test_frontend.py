@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import librosa
 import numpy as np
@@ -242,4 +243,9 @@ def test_batch_of_one_equals_batch_of_eight():
     # same rounding (the frontend keeps the batch a batch dimension of every contraction)
     errs = rel_errors(alone, together)
     print(f"\nbatch of 1 vs batch of 8: max difference / range {errs.max():.2e}, bit-identical {np.array_equal(alone, together)}")
-    np.testing.assert_array_equal(alone, together)
+    if jax.default_backend() == "cpu":
+        np.testing.assert_array_equal(alone, together)
+    else:
+        # cuFFT and cuBLAS choose kernels by batch size, even with deterministic ops: the same
+        # values up to float32 rounding (H200, jax 0.11.2: 6.4e-6 of the range, not bit-identical)
+        assert errs.max() < 1e-4

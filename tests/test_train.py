@@ -93,8 +93,8 @@ def test_weighted_training_changes_the_result(tmp_path):
 def test_cnn_time_pooling_head_sees_coefficient_position():
     # pool="time" flattens (F', C): 16 rows -> 2 pools -> 4 rows x 16 channels = 64 head inputs
     m = build_model("cnn", C, (3, 16, 12), {"channels": [8, 16], "pool": "time"}, seed=0)
-    assert m.head.kernel.value.shape == (4 * 16, C)
-    assert build_model("cnn", C, (3, 16, 12), {"channels": [8, 16]}, seed=0).head.kernel.value.shape == (16, C)
+    assert m.head.kernel[...].shape == (4 * 16, C)
+    assert build_model("cnn", C, (3, 16, 12), {"channels": [8, 16]}, seed=0).head.kernel[...].shape == (16, C)
     with pytest.raises(ValueError, match="pool"):
         build_model("cnn", C, (3, 16, 12), {"pool": "max"}, seed=0)
 

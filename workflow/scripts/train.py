@@ -1,8 +1,7 @@
-import os
+# Before JAX starts: deterministic GPU kernels, one CPU thread pool for a one-thread job.
+from jaxaudio.xla_flags import set_training_flags
 
-# One XLA CPU thread pool per job, sized to the rule's threads, set before JAX starts.
-if "XLA_FLAGS" not in os.environ and snakemake.threads == 1:
-    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+set_training_flags(snakemake.threads)
 
 from jaxaudio.runlog import step_log
 
