@@ -26,6 +26,12 @@ The maths, per clip ``y`` of ``n`` samples (compute in float32)
    fftbins=True)``, what librosa uses). **Power** ``P = |X|²``.
 4. **Mel**: ``M = W_mel @ P`` with ``W_mel = librosa.filters.mel(sr, n_fft, n_mels,
    htk=False, norm="slaney")`` (Slaney mel scale, area-normalised triangles, 0 .. sr/2).
+   ``W_mel`` is banded: filter ``m`` is non-zero only between the centres of filters
+   ``m-1`` and ``m+1`` (4 to 50 of the 1,025 bins for 128 mels at ``n_fft=2048``), so the
+   dense product is ~97 % multiplications by zero. :func:`mel_blocks` cuts the filters into
+   runs of :data:`MELS_PER_BLOCK` and each run multiplies only the bins it covers:
+   ``M[rows_g] = W_mel[rows_g, lo_g:hi_g] @ P[lo_g:hi_g]``, the same sums without the zero
+   terms (rounding within 1e-6 relative of the dense product).
 5. **dB**: ``S = 10 log10(max(amin, M)) - 10 log10(max(amin, ref))`` with ``ref=1``,
    ``amin=1e-10``; then ``S = max(S, max(S) - top_db)``, ``top_db=80``, where ``max(S)`` is
    over **this clip's** mels × frames. (librosa's ``power_to_db`` on a stacked batch takes
@@ -57,6 +63,15 @@ do not depend on the batch it is computed in (bit-identical for batch 1 and 8 on
 plain einsum lets XLA fold the batch into the free dimensions and round differently).
 The returned functions accept any clip length (a new length is a new trace/compile); the
 Δ operators for each frame count are cached.
+
+On the CPU a batch is computed a few clips at a time, in a loop inside the one compiled
+program (``jax.lax.map`` over chunks of :data:`CPU_CLIPS_PER_STEP` clips). The frames of one
+3-s clip are 130 × 2048 float32 (1 MiB), and the STFT's framing, FFT and mel steps each read
+and write arrays of that size per clip: for a batch of 64 (68 MiB of frames) every step goes
+through main memory, for 2 clips it stays in the cache. Measured on this project's 2-core
+EPYC: 618 clips/s for whole batches of 64, 1,006 for chunks of 2 (958 for 1, 990 for 4).
+Each chunk is computed exactly as a batch of that size, so the values are bit-identical to
+the whole-batch program. Accelerators get the whole batch at once (their parallelism needs it).
 """
 
 from __future__ import annotations
@@ -75,13 +90,17 @@ from jaxaudio.features import FeatureConfig
 
 __all__ = [
     "AMIN",
+    "CPU_CLIPS_PER_STEP",
+    "MELS_PER_BLOCK",
     "REF",
     "TOP_DB",
     "dct_matrix",
     "delta",
     "hann_window",
+    "in_chunks",
     "make_logmel_frontend",
     "make_mfcc_frontend",
+    "mel_blocks",
     "mel_matrix",
     "n_frames",
     "power_to_db",
@@ -96,6 +115,11 @@ TOP_DB = 80.0
 
 _HI = jax.lax.Precision.HIGHEST
 
+#: Clips per loop step of a frontend call on the CPU (cache-sized; see the module docstring).
+CPU_CLIPS_PER_STEP = 2
+#: Consecutive mel filters per block of the banded mel product (:func:`mel_blocks`).
+MELS_PER_BLOCK = 8
+
 
 # --------------------------------------------------------------------------- constants
 
@@ -108,6 +132,22 @@ def hann_window(n_fft: int) -> np.ndarray:
 def mel_matrix(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     """``(n_mels, 1 + n_fft//2)`` Slaney mel filterbank, as ``librosa.feature.melspectrogram`` uses."""
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney").astype(np.float32)
+
+
+def mel_blocks(mel: np.ndarray, per_block: int = MELS_PER_BLOCK) -> list[tuple[np.ndarray, int, int]]:
+    """``[(W_mel[rows, lo:hi], lo, hi), ...]``: runs of ``per_block`` filters and the bins they cover.
+
+    ``lo:hi`` spans the non-zero bins of the run's filters; a run of empty filters (librosa
+    warns of those when ``n_mels`` is large for ``n_fft``) keeps one bin of zero weights.
+    Stacking ``block @ P[lo:hi]`` over the runs gives ``mel @ P``.
+    """
+    blocks = []
+    for start in range(0, mel.shape[0], per_block):
+        rows = mel[start : start + per_block]
+        cols = np.flatnonzero(np.any(rows != 0, axis=0))
+        lo, hi = (int(cols[0]), int(cols[-1]) + 1) if cols.size else (0, 1)
+        blocks.append((np.ascontiguousarray(rows[:, lo:hi]), lo, hi))
+    return blocks
 
 
 def dct_matrix(n_mels: int, n_mfcc: int) -> np.ndarray:
@@ -194,23 +234,55 @@ def delta(x: jnp.ndarray, width: int = 9, order: int = 1) -> jnp.ndarray:
 
 def _log_mel_fn(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
     window = hann_window(cfg.n_fft)
-    mel = jnp.asarray(mel_matrix(cfg.sample_rate, cfg.n_fft, cfg.n_mels))
+    blocks = [(jnp.asarray(w), lo, hi) for w, lo, hi in mel_blocks(mel_matrix(cfg.sample_rate, cfg.n_fft, cfg.n_mels))]
 
     def log_mel(y: jnp.ndarray) -> jnp.ndarray:  # (B, n) -> (B, n_mels, T) dB
         p = stft_power(y, cfg.n_fft, cfg.hop_length, window)
-        m = jnp.matmul(jnp.broadcast_to(mel, (p.shape[0], *mel.shape)), p, precision=_HI)  # batch dim: see below
+        # the banded mel product, block by block (batch dim: see make_mfcc_frontend)
+        m = jnp.concatenate(
+            [jnp.matmul(jnp.broadcast_to(w, (p.shape[0], *w.shape)), p[:, lo:hi], precision=_HI) for w, lo, hi in blocks],
+            axis=1,
+        )
         return power_to_db(m)
 
     return log_mel
 
 
-def make_logmel_frontend(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
+def in_chunks(fn: Callable[[jnp.ndarray], jnp.ndarray], clips_per_step: int | None) -> Callable[[jnp.ndarray], jnp.ndarray]:
+    """``fn`` over a ``(B, n)`` batch, ``clips_per_step`` clips per step of a ``lax.map`` loop.
+
+    ``B`` is zero-padded to a multiple of the chunk (the padded clips' rows are dropped).
+    ``None`` or a chunk ≥ ``B``: ``fn`` on the whole batch.
+    """
+    if clips_per_step is not None and clips_per_step < 1:
+        raise ValueError(f"clips_per_step must be >= 1, got {clips_per_step}")
+
+    def run(y: jnp.ndarray) -> jnp.ndarray:
+        if y.ndim != 2:
+            raise ValueError(f"a frontend expects a (batch, samples) array, got shape {tuple(y.shape)}")
+        b = y.shape[0]
+        if clips_per_step is None or b <= clips_per_step:
+            return fn(y)
+        pad = (-b) % clips_per_step
+        chunks = jnp.pad(y, ((0, pad), (0, 0))).reshape(-1, clips_per_step, y.shape[1])
+        out = jax.lax.map(fn, chunks)
+        return out.reshape(-1, *out.shape[2:])[:b]
+
+    return run
+
+
+def _default_clips_per_step() -> int | None:
+    return CPU_CLIPS_PER_STEP if jax.default_backend() == "cpu" else None
+
+
+def make_logmel_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "auto") -> Callable[[jnp.ndarray], jnp.ndarray]:
     """Jitted ``(B, n_samples) -> (B, 1, n_mels, T)`` float32 log-mel dB (per-clip ``top_db=80``).
 
     Equals ``librosa.power_to_db(librosa.feature.melspectrogram(y=clip, sr, n_fft, hop_length,
-    n_mels), top_db=80)`` for each clip.
+    n_mels), top_db=80)`` for each clip. ``clips_per_step``: see :func:`in_chunks`;
+    ``"auto"`` is :data:`CPU_CLIPS_PER_STEP` on the CPU and the whole batch elsewhere.
     """
-    log_mel = _log_mel_fn(cfg)
+    log_mel = in_chunks(_log_mel_fn(cfg), _default_clips_per_step() if clips_per_step == "auto" else clips_per_step)
 
     @jax.jit
     def frontend(y: jnp.ndarray) -> jnp.ndarray:
@@ -219,12 +291,12 @@ def make_logmel_frontend(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndar
     return frontend
 
 
-def make_mfcc_frontend(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
+def make_mfcc_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "auto") -> Callable[[jnp.ndarray], jnp.ndarray]:
     """Jitted ``(B, n_samples) -> (B, 3, n_mfcc, T)`` float32 MFCC, Δ, Δ² — ``mfcc_stack`` per clip.
 
     Settings are validated here (``delta_width`` odd ≥ 3, ``n_mfcc ≤ n_mels``); a clip with
     fewer than ``delta_width`` frames raises :class:`ValueError` when the function is
-    traced for that length.
+    traced for that length. ``clips_per_step``: as in :func:`make_logmel_frontend`.
     """
     _check_delta_frames(cfg.delta_width, cfg.delta_width)  # width itself: odd and >= 3
     if cfg.n_mfcc > cfg.n_mels:
@@ -233,8 +305,7 @@ def make_mfcc_frontend(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarra
     dct = jnp.asarray(dct_matrix(cfg.n_mels, cfg.n_mfcc))
     width = cfg.delta_width
 
-    @jax.jit
-    def frontend(y: jnp.ndarray) -> jnp.ndarray:
+    def mfcc(y: jnp.ndarray) -> jnp.ndarray:
         s = log_mel(y)
         # DCT as a matmul with an explicit batch dimension: XLA then runs the same kernel per
         # clip, so a clip's features do not depend on the batch it came in (bit-identical on
@@ -242,4 +313,4 @@ def make_mfcc_frontend(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarra
         c = jnp.matmul(jnp.broadcast_to(dct, (s.shape[0], *dct.shape)), s, precision=_HI)
         return jnp.stack([c, delta(c, width, 1), delta(c, width, 2)], axis=1)
 
-    return frontend
+    return jax.jit(in_chunks(mfcc, _default_clips_per_step() if clips_per_step == "auto" else clips_per_step))

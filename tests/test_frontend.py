@@ -27,6 +27,7 @@ from jaxaudio.frontend import (
     delta,
     make_logmel_frontend,
     make_mfcc_frontend,
+    mel_blocks,
     n_frames,
     stft_power,
 )
@@ -249,3 +250,36 @@ def test_batch_of_one_equals_batch_of_eight():
         # cuFFT and cuBLAS choose kernels by batch size, even with deterministic ops: the same
         # values up to float32 rounding (H200, jax 0.11.2: 6.4e-6 of the range, not bit-identical)
         assert errs.max() < 1e-4
+
+
+@pytest.mark.parametrize("make", [make_mfcc_frontend, make_logmel_frontend])
+def test_chunked_batch_equals_whole_batch(make):
+    # the CPU computes a batch a few clips per loop step (cache-sized): same values as the
+    # whole batch at once, also when the batch is not a multiple of the chunk (padded)
+    cfg = FeatureConfig(clip_seconds=1.0)
+    batch = np.stack([synth(cfg.n_samples, s, amp=a) for s, a in enumerate([0.9, 0.1, 1e-3, 0.5, 0.03])])
+    whole = np.asarray(make(cfg, clips_per_step=None)(batch))
+    for chunk in (1, 2, 3):
+        np.testing.assert_allclose(np.asarray(make(cfg, clips_per_step=chunk)(batch)), whole, rtol=1e-6, atol=1e-4)
+        if jax.default_backend() == "cpu":
+            np.testing.assert_array_equal(np.asarray(make(cfg, clips_per_step=chunk)(batch)), whole)
+    with pytest.raises(ValueError, match="clips_per_step"):
+        make(cfg, clips_per_step=0)
+
+
+@pytest.mark.parametrize("sr,n_fft,n_mels", [(22050, 2048, 128), (22050, 2048, 40), (16000, 512, 64), (8000, 256, 128)])
+def test_mel_blocks_rebuild_the_filterbank(sr, n_fft, n_mels):
+    # the blocks, put back at their rows and bins, are librosa's filterbank: nothing outside
+    # a block's bins is non-zero (with n_mels=128 at n_fft=256 some filters are empty)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # librosa: "Empty filters detected"
+        mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney").astype(np.float32)
+    rebuilt = np.zeros_like(mel)
+    row = 0
+    for w, lo, hi in mel_blocks(mel, per_block=8):
+        rebuilt[row : row + len(w), lo:hi] = w
+        row += len(w)
+    assert row == n_mels
+    np.testing.assert_array_equal(rebuilt, mel)
+    # the band structure is what makes it cheap: the blocks hold a small part of the matrix
+    assert sum(w.size for w, _, _ in mel_blocks(mel, 8)) < 0.35 * mel.size
