@@ -248,12 +248,17 @@ def _log_mel_fn(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
     return log_mel
 
 
-def in_chunks(fn: Callable[[jnp.ndarray], jnp.ndarray], clips_per_step: int | None) -> Callable[[jnp.ndarray], jnp.ndarray]:
+def in_chunks(
+    fn: Callable[[jnp.ndarray], jnp.ndarray], clips_per_step: int | None | str = "auto"
+) -> Callable[[jnp.ndarray], jnp.ndarray]:
     """``fn`` over a ``(B, n)`` batch, ``clips_per_step`` clips per step of a ``lax.map`` loop.
 
     ``B`` is zero-padded to a multiple of the chunk (the padded clips' rows are dropped).
-    ``None`` or a chunk ≥ ``B``: ``fn`` on the whole batch.
+    ``None`` or a chunk ≥ ``B``: ``fn`` on the whole batch. ``"auto"``:
+    :data:`CPU_CLIPS_PER_STEP` on the CPU backend, the whole batch on accelerators.
     """
+    if clips_per_step == "auto":
+        clips_per_step = CPU_CLIPS_PER_STEP if jax.default_backend() == "cpu" else None
     if clips_per_step is not None and clips_per_step < 1:
         raise ValueError(f"clips_per_step must be >= 1, got {clips_per_step}")
 
@@ -271,18 +276,13 @@ def in_chunks(fn: Callable[[jnp.ndarray], jnp.ndarray], clips_per_step: int | No
     return run
 
 
-def _default_clips_per_step() -> int | None:
-    return CPU_CLIPS_PER_STEP if jax.default_backend() == "cpu" else None
-
-
 def make_logmel_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "auto") -> Callable[[jnp.ndarray], jnp.ndarray]:
     """Jitted ``(B, n_samples) -> (B, 1, n_mels, T)`` float32 log-mel dB (per-clip ``top_db=80``).
 
     Equals ``librosa.power_to_db(librosa.feature.melspectrogram(y=clip, sr, n_fft, hop_length,
-    n_mels), top_db=80)`` for each clip. ``clips_per_step``: see :func:`in_chunks`;
-    ``"auto"`` is :data:`CPU_CLIPS_PER_STEP` on the CPU and the whole batch elsewhere.
+    n_mels), top_db=80)`` for each clip. ``clips_per_step``: see :func:`in_chunks`.
     """
-    log_mel = in_chunks(_log_mel_fn(cfg), _default_clips_per_step() if clips_per_step == "auto" else clips_per_step)
+    log_mel = in_chunks(_log_mel_fn(cfg), clips_per_step)
 
     @jax.jit
     def frontend(y: jnp.ndarray) -> jnp.ndarray:
@@ -296,7 +296,7 @@ def make_mfcc_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "a
 
     Settings are validated here (``delta_width`` odd ≥ 3, ``n_mfcc ≤ n_mels``); a clip with
     fewer than ``delta_width`` frames raises :class:`ValueError` when the function is
-    traced for that length. ``clips_per_step``: as in :func:`make_logmel_frontend`.
+    traced for that length. ``clips_per_step``: see :func:`in_chunks`.
     """
     _check_delta_frames(cfg.delta_width, cfg.delta_width)  # width itself: odd and >= 3
     if cfg.n_mfcc > cfg.n_mels:
@@ -313,4 +313,4 @@ def make_mfcc_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "a
         c = jnp.matmul(jnp.broadcast_to(dct, (s.shape[0], *dct.shape)), s, precision=_HI)
         return jnp.stack([c, delta(c, width, 1), delta(c, width, 2)], axis=1)
 
-    return jax.jit(in_chunks(mfcc, _default_clips_per_step() if clips_per_step == "auto" else clips_per_step))
+    return jax.jit(in_chunks(mfcc, clips_per_step))
