@@ -60,6 +60,6 @@ step() {  # name, time limit (s), args...
     grep -E "Error|error:|Traceback" "$OUT/$name.log" | tail -5
 }
 step features 100 --only features $F
-step features_b512 60 --only features $FB
+step features_b512 90 --only features $FB
 step train_cnn 220 --only train --arch cnn --bf16 $C
 step train_vit 100 --only train --arch vit $V
