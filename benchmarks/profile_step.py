@@ -26,9 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-
-from benchmarks.run import ARCHS, INPUT_SHAPE, N_CLASSES  # noqa: E402
+from benchmarks.run import ARCHS, flax_training, synthetic_training_data  # noqa: E402
 
 
 def op_metadata(hlo: str) -> dict[str, tuple[str, str]]:
@@ -83,22 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import jax
-    import jax.numpy as jnp
 
-    from jaxaudio.models import build_model
-    from jaxaudio.train import TrainSettings, epoch_layout, make_optimizer, make_steps
-
-    spec, n = ARCHS[args.arch], args.samples
-    s = TrainSettings(arch=args.arch, model=spec["options"], batch_size=spec["batch"], lr=1e-3, schedule="constant")
-    batch, steps = epoch_layout(n, s.batch_size)
-    tx, _ = make_optimizer(s, steps)
-    state, _, train_epoch, _ = make_steps(build_model(args.arch, N_CLASSES, INPUT_SHAPE, s.model, 0), tx, None, n, batch)
-    rng = np.random.default_rng(0)
-    x = jax.device_put(rng.standard_normal((n, *INPUT_SHAPE), dtype=np.float32))
-    y = jax.device_put(rng.integers(0, N_CLASSES, n).astype(np.int32))
-    mean, std = jnp.zeros((INPUT_SHAPE[0], 1, 1)), jnp.ones((INPUT_SHAPE[0], 1, 1))
-    w, key = jnp.ones((N_CLASSES,)), jax.random.key(0)
-    args_of = lambda e: (x, y, mean, std, w, jax.random.fold_in(key, e), key, e)  # noqa: E731
+    run = flax_training(args.arch, args.samples, *synthetic_training_data(args.samples))
+    state, train_epoch, steps, inputs = run["state"], run["train_epoch"], run["steps"], run["inputs"]
+    key = jax.random.key(0)
+    args_of = lambda e: (*inputs, jax.random.fold_in(key, e), key, e)  # noqa: E731
     meta = op_metadata(train_epoch.lower(state, *args_of(0)).compile().as_text())
 
     state, losses = train_epoch(state, *args_of(0))  # compile + warm-up
@@ -119,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if e.get("ph") == "X" and e.get("name") in meta:
             per_op[e["name"]] += e["dur"] / 1e3 / steps  # µs -> ms per step
 
-    print(f"{args.arch}, batch {batch}, {steps} steps: {wall:.1f} ms per step untraced; "
+    print(f"{args.arch}, batch {run['batch']}, {steps} steps: {wall:.1f} ms per step untraced; "
           f"XLA ops traced {sum(per_op.values()):.1f} ms per step")
     groups: collections.Counter[str] = collections.Counter()
     for name, ms in per_op.items():

@@ -292,8 +292,23 @@ def _flops(compiled) -> float | None:
     return float(flops) if flops and flops > 0 else None
 
 
-def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, step_loop: bool = False,
-               compute_dtype: str = "float32") -> dict[str, Any]:
+def synthetic_training_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` standard-normal inputs of ``INPUT_SHAPE`` and uniform labels of ``N_CLASSES``."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, *INPUT_SHAPE), dtype=np.float32), rng.integers(0, N_CLASSES, n).astype(np.int32)
+
+
+def flax_training(arch: str, n: int, x: np.ndarray, y: np.ndarray, epochs: int | None = None,
+                  **steps_options: Any) -> dict[str, Any]:
+    """The benchmarks' training setup, as ``jaxaudio.train.train`` builds it, for ``arch`` on ``n`` clips.
+
+    AdamW (lr 1e-3, constant schedule), the arch's batch from ``ARCHS``, the data on the
+    device and neutral statistics (mean 0, std 1) and class weights (1). ``epochs`` sets the
+    schedule's length (its warm-up is capped by it; default: ``TrainSettings``'). ``steps_options``
+    go to ``make_steps`` (``compute_dtype``, ``epoch_mode``). Returns ``state``,
+    ``train_step``, ``train_epoch``, ``batch``, ``steps`` (per epoch) and ``inputs``
+    ``(x, y, mean, std, weights)`` on the device.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -302,16 +317,26 @@ def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ste
 
     spec = ARCHS[arch]
     s = TrainSettings(arch=arch, model=spec["options"], batch_size=spec["batch"], lr=1e-3, schedule="constant",
-                      epochs=epochs + 1)
+                      **({} if epochs is None else {"epochs": epochs}))
     batch, steps = epoch_layout(n, s.batch_size)
     tx, _ = make_optimizer(s, steps)
     model = build_model(arch, N_CLASSES, INPUT_SHAPE, s.model, s.seed)
-    state, train_step, train_epoch, _ = make_steps(model, tx, None, n, batch, compute_dtype=compute_dtype)
+    state, train_step, train_epoch, _ = make_steps(model, tx, None, n, batch, **steps_options)
+    inputs = (jax.device_put(x), jax.device_put(y), jnp.zeros((INPUT_SHAPE[0], 1, 1), jnp.float32),
+              jnp.ones((INPUT_SHAPE[0], 1, 1), jnp.float32), jnp.ones((N_CLASSES,), jnp.float32))
+    return {"state": state, "train_step": train_step, "train_epoch": train_epoch, "batch": batch, "steps": steps,
+            "inputs": inputs}
 
-    x_d, y_d = jax.device_put(x), jax.device_put(y)
-    mean = jnp.zeros((INPUT_SHAPE[0], 1, 1), jnp.float32)
-    std = jnp.ones((INPUT_SHAPE[0], 1, 1), jnp.float32)
-    w = jnp.ones((N_CLASSES,), jnp.float32)
+
+def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, step_loop: bool = False,
+               compute_dtype: str = "float32") -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    spec = ARCHS[arch]
+    run = flax_training(arch, n, x, y, epochs + 1, compute_dtype=compute_dtype)
+    state, train_step, train_epoch, batch, steps = (run[k] for k in ("state", "train_step", "train_epoch", "batch", "steps"))
+    x_d, y_d, mean, std, w = run["inputs"]
     base_key = jax.random.key(0)
     perm_key = jax.random.fold_in(jax.random.key(0), 1 << 30)
 
@@ -366,9 +391,8 @@ def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ste
         # Diagnostic: the same steps as one jitted call per batch from Python, to see what the
         # scan saves (dispatch) or costs (XLA's CPU backend has made loop bodies slower, e.g.
         # convolution weight gradients, jax-ml/jax#12868).
-        model2 = build_model(arch, N_CLASSES, INPUT_SHAPE, s.model, s.seed)
-        state2, _, loop_epoch, _ = make_steps(model2, tx, None, n, batch, epoch_mode="steps")
-        _, loop_times, _ = timed_epochs(loop_epoch, state2, 0, "step loop diagnostic")
+        loop = flax_training(arch, n, x, y, epochs + 1, epoch_mode="steps")
+        _, loop_times, _ = timed_epochs(loop["train_epoch"], loop["state"], 0, "step loop diagnostic")
         out["step_loop_samples_per_s"] = n * epochs / sum(loop_times)
         out["step_loop_epoch_seconds"] = loop_times
     return out
@@ -444,9 +468,7 @@ def bench_train(n: int, epochs: int, cpu: dict[str, Any], step_loop: bool = Fals
     except ImportError:
         has_torch = False
         log(TORCH_HINT)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, *INPUT_SHAPE), dtype=np.float32)
-    y = rng.integers(0, N_CLASSES, n).astype(np.int32)
+    x, y = synthetic_training_data(n)
     gpu = accelerator()
     peak = None if gpu else cpu.get("peak_gflops_fp32")  # a CPU peak means nothing for GPU rates
     results: dict[str, Any] = {"samples": n, "epochs_timed": epochs, "input_shape": list(INPUT_SHAPE),
