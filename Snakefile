@@ -5,7 +5,8 @@ import os
 
 from snakemake.utils import min_version
 
-min_version("9.0")
+# 9.17: earlier 9.x releases schedule jobs beyond --cores (snakemake/snakemake#3913).
+min_version("9.17")
 
 
 # Defaults; a --configfile given on the command line is merged on top of this file.

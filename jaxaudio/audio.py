@@ -82,15 +82,29 @@ def _sndfile_message(exc: BaseException) -> str:
     return msg.strip() or type(exc).__name__
 
 
-def _check_file(path: str | Path) -> None:
+def path_fault(path: str | Path) -> str | None:
+    """Why ``path`` cannot be opened as a recording at all, in plain words, or ``None``.
+
+    Only what the file system says (missing, broken link, a folder, a device or pipe), not
+    the contents: the manifest step reports these for every listed file at once, with the
+    same words as :func:`load_audio`, while faults in the contents (an empty or undecodable
+    file) are left to the features step, where ``data.on_bad_file`` decides about them.
+    """
     p = Path(path)
     if not p.exists():
-        raise _fault(path, "file does not exist" + (" (broken link)" if p.is_symlink() else ""))
+        return "file does not exist" + (" (broken link)" if p.is_symlink() else "")
     if p.is_dir():
-        raise _fault(path, "is a folder, not an audio file")
+        return "is a folder, not an audio file"
     if not p.is_file():
-        raise _fault(path, "is not a regular file")
-    if p.stat().st_size == 0:
+        return "is not a regular file"
+    return None
+
+
+def _check_file(path: str | Path) -> None:
+    fault = path_fault(path)
+    if fault is not None:
+        raise _fault(path, fault)
+    if Path(path).stat().st_size == 0:
         raise _fault(path, "empty file (0 bytes)")
 
 

@@ -133,7 +133,12 @@ def write_best_bundle(
 
 
 def load_bundle(path: str | Path) -> Bundle:
-    """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file."""
+    """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file.
+
+    Errors are one line (``jaxaudio predict`` prints them as they are): a missing or damaged
+    file of the orbax checkpoint in ``model/state/`` is named by
+    :func:`jaxaudio.model_store.check_checkpoint` before orbax is called.
+    """
     from jaxaudio.model_store import load_model, normaliser
 
     path = Path(path)
@@ -157,8 +162,12 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{path / 'model'}: incomplete (needs model.json and state/)")
     try:
         model, meta = load_model(path / "model")
-    except Exception as exc:  # noqa: BLE001 - orbax/flax errors, reported with the path
-        raise BundleError(f"{path / 'model'}: cannot restore the parameters ({type(exc).__name__}: {exc})") from exc
+    except BundleError:  # incomplete/corrupt checkpoint: already one line naming the file
+        raise
+    except Exception as exc:  # noqa: BLE001 - model.json or flax errors, reported with the path, on one line
+        from jaxaudio.model_store import error_summary
+
+        raise BundleError(f"{path / 'model'}: cannot rebuild the model ({error_summary(exc)})") from exc
     species = list(info["species"])
     if meta["species"] != species:
         raise BundleError(f"{path}: bundle.json and model/model.json list different species")

@@ -21,6 +21,8 @@ import logging
 import sys
 from pathlib import Path
 
+from jaxaudio.results_lock import ResultsLocked, lock_results
+
 
 def _synth(args: argparse.Namespace) -> int:
     from jaxaudio.synth import synthesize
@@ -47,6 +49,14 @@ def _config(args: argparse.Namespace) -> dict:
     return load_config(*files)
 
 
+def _locked_config(args: argparse.Namespace) -> dict:
+    """The config, with its results folder locked for this process (as a workflow run locks
+    it): a step run by hand never writes beside a running workflow or another step."""
+    config = _config(args)
+    lock_results(config["results"])
+    return config
+
+
 def _features(args: argparse.Namespace) -> int:
     from jaxaudio.features import build_feature_cache
     from jaxaudio.manifest import prepare_manifest
@@ -54,7 +64,7 @@ def _features(args: argparse.Namespace) -> int:
     from jaxaudio.synth import synthesize
     from jaxaudio.weights import weights_for_clips
 
-    config = _config(args)
+    config = _locked_config(args)
     r, data = Path(config["results"]), config["data"]
     if data["source"] == "synthetic":
         source = r / "data" / "synthetic" / "manifest.csv"
@@ -74,7 +84,7 @@ def _features(args: argparse.Namespace) -> int:
     clips = build_feature_cache(
         r / "data" / "manifest.csv", dict(config["features"]), r / "features" / "features.npy",
         r / "features" / "clips.csv", r / "features" / "skipped.csv", cache_dir=r / "features" / "cache",
-        on_bad_file=data["on_bad_file"], threads=args.threads, progress=_progress(),
+        on_bad_file=data["on_bad_file"], threads=args.threads, progress=_progress(), strict=config["strict"],
     )
     stats_for_cache(r / "features" / "features.npy", r / "features" / "clips.csv", r / "features" / "stats.json")
     w = weights_for_clips(r / "features" / "clips.csv", r / "data" / "class_weights.json",
@@ -111,7 +121,7 @@ def _train(args: argparse.Namespace) -> int:
     from jaxaudio.config import run_settings
     from jaxaudio.train import train_run
 
-    config = _config(args)
+    config = _locked_config(args)
     r = Path(config["results"])
     train_dir, _, ckpt = _run_dirs(config, args)
     inputs = [r / "features" / "features.npy", r / "features" / "clips.csv", r / "features" / "stats.json",
@@ -131,7 +141,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from jaxaudio.evaluate import evaluate_run
 
-    config = _config(args)
+    config = _locked_config(args)
     r = Path(config["results"])
     train_dir, eval_dir, _ = _run_dirs(config, args)
     _need(train_dir / "model", train_dir / "history.csv", r / "features" / "features.npy")
@@ -163,14 +173,21 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    """Every readable file's detections are written whatever the others hold; each file that
+    failed is one stderr line and a row of failed.csv. Exit 0, or 1 with --strict when any
+    file failed, or 2 when not one file could be read."""
     from jaxaudio.predict import predict_paths
 
-    df, files = predict_paths(args.bundle, args.inputs, args.out, args.raven, args.window, args.hop, args.top_k,
-                              args.min_score, args.merge, args.batch_size, progress=_progress())
-    print(f"wrote {args.out}: {len(df)} detection(s) in {len(files)} file(s)")
+    run = predict_paths(args.bundle, args.inputs, args.out, args.raven, args.window, args.hop, args.top_k,
+                        args.min_score, args.merge, args.batch_size, progress=_progress())
+    for r in run.failures:
+        print(f"jaxaudio predict: failed: {r.file}: {r.reason}", file=sys.stderr)
+    print(f"wrote {args.out}: {len(run.detections)} detection(s) in {len(run.read)} of {len(run.files)} file(s)")
+    print(f"wrote {run.failed_csv}: {len(run.failures)} file(s) failed")
     if args.raven:
-        print(f"wrote {len(files)} Raven selection table(s) to {args.raven}")
-    return 0
+        print(f"wrote {len(run.raven)} Raven selection table(s) to {args.raven}")
+    run.require_some_read()
+    return 1 if args.strict and run.failures else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -222,6 +239,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--merge", action="store_true", help="join overlapping windows of the same species")
     r.add_argument("--raven", type=Path, help="also write one Raven selection table per file to this folder")
     r.add_argument("--batch-size", type=int, default=64)
+    r.add_argument("--strict", action="store_true",
+                   help="exit 1 when any file failed (the outputs are still written); without it a run exits 0 "
+                   "unless no file at all could be read. Failed files are listed in failed.csv beside --out")
     r.set_defaults(func=_predict)
     return p
 
@@ -231,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:  # AudioError, BundleError, ConfigError are ValueErrors
+    except (FileNotFoundError, ValueError, ResultsLocked) as exc:  # AudioError, BundleError, ConfigError are
+        # ValueErrors
         print(f"jaxaudio {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -11,20 +11,30 @@ Snakemake reruns exactly the runs whose settings changed.
 
 Precedence (later wins): ``training`` < ``models.<m>`` < ``experiments.<e>`` keys
 (``lr_scale`` multiplies the learning rate last) < ``experiments.<e>.overrides.<m>``.
+
+Config files are merged by :func:`merge_layers` (the workflow and the CLI alike): mappings
+merge key by key, any other value replaces, and an **empty mapping replaces** — so
+``baselines: {}`` or ``predict: {}`` in an overlay means "none", as config/README.md says,
+instead of merging into the defaults and changing nothing (Snakemake's own merge). The file
+that set each key is remembered, and errors name it. Files are read by :func:`read_yaml`,
+which also reads ``1e-3`` as a number (PyYAML follows YAML 1.1 and reads it as text).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import logging
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pandas as pd
 import yaml
 
 from jaxaudio.features import FeatureConfig
-from jaxaudio.manifest import ManifestError, check_manifest
+from jaxaudio.manifest import ManifestError, check_manifest, resolve_manifest
 from jaxaudio.predict import audio_inputs
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
@@ -33,12 +43,106 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "config.yam
 EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "logit_adjust", "lr", "epochs", "batch_size", "patience")
 
 
+log = logging.getLogger("jaxaudio.config")
+
+#: A layer's name for values given on Snakemake's command line (``--config key=value``).
+COMMAND_LINE = "--config"
+
+# YAML 1.2 floats, which include ``1e-3`` and ``5E+2`` (YAML 1.1 needs a dot: ``1.0e-3``).
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads YAML 1.2 floats such as ``1e-3`` as numbers."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
 class ConfigError(ValueError):
-    """A configuration value that cannot work; the message names the key."""
+    """A configuration value that cannot work; the message names the key (and its file)."""
 
 
 def _key(path: Any) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """One config file as a dict (empty file: ``{}``); ``1e-3`` is read as a number."""
+    try:
+        data = yaml.load(Path(path).read_text(), Loader=_ConfigLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: a config file must be a mapping of keys, not {type(data).__name__}")
+    return dict(data)
+
+
+Sources = dict[tuple[str, ...], str]
+
+
+def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, Any], Sources]:
+    """Merge config layers ``(name, mapping)`` left to right; later layers win.
+
+    Mappings merge key by key; any other value (lists included) replaces; an empty mapping
+    replaces too, so ``{}`` means "none". Returns the merged config and, for every key a
+    layer set, the name of the last layer that set it (for error messages).
+    """
+    config: dict[str, Any] = {}
+    sources: Sources = {}
+
+    def record(value: Any, name: str, path: tuple[str, ...]) -> None:
+        sources[path] = name
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                record(v, name, (*path, str(k)))
+
+    def update(base: dict[str, Any], new: Mapping[str, Any], name: str, prefix: tuple[str, ...]) -> None:
+        for k, v in new.items():
+            path = (*prefix, str(k))
+            if isinstance(v, Mapping) and v and isinstance(base.get(k), dict):
+                update(base[k], v, name, path)
+                continue
+            base[k] = copy.deepcopy(dict(v) if isinstance(v, Mapping) else v)
+            for stale in [p for p in sources if p[: len(path)] == path]:
+                del sources[stale]
+            record(v, name, path)
+
+    for name, layer in layers:
+        update(config, layer, name, ())
+    return config, sources
+
+
+def source_of(key: str, sources: Sources) -> str | None:
+    """The layer that set config key ``key`` (dotted, as in error messages), or None."""
+    parts = tuple(key.split("."))
+    for n in range(len(parts), 0, -1):
+        if parts[:n] in sources:
+            return sources[parts[:n]]
+    return None
+
+
+def _with_source(exc: ConfigError, sources: Sources) -> ConfigError:
+    """``exc`` with the file that set its key named: ``config key K (in FILE): ...``."""
+    msg = str(exc)
+    m = re.match(r"config key ([^\s:]+)", msg)
+    where = source_of(m[1], sources) if m else None
+    if where is None:
+        return exc
+    return ConfigError(f"{msg[: m.end()]} (in {where}){msg[m.end() :]}")
 
 
 def validate_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
@@ -50,7 +154,10 @@ def validate_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_
         key = _key(error.absolute_path)
         if error.validator in ("additionalProperties", "unevaluatedProperties"):
             raise ConfigError(f"config key {key}: {error.message}")
-        raise ConfigError(f"config key {key}: {error.message} (value {error.instance!r})")
+        hint = ""
+        if error.validator == "type" and isinstance(error.instance, str) and _FLOAT.match(error.instance.strip()):
+            hint = f"; YAML 1.1 reads {error.instance!r} as text: write it with a dot, e.g. 1.0e-3, or as 0.001"
+        raise ConfigError(f"config key {key}: {error.message} (value {error.instance!r}){hint}")
 
 
 def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,8 +193,87 @@ def run_settings(config: Mapping[str, Any], experiment: str, model: str, seed: i
     return s
 
 
-def check_config(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
-    """Every check that can run before any work starts (schema, references, paths)."""
+def check_config(
+    config: Mapping[str, Any],
+    schema_path: str | Path = SCHEMA_PATH,
+    sources: Sources | None = None,
+    dataset: bool = True,
+) -> list[str]:
+    """Every check that can run before any work starts; returns the warnings to show.
+
+    Schema, references between sections, paths, feature settings; with ``dataset`` also
+    the data set as the manifest or folder describes it (:func:`check_dataset`). Errors
+    name the key and, given ``sources`` (from :func:`merge_layers`), the file that set it.
+    """
+    try:
+        _check_settings(config, schema_path)
+        return check_dataset(config) if dataset else []
+    except ConfigError as exc:
+        raise (_with_source(exc, sources) if sources else exc) from exc.__cause__
+
+
+def _batch_size_key(config: Mapping[str, Any], experiment: str, model: str) -> str:
+    """The config key that sets a run's batch_size (the one precedence picks)."""
+    e = config["experiments"][experiment]
+    if "batch_size" in e.get("overrides", {}).get(model, {}):
+        return f"experiments.{experiment}.overrides.{model}.batch_size"
+    if "batch_size" in e:
+        return f"experiments.{experiment}.batch_size"
+    if "batch_size" in config["models"][model]:
+        return f"models.{model}.batch_size"
+    return "training.batch_size"
+
+
+def check_dataset(config: Mapping[str, Any]) -> list[str]:
+    """The data set as the manifest or folder describes it, checked before any decoding.
+
+    Resolves it as the manifest step will (missing files, species under
+    ``min_clips_per_species``, the seeded split) and rejects what would otherwise only fail
+    after features and training: fewer than 2 species, an empty validation or test split.
+    Returns warnings (species with no validation or test clip; a batch larger than the
+    training split, which silently becomes full-batch training); with ``strict: true`` a
+    warning is an error. The embedded synthetic set is known to pass and is not checked.
+    """
+    data = config["data"]
+    if data["source"] == "synthetic":
+        return []
+    key, source, split = f"data.{data['source']}", data[data["source"]], data["split"]
+    try:
+        df, species = resolve_manifest(source, split["seed"], split["val_fraction"], split["test_fraction"],
+                                       data["min_clips_per_species"], data["too_few_clips"])
+    except ManifestError as exc:
+        raise ConfigError(f"config key {key}: {exc}") from exc
+    if len(species) < 2:
+        raise ConfigError(f"config key {key}: {source}: {len(species)} species ({', '.join(species)}) after "
+                          f"data.min_clips_per_species={data['min_clips_per_species']}: a classifier needs at least 2")
+    counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
+    given = "split" in pd.read_csv(source, nrows=0).columns if Path(source).is_file() else False
+    for name, fraction in (("val", "val_fraction"), ("test", "test_fraction")):
+        if name not in counts.columns or counts[name].sum() == 0:
+            fix = "give some rows that split" if given else f"raise data.split.{fraction} (now {split[fraction]})"
+            raise ConfigError(f"config key {key}: {source}: the {name} split is empty ({len(df)} clips, "
+                              f"{len(species)} species): training and evaluation need it; {fix}")
+    warnings = []
+    for name in ("val", "test"):
+        missing = [f"{sp} ({counts.loc[sp].sum()} clips)" for sp in species if counts.loc[sp, name] == 0]
+        if missing:
+            warnings.append(f"{source}: {len(missing)} of {len(species)} species have no {name} clip and are "
+                            f"not scored there: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+    n_train = int(counts["train"].sum())
+    for exp in config["run"]["experiments"]:
+        for model in config["run"]["models"]:
+            b = run_settings(config, exp, model)["batch_size"]
+            if b > n_train:
+                warnings.append(f"config key {_batch_size_key(config, exp, model)}: batch_size {b} is larger than "
+                                f"the training split ({n_train} clips) of run {exp}/{model}: every epoch is one "
+                                f"full batch of {n_train}, {n_train} clips per update instead of {b}")
+    if warnings and config.get("strict", False):
+        raise ConfigError(f"{warnings[0]} (config key strict: true makes this an error)")
+    return warnings
+
+
+def _check_settings(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
+    """Schema, references between sections, paths, feature and model settings."""
     validate_schema(config, schema_path)
     data = config["data"]
     if data["source"] == "folder":
@@ -170,10 +356,28 @@ def local_gpus() -> int:
     return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the working directory when it is under it (shorter messages)."""
+    p = Path(path).absolute()
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def merge_config_files(
+    paths: Sequence[str | Path], command_line: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Sources]:
+    """Config files merged left to right by :func:`merge_layers`, then ``command_line``."""
+    layers = [(_shown(p), read_yaml(p)) for p in paths]
+    if command_line:
+        layers.append((COMMAND_LINE, dict(command_line)))
+    return merge_layers(layers)
+
+
 def load_config(*paths: str | Path) -> dict[str, Any]:
-    """Merge YAML files left to right (as Snakemake merges --configfile files) and check."""
-    config: dict[str, Any] = {}
-    for p in paths:
-        _deep_update(config, yaml.safe_load(Path(p).read_text()) or {})
-    check_config(config)
+    """Merge YAML files left to right (the workflow's merge rules) and check; warnings logged."""
+    config, sources = merge_config_files(paths)
+    for warning in check_config(config, sources=sources):
+        log.warning("%s", warning)
     return config

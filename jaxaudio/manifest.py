@@ -14,7 +14,13 @@ is turned into the same table (:func:`jaxaudio.sources.scan_folder`).
 The resolved manifest the workflow writes has absolute paths, a split for every row and the
 integer ``label`` of the species in the **species index order** (sorted names), the order of
 the model's outputs and of every per-class table. Each row is a *recording* (or a labelled
-segment of one); the features step may cut it into several clips (windows).
+segment of one); the features step may cut it into several clips (windows). Two more columns
+say where each row came from, so that later steps name the user's file rather than the
+workflow's copy: ``source_file`` (the manifest CSV or folder the user gave) and
+``source_line`` (the row's line in that CSV, header = line 1; empty for a folder).
+
+Line numbers are those of the file as an editor shows them: blank lines, which are skipped
+when reading, are counted.
 """
 
 from __future__ import annotations
@@ -33,7 +39,11 @@ log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("path", "species")
 OPTIONAL_COLUMNS = ("split", "start", "end", "group")
+#: Columns the resolved manifest adds to say where each row came from (see the module doc).
+SOURCE_COLUMNS = ("source_file", "source_line")
 SPLITS = ("train", "val", "test")
+#: Files listed by name in a "listed but not found" error (the count covers the rest).
+SHOWN_FAULTS = 10
 
 
 class ManifestError(ValueError):
@@ -42,6 +52,19 @@ class ManifestError(ValueError):
 
 def _lines(index: pd.Index, limit: int = 5) -> list[int]:
     return [int(i) + 2 for i in index[:limit]]  # 1-based line numbers after the header
+
+
+def _row_lines(path: Path, n_rows: int) -> list[int]:
+    """The line of each of the ``n_rows`` data rows pandas read from ``path``.
+
+    pandas skips blank (and whitespace-only) lines, so after one the row number plus 2 is no
+    longer the line an editor shows. Counted here on the raw bytes; when the count does not
+    match (quoted fields spanning lines, old Mac line ends) the plain ``row + 2`` is used.
+    """
+    raw = path.read_bytes().split(b"\n")
+    lines = [i + 1 for i, text in enumerate(raw) if text.strip()]
+    data = lines[1:]  # after the header (the first non-blank line)
+    return data if len(data) == n_rows else [i + 2 for i in range(n_rows)]
 
 
 def _parse_times(df: pd.DataFrame, path: Path) -> None:
@@ -103,7 +126,12 @@ def check_table(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
 
 
 def read_manifest(path: str | Path) -> pd.DataFrame:
-    """Read and check a manifest CSV (cheap: does not touch the audio files); absolute paths."""
+    """Read and check a manifest CSV (cheap: does not touch the audio files); absolute paths.
+
+    The frame's index is the row's line in the file minus 2 (``index + 2`` is the line, as
+    every message here reports it, also after blank lines), and ``listed_path`` keeps each
+    path as written, for messages.
+    """
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: manifest file does not exist")
@@ -111,8 +139,10 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as exc:
         raise ManifestError(f"{path}: cannot read as CSV ({exc})") from exc
+    df.index = pd.Index([line - 2 for line in _row_lines(path, len(df))])
     df = check_table(df, path)
     root = path.resolve().parent
+    df["listed_path"] = df["path"]
     df["path"] = [str(p if Path(p).is_absolute() else root / p) for p in df["path"]]
     return df
 
@@ -152,6 +182,29 @@ def drop_small_species(df: pd.DataFrame, min_clips: int, policy: str, path: str 
     return df[~df["species"].isin(small)].reset_index(drop=True)
 
 
+def check_listed_files(df: pd.DataFrame, listed: list[str], source: str | Path) -> None:
+    """One :class:`ManifestError` for every row whose file cannot be opened at all.
+
+    Each fault is ``line N: <path as written>: <fault>`` (the line in the CSV; a folder source
+    has no lines, its files are named relative to it), in the words of
+    :func:`jaxaudio.audio.path_fault` ("file does not exist", "is a folder, not an audio
+    file", ...). The contents are not read here (that is the features step's job).
+    """
+    from jaxaudio.audio import path_fault
+
+    faults = []
+    for p, shown, line in zip(df["path"], listed, df["source_line"]):
+        fault = path_fault(p)
+        if fault is not None:
+            faults.append((f"line {line}: " if line != "" else "") + f"{shown}: {fault}")
+    if not faults:
+        return
+    items = "; ".join(faults[:SHOWN_FAULTS]) + (f"; ... ({len(faults)} in all)" if len(faults) > SHOWN_FAULTS else "")
+    if all("file does not exist" in f for f in faults):
+        raise ManifestError(f"{source}: {len(faults)} audio file(s) listed but not found: {items}")
+    raise ManifestError(f"{source}: {len(faults)} listed path(s) cannot be read as audio files: {items}")
+
+
 def resolve_manifest(
     source: str | Path,
     seed: int = 0,
@@ -163,28 +216,32 @@ def resolve_manifest(
     """The table with every check done, splits assigned and labels added.
 
     ``source`` is a manifest CSV or a folder tree. Returns the frame (``path, species, split,
-    label`` and any optional columns) and the species in index order. Every missing file is
-    listed in one error; a species without a training clip is an error naming it.
+    label``, any optional columns and ``source_file, source_line``) and the species in index
+    order. Every missing file (or folder listed as a file) is listed in one error with its
+    line; a species without a training clip is an error naming it.
     """
     source = Path(source)
     if source.is_dir():
         from jaxaudio.sources import scan_folder
 
         df = check_table(scan_folder(source).astype(str), source)
+        df["source_line"] = ""
+        listed = [str(Path(p).relative_to(source.absolute())) for p in df["path"]]
     else:
         df = read_manifest(source)
-    missing = [p for p in df["path"] if not Path(p).is_file()]
-    if missing:
-        shown = "; ".join(missing[:10]) + (f"; ... ({len(missing)} in all)" if len(missing) > 10 else "")
-        raise ManifestError(f"{source}: {len(missing)} audio file(s) listed but not found: {shown}")
+        df["source_line"] = [int(i) + 2 for i in df.index]
+        listed = df.pop("listed_path").tolist()
+    df["source_file"] = str(source)
+    check_listed_files(df, listed, source)
     df = drop_small_species(df, min_clips_per_species, too_few_clips, source)
     if "split" in df.columns and not _has_split(df) and (df["split"] != "").any():
-        line = int(df.index[df["split"] == ""][0]) + 2
+        line = df.loc[df["split"] == "", "source_line"].iloc[0]
         raise ManifestError(f"{source}: split column is partly empty (first on line {line}); fill it or drop the column")
     if not _has_split(df):
         df = assign_splits(df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction)
     species = check_train_coverage(df, source)
     df["label"] = df["species"].map({s: i for i, s in enumerate(species)}).astype(int)
+    df = df[[c for c in df.columns if c not in SOURCE_COLUMNS] + list(SOURCE_COLUMNS)]  # added columns last
     return df.reset_index(drop=True), species
 
 
@@ -203,7 +260,7 @@ def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
 def load_resolved(path: str | Path) -> pd.DataFrame:
     """Read a table written by the workflow (resolved manifest or clip table)."""
     df = pd.read_csv(path, dtype={"path": str, "species": str, "split": str, "group": str}, keep_default_na=False)
-    for col in ("start", "end", "clip_start"):
+    for col in ("start", "end", "clip_start", "source_line"):
         if col in df.columns:
             df[col] = pd.to_numeric(df[col].replace("", np.nan))
     return df

@@ -13,49 +13,115 @@ window whose score is at least ``min_score``, or, with ``min_score=None``, at le
 species' threshold from the bundle). ``merge=True`` joins overlapping or touching windows of
 the same species into one detection with the highest score. :func:`write_raven` writes one
 Raven selection table per file.
+
+One bad file does not lose a run: :func:`predict_paths` scores every file it can, and lists
+each one it cannot use, with the reason, in ``failed.csv`` (``file, reason``) beside the
+detections. A file is refused before any decoding when :func:`jaxaudio.audio.audio_info`
+refuses it (the features step's checks: missing, empty, not audio, unreadable header, no
+samples, a WAV/AIFF shorter than its header announces), so it adds no rows. A fault found
+only while decoding (a FLAC that loses sync, NaN samples, fewer frames than announced)
+ends that file where it happened: the windows decoded before it keep their detections, as
+for a recording that ends there, and ``failed.csv`` says how many seconds were decoded.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from jaxaudio.audio import AUDIO_EXTENSIONS, AudioError
+from jaxaudio.audio import AUDIO_EXTENSIONS, MPEG_SLACK_FRAMES, AudioError, _sndfile_message, audio_info
 from jaxaudio.bundle import Bundle
 
 COLUMNS = ["file", "start_s", "end_s", "species", "score"]
 RAVEN_COLUMNS = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)",
                  "Species", "Score"]
+FAILED_COLUMNS = ["file", "reason"]
+#: Frames read at a time, after a block failed, to find how far a file decodes.
+SALVAGE_FRAMES = 1024
+
+log = logging.getLogger("jaxaudio.predict")
 
 
 def stream_audio(path: str | Path, sample_rate: int, block_seconds: float = 30.0) -> Iterator[np.ndarray]:
-    """Mono float32 blocks of ``path`` resampled to ``sample_rate``, in order."""
+    """Mono float32 blocks of ``path`` resampled to ``sample_rate``, in order.
+
+    The header is checked first (:func:`jaxaudio.audio.audio_info`), so a file the features
+    step would refuse raises :class:`AudioError` before any block. A fault met while
+    decoding (libsndfile failing mid-stream, NaN/inf samples, fewer frames than the header
+    announces) raises *after* the blocks decoded before it, its message saying how far the
+    file decoded, so a caller can keep what came before.
+    """
     import soxr
 
+    info = audio_info(path)
     try:
         f = sf.SoundFile(str(path))
     except Exception as exc:  # noqa: BLE001 - libsndfile's message, with the file named
-        raise AudioError(f"{path}: cannot decode ({exc})") from exc
+        raise AudioError(f"{path}: cannot decode: {_sndfile_message(exc)}") from exc
     with f:
         sr = f.samplerate
         resampler = soxr.ResampleStream(sr, sample_rate, 1, dtype="float32", quality="HQ") if sr != sample_rate else None
         block = max(1, int(block_seconds * sr))
+        done, fault = 0, None
         while True:
-            data = f.read(block, dtype="float32", always_2d=True)
-            last = len(data) < block
-            y = data.mean(axis=1) if len(data) else np.zeros(0, np.float32)
+            data, fault = _read_block(path, f, done, block)
+            last = fault is not None or len(data) < block
+            y = data.mean(axis=1)
             if not np.isfinite(y).all():
-                raise AudioError(f"{path}: contains NaN or infinite samples")
+                raise AudioError(f"{path}: contains NaN or infinite samples (in the block after {done / sr:.1f} s)")
+            done += len(data)
             if resampler is not None:
                 y = resampler.resample_chunk(y, last=last)
             if len(y):
                 yield y.astype(np.float32, copy=False)
             if last:
-                return
+                break
+    _check_complete(path, info, done, fault)
+
+
+def _read_block(path: str | Path, f: sf.SoundFile, done: int, block: int) -> tuple[np.ndarray, Exception | None]:
+    """The next ``(frames, channels)`` block and ``None``; when libsndfile fails on it, the
+    frames of that block that decode before the fault and the error (a block lost whole
+    would under-report how far the file decodes by up to ``block`` frames)."""
+    try:
+        return f.read(block, dtype="float32", always_2d=True), None
+    except Exception as exc:  # noqa: BLE001 - libsndfile raises LibsndfileError, RuntimeError, ...
+        return _decodable(path, done, block, f.channels), exc
+
+
+def _decodable(path: str | Path, first: int, limit: int, channels: int) -> np.ndarray:
+    """Frames ``first ..`` (at most ``limit``) that decode, read small, in a fresh handle."""
+    parts = [np.zeros((0, channels), np.float32)]
+    n = 0
+    try:
+        with sf.SoundFile(str(path)) as f:
+            f.seek(first)
+            while n < limit:
+                part = f.read(min(SALVAGE_FRAMES, limit - n), dtype="float32", always_2d=True)
+                if not len(part):
+                    break
+                parts.append(part)
+                n += len(part)
+    except Exception:  # noqa: BLE001 - the fault itself; what came before it is kept
+        pass
+    return np.concatenate(parts)
+
+
+def _check_complete(path: str | Path, info: dict, done: int, fault: Exception | None) -> None:
+    """Raise when the stream ended on a decoder error or before the frames the header announces."""
+    sr, frames = info["samplerate"], info["frames"]
+    got = f"decoded {done} of {frames} frames ({done / sr:.1f} of {frames / sr:.1f} s)"
+    if fault is not None:
+        raise AudioError(f"{path}: {got}, then the decoder failed: file is truncated or its audio data is corrupt "
+                         f"(libsndfile: {_sndfile_message(fault)})")
+    if done < frames - (MPEG_SLACK_FRAMES if info["format"] == "MP3" else 0):
+        raise AudioError(f"{path}: {got}: file is truncated")
 
 
 def windows(blocks: Iterator[np.ndarray], n: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -122,15 +188,65 @@ class Detector:
         return np.asarray(self._scores(x))[:k]
 
 
+@dataclass
+class FileResult:
+    """One recording's detections and, when it could not be used whole, why.
+
+    ``seconds`` is the audio decoded and scored (all of it unless ``error``); detections of a
+    file that failed midway cover its first ``seconds`` only.
+    """
+
+    file: Path
+    detections: pd.DataFrame
+    seconds: float
+    error: AudioError | None = None
+
+    @property
+    def read(self) -> bool:
+        """Whether any of the file was scored (a file that failed midway was)."""
+        return self.error is None or self.seconds > 0
+
+    @property
+    def reason(self) -> str:
+        """The fault in plain words, without the path (``failed.csv``'s ``reason``); "" when none."""
+        if self.error is None:
+            return ""
+        msg = str(self.error).removeprefix(f"{self.file}: ")
+        return msg + (f"; the detections of its first {self.seconds:.1f} s are kept" if self.seconds > 0 else "")
+
+
+class _UntilFault:
+    """A block stream that counts its samples and ends at its first :class:`AudioError`,
+    kept in ``error``: the windows before the fault are then cut as for a recording that
+    ends there (a final window ending at the last decoded sample included)."""
+
+    def __init__(self, blocks: Iterator[np.ndarray]):
+        self.blocks, self.samples, self.error = blocks, 0, None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        try:
+            for block in self.blocks:
+                self.samples += len(block)
+                yield block
+        except AudioError as exc:
+            self.error = exc
+
+
 def predict_file(
     detector: Detector,
     path: str | Path,
     hop: float | None = None,
     top_k: int = 1,
     min_score: float | None = None,
-) -> pd.DataFrame:
-    """Detections in one recording (see the module docstring for the rows)."""
-    bundle, cfg = detector.bundle, detector.cfg
+) -> FileResult:
+    """Detections in one recording (see the module docstring for the rows).
+
+    Never raises :class:`AudioError`: a file refused before decoding gives no rows and the
+    error; a file that fails midway gives the rows of the part decoded before the fault *and*
+    the error, so one corrupt frame hours into a recording neither loses the hours before
+    it nor passes unreported. (A ``hop`` <= 0 is the caller's mistake and raises ValueError.)
+    """
+    bundle, cfg, path = detector.bundle, detector.cfg, Path(path)
     hop = cfg.window_hop_seconds if hop is None else float(hop)  # the bundle's training hop
     if hop <= 0:
         raise ValueError(f"--hop must be > 0 (got {hop})")
@@ -152,13 +268,15 @@ def predict_file(
         starts.clear()
         clips.clear()
 
-    for s0, clip in windows(stream_audio(path, cfg.sample_rate), n, step):
+    stream = _UntilFault(stream_audio(path, cfg.sample_rate))
+    for s0, clip in windows(iter(stream), n, step):
         starts.append(s0)
         clips.append(clip)
         if len(clips) == detector.batch_size:
             flush()
     flush()
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"start_s": float, "end_s": float, "score": float})
+    df = pd.DataFrame(rows, columns=COLUMNS).astype({"start_s": float, "end_s": float, "score": float})
+    return FileResult(path, df, stream.samples / cfg.sample_rate, stream.error)
 
 
 def merge_detections(df: pd.DataFrame) -> pd.DataFrame:
@@ -222,6 +340,48 @@ def audio_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]
 
 
+@dataclass
+class PredictRun:
+    """What :func:`predict_paths` did: the detections, one :class:`FileResult` per input
+    file (in order), and where the failures were listed."""
+
+    detections: pd.DataFrame
+    results: list[FileResult]
+    failed_csv: Path
+    raven: list[Path] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[Path]:
+        return [r.file for r in self.results]
+
+    @property
+    def read(self) -> list[Path]:
+        """The files scored, whole or up to a fault (each has a Raven table with ``--raven``)."""
+        return [r.file for r in self.results if r.read]
+
+    @property
+    def failures(self) -> list[FileResult]:
+        """The files refused or cut short by a fault (the rows of ``failed.csv``)."""
+        return [r for r in self.results if r.error is not None]
+
+    def require_some_read(self) -> None:
+        """Raise :class:`AudioError` when not one file could be read: a run that found
+        nothing because it decoded nothing must not pass for one that heard no bird."""
+        if self.results and not self.read:
+            raise AudioError(f"{self.failed_csv}: none of the {len(self.results)} input file(s) could be read "
+                             "(each is listed there with its reason)")
+
+
+def write_failed(results: Sequence[FileResult], path: str | Path) -> Path:
+    """``file, reason`` of every failed file; just the header when none failed, so that a
+    workflow can declare the file and a reader need not tell "none failed" from "not run"."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [(str(r.file), r.reason) for r in results if r.error is not None]
+    pd.DataFrame(rows, columns=FAILED_COLUMNS).to_csv(path, index=False)
+    return path
+
+
 def predict_paths(
     bundle_dir: str | Path,
     inputs: Sequence[str | Path],
@@ -234,35 +394,40 @@ def predict_paths(
     merge: bool = False,
     batch_size: int = 64,
     progress: bool = False,
-) -> tuple[pd.DataFrame, list[Path]]:
+    failed_csv: str | Path | None = None,
+) -> PredictRun:
     """``jaxaudio predict`` and the workflow's ``predict`` rule: every audio file under
     ``inputs`` through one :class:`Detector`, detections to ``out_csv`` (scores to 4
-    decimals), and one Raven table per file to ``raven_dir`` when given.
+    decimals), one Raven table per file read to ``raven_dir`` when given, and the files
+    that failed to ``failed_csv`` (default: ``failed.csv`` beside ``out_csv``).
 
     The bundle is loaded and checked, and every input resolved, before any audio is
-    decoded. ``progress`` draws a bar over files; otherwise each file is one log line.
-    Returns the detections and the files read.
+    decoded: a missing bundle or input path is the command line's mistake and raises. A
+    file that cannot be used is the data's: it is listed with its reason and the run goes
+    on (see :func:`predict_file` for a file that fails midway), so every output is written
+    whatever the files hold. Whether failures fail the caller is the caller's choice
+    (``--strict``; :meth:`PredictRun.require_some_read`). ``progress`` draws a bar over
+    files; otherwise each file is one log line.
     """
-    import logging
-
     from tqdm import tqdm
 
     from jaxaudio.bundle import load_bundle
 
-    log = logging.getLogger("jaxaudio.predict")
     bundle = load_bundle(bundle_dir)
     files = audio_inputs(inputs)
     detector = Detector(bundle, window, batch_size)
-    frames = []
+    results = []
     for f in tqdm(files, desc="predict", unit="file", disable=not progress):
-        frames.append(predict_file(detector, f, hop, top_k, min_score))
-        log.info("%s: %d detection(s)", f, len(frames[-1]))
-    frames = [f for f in frames if len(f)]
+        results.append(predict_file(detector, f, hop, top_k, min_score))
+        r = results[-1]
+        log.info("%s: %d detection(s)%s", f, len(r.detections), f"; failed: {r.reason}" if r.error else "")
+    frames = [r.detections for r in results if len(r.detections)]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if merge:
         df = merge_detections(df)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_csv, index=False, float_format="%.4f")
+    run = PredictRun(df, results, write_failed(results, failed_csv or Path(out_csv).with_name("failed.csv")))
     if raven_dir is not None:
-        write_raven(df, raven_dir, files, bundle.features.sample_rate)
-    return df, files
+        run.raven = write_raven(df, raven_dir, run.read, bundle.features.sample_rate)
+    return run

@@ -26,13 +26,14 @@ What happens per run:
 * an orbax ``CheckpointManager`` saves every epoch and keeps the best and the latest. A
   killed run restarts from the latest checkpoint and, because the shuffling and dropout
   keys derive from ``(seed, epoch/step)``, finishes with the same result as an
-  uninterrupted run. A fingerprint of the settings and inputs guards against resuming a
-  checkpoint made with different settings.
+  uninterrupted run. A fingerprint of the settings, of the inputs' *content* (never their
+  modification time: a byte-identical rebuild of the feature cache keeps the checkpoints)
+  and of the statistics and class weights used guards against resuming a checkpoint made
+  with anything different.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -60,6 +61,7 @@ from jaxaudio.augment import AugmentSettings, augment_batch, mixup
 from jaxaudio.losses import logit_adjustment, weighted_cross_entropy, weighted_cross_entropy_mixup
 from jaxaudio.models import build_model
 from jaxaudio.stats import broadcastable, norm_mode, stats_arrays
+from jaxaudio.step_cache import array_digest, file_digest, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -323,12 +325,6 @@ def validation_metrics(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict
     }
 
 
-def fingerprint(settings: TrainSettings, **inputs: Any) -> str:
-    """Hash of the settings and of what identifies the inputs; a checkpoint resumes only on a match."""
-    blob = json.dumps({"settings": asdict(settings), **inputs}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 def _checkpoint_manager(ckpt_dir: Path) -> ocp.CheckpointManager:
     # Keep the best (by validation macro-F1) and the latest. best_fn/best_mode must be set as
     # well as the preservation policy or pruning picks the wrong steps. Ties go to the
@@ -401,6 +397,9 @@ def train(
     w_d = jnp.asarray(w)
 
     batch, steps_per_epoch = epoch_layout(len(x_train), s.batch_size)
+    if batch < s.batch_size:
+        log.warning("batch_size %d is larger than the training split (%d clips): every epoch is one full batch "
+                    "of %d", s.batch_size, len(x_train), batch)
     tx, schedule = make_optimizer(s, steps_per_epoch)
     model = build_model(s.arch, n_classes, input_shape, s.model, s.seed)
     mesh = data_parallel_mesh(batch) if s.data_parallel else None
@@ -438,7 +437,10 @@ def train(
     manager = None
     if ckpt_dir is not None:
         ckpt_dir = Path(ckpt_dir)
-        fp = fingerprint(s, inputs=input_fingerprint, n_classes=n_classes, shape=input_shape)
+        # Settings, input content and the statistics and weights actually used: a checkpoint
+        # resumes only when all of them match (never on a modification time).
+        fp = fingerprint(settings=asdict(s), inputs=input_fingerprint, n_classes=n_classes, shape=input_shape,
+                         mean=array_digest(mean_d), std=array_digest(std_d), weights=array_digest(w))
         fp_file = ckpt_dir / "fingerprint.json"
         if ckpt_dir.exists() and (not fp_file.exists() or json.loads(fp_file.read_text()).get("fingerprint") != fp):
             log.info("checkpoints in %s were made with other settings or inputs: starting afresh", ckpt_dir)
@@ -565,7 +567,6 @@ def train_run(
     split = df["split"].to_numpy()
     tr, va = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
     labels = df["label"].to_numpy()
-    st = Path(features_npy).stat()
     result = train(
         s,
         NpyRows(features_npy, tr),
@@ -577,7 +578,7 @@ def train_run(
         std=std,
         class_weights=w,
         ckpt_dir=ckpt_dir,
-        input_fingerprint=f"{st.st_size}:{st.st_mtime_ns}:{hashlib.sha256(Path(clips_csv).read_bytes()).hexdigest()}",
+        input_fingerprint=f"{file_digest(features_npy)}:{file_digest(clips_csv)}",
         progress=progress,
     )
     meta = {

@@ -419,3 +419,48 @@ def test_feature_step_reports_real_broken_files(tmp_path):
     assert reasons[str(corrupt)].startswith(f"{corrupt}: cannot decode")
     assert "file is truncated" in reasons[str(truncated)]
     assert np.load(out["f.npy"]).shape == (10, 3, 40, 44)
+
+
+def test_folder_source_names_a_broken_link_relative_to_the_folder(tmp_path):
+    root = tmp_path / "birds"
+    _tree(root, [f"Wren/good {i}.wav" for i in range(3)])
+    (root / "Wren" / "moved.wav").symlink_to(tmp_path / "elsewhere.wav")
+    with pytest.raises(ManifestError) as err:
+        resolve_manifest(root)
+    assert str(err.value) == f"{root}: 1 audio file(s) listed but not found: Wren/moved.wav: file does not exist (broken link)"
+
+
+def test_feature_errors_name_the_users_manifest_and_line(tmp_path):
+    """The features step reads the workflow's copy (results/data/manifest.csv) but names the
+    manifest the user wrote and the line there, in the error and in skipped.csv."""
+    from jaxaudio.features import FeatureError, build_feature_cache
+
+    audio = tmp_path / "audio"
+    goods = [write(audio / f"good {i}.wav", tone(seconds=0.5, f=300 + 100 * i)) for i in range(4)]
+    corrupt = audio / "corrupt.wav"
+    corrupt.parent.mkdir(parents=True, exist_ok=True)
+    corrupt.write_bytes(np.random.default_rng(1).bytes(2048))
+    labels = tmp_path / "my labels.csv"
+    labels.write_text(
+        "path,species,split\n"
+        "audio/good 0.wav,Wren,train\n"
+        "\n"  # a blank line: the user's line numbers differ from those of the workflow's copy
+        "audio/good 1.wav,Wren,test\n"
+        "audio/corrupt.wav,Wren,train\n"  # line 5 (line 4 of the copy)
+        "audio/good 2.wav,Sparrow,train\n"
+        "audio/good 3.wav,Sparrow,test\n"
+    )
+    resolved = tmp_path / "results" / "data" / "manifest.csv"
+    resolved.parent.mkdir(parents=True)
+    prepare_manifest(labels, resolved, resolved.with_name("dataset.json"))
+    out = {k: tmp_path / "results" / k for k in ("f.npy", "clips.csv", "skipped.csv")}
+    with pytest.raises(FeatureError) as err:
+        build_feature_cache(resolved, {"clip_seconds": 1.0}, out["f.npy"], out["clips.csv"], out["skipped.csv"], progress=False)
+    msg = str(err.value)
+    assert msg.startswith(f"{labels}: 1 recording(s) could not be used: line 5: {corrupt}: cannot decode"), msg
+    assert str(resolved) not in msg
+    build_feature_cache(resolved, {"clip_seconds": 1.0}, out["f.npy"], out["clips.csv"], out["skipped.csv"],
+                        on_bad_file="skip", progress=False)
+    skipped = pd.read_csv(out["skipped.csv"])
+    assert skipped[["path", "line", "manifest"]].values.tolist() == [[str(corrupt), 5, str(labels)]]
+    assert skipped["reason"].iloc[0].startswith(f"{corrupt}: cannot decode")

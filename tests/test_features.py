@@ -238,3 +238,84 @@ def test_write_cache_from_arrays_and_cache_entries(tmp_path):
     assert not (tmp_path / "f.npy.partial").exists()
     with pytest.raises(ValueError, match="shape"):
         write_cache([a[:, :, :5]], cfg, tmp_path / "g.npy")
+
+
+def _listing(tmp_path, signals):
+    """Real WAV files of ``signals`` (name -> samples at 22 050 Hz, or (samples, rate)), the
+    user's manifest of them in that order (all train) and the resolved one the workflow writes."""
+    import pandas as pd
+
+    from jaxaudio.manifest import prepare_manifest
+
+    for name, y in signals.items():
+        y, sr = y if isinstance(y, tuple) else (y, 22050)
+        sf.write(tmp_path / name, y, sr)
+    listing = tmp_path / "labels.csv"
+    pd.DataFrame({"path": list(signals), "species": ["ab"[i % 2] for i in range(len(signals))], "split": "train"}).to_csv(listing, index=False)
+    resolved = tmp_path / "results" / "manifest.csv"
+    resolved.parent.mkdir(exist_ok=True)
+    prepare_manifest(listing, resolved, tmp_path / "results" / "dataset.json")
+    return listing, resolved
+
+
+def test_features_log_holds_plain_progress_lines(tmp_path):
+    """The workflow's features step logs into a file (step_log points stderr at it): no
+    progress bar with carriage returns there, plain INFO lines with counts instead."""
+    from jaxaudio.features import build_feature_cache
+    from jaxaudio.runlog import step_log
+
+    _, resolved = _listing(tmp_path, {f"rec {i}.wav": tone(22050, 0.5 + 0.1 * i, 300 + 100 * i) for i in range(5)})
+    log_file = tmp_path / "logs" / "features.log"
+    with step_log(log_file):
+        build_feature_cache(resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "clips.csv",
+                            tmp_path / "skipped.csv", cache_dir=tmp_path / "cache")  # progress left at its default
+    text = log_file.read_text()
+    assert "\r" not in text
+    assert "features (jax, 1 thread(s)): 5/5 recordings (0 from the cache, 0 bad)" in text, text
+    assert all(" INFO " in line or " WARNING " in line for line in text.splitlines() if "features (" in line)
+
+
+def test_progress_bar_is_never_drawn_into_a_file(tmp_path):
+    """Even when asked for (progress=True), a bar goes only to a terminal."""
+    from jaxaudio.features import build_feature_cache
+    from jaxaudio.runlog import is_terminal, step_log
+
+    _, resolved = _listing(tmp_path, {f"rec {i}.wav": tone(22050, 0.5, 400 + 100 * i) for i in range(2)})
+    with step_log(tmp_path / "x.log"):
+        build_feature_cache(resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "clips.csv",
+                            tmp_path / "skipped.csv", progress=True)
+    assert "\r" not in (tmp_path / "x.log").read_text() and "2/2 recordings" in (tmp_path / "x.log").read_text()
+    with open(tmp_path / "plain.txt", "w") as f:
+        assert not is_terminal(f)
+    assert not is_terminal(object())  # no isatty at all
+
+
+def test_recording_much_shorter_than_the_clip_is_warned(tmp_path, caplog):
+    """A 0.001 s recording among normal ones: one warning naming it, its duration, the clip
+    and the share of signal, with its line in the user's manifest; again when the features
+    come from the cache."""
+    from jaxaudio.features import build_feature_cache, short_signal_seconds
+
+    t = np.arange(16) / 16000
+    tiny = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)  # 16 samples at 16 kHz = 0.001 s
+    signals = {f"rec {i}.wav": tone(22050, 0.5 + 0.1 * i, 300 + 100 * i) for i in range(4)}
+    signals = {**dict(list(signals.items())[:2]), "tiny call.wav": (tiny, 16000), **dict(list(signals.items())[2:])}
+    listing, resolved = _listing(tmp_path, signals)  # tiny call.wav on line 4
+    args = (resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "clips.csv", tmp_path / "skipped.csv")
+    for attempt in ("decoded", "cached"):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="jaxaudio.features"):
+            clips = build_feature_cache(*args, cache_dir=tmp_path / "cache", progress=False)
+        assert len(clips) == 5  # still featurised (padded): a warning, not an error
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == 1, (attempt, warnings)
+        msg = warnings[0]
+        assert msg.startswith(f"{listing}: 1 recording(s) shorter than 0.023 s"), msg
+        assert f"line 4: {tmp_path / 'tiny call.wav'}: 0.001 s of audio padded to a 1 s clip (0.1 % signal)" in msg, msg
+        assert "rec 0.wav" not in msg
+    from jaxaudio.features import FeatureError
+
+    with pytest.raises(FeatureError, match=r"tiny call.wav: 0.001 s of audio padded .*strict: true makes this an error"):
+        build_feature_cache(*args, cache_dir=tmp_path / "cache", progress=False, strict=True)
+    assert short_signal_seconds(FeatureConfig(clip_seconds=3.0)) == pytest.approx(0.03)
+    assert short_signal_seconds(FeatureConfig(clip_seconds=1.0)) == pytest.approx(512 / 22050)

@@ -128,3 +128,63 @@ def test_too_few_clips_exclude_or_error(tmp_path, caplog):
     assert "Dunlin (2)" in caplog.text and "Osprey (1)" in caplog.text
     with pytest.raises(ManifestError, match=r"fewer than 3 clips: Dunlin \(2\), Osprey \(1\)"):
         resolve_manifest(path, min_clips_per_species=3, too_few_clips="error")
+
+
+def test_missing_file_is_named_with_its_manifest_line(tmp_path):
+    """The line is the one an editor shows: the header is line 1 and blank lines count."""
+    make_data(tmp_path, {"Robin": 3})
+    path = tmp_path / "manifest.csv"
+    path.write_text("path,species\naudio/Robin/0.wav,Robin\n\naudio/Robin/1.wav,Robin\naudio/Robin/x.flac,Robin\n")
+    with pytest.raises(ManifestError) as err:
+        resolve_manifest(path)
+    assert str(err.value) == f"{path}: 1 audio file(s) listed but not found: line 5: audio/Robin/x.flac: file does not exist"
+
+
+def test_folder_listed_as_a_file_is_called_a_folder(tmp_path):
+    make_data(tmp_path, {"Robin": 2})
+    path = tmp_path / "manifest.csv"
+    path.write_text("path,species\naudio/Robin/0.wav,Robin\naudio/Robin,Robin\naudio/Robin/gone.wav,Robin\n")
+    with pytest.raises(ManifestError) as err:
+        resolve_manifest(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: 2 listed path(s) cannot be read as audio files: ")
+    assert "line 3: audio/Robin: is a folder, not an audio file" in msg
+    assert "line 4: audio/Robin/gone.wav: file does not exist" in msg
+    assert "not found" not in msg
+
+
+def test_many_missing_files_are_counted(tmp_path):
+    make_data(tmp_path, {"a": 1})
+    path = tmp_path / "m.csv"
+    path.write_text("path,species\naudio/a/0.wav,a\n" + "".join(f"audio/a/missing {i}.wav,a\n" for i in range(12)))
+    with pytest.raises(ManifestError, match=r": 12 audio file\(s\) listed but not found: line 3: audio/a/missing 0\.wav: "
+                       r"file does not exist; .*line 12: audio/a/missing 9\.wav: file does not exist; \.\.\. \(12 in all\)$"):
+        resolve_manifest(path)
+
+
+def test_line_numbers_count_blank_lines_in_every_error(tmp_path):
+    make_data(tmp_path, {"a": 2})
+    path = tmp_path / "m.csv"
+    path.write_text("path,species,split\n\naudio/a/0.wav,a,train\n\n\naudio/a/1.wav,a,holdout\n")
+    with pytest.raises(ManifestError, match=r"unknown split name\(s\) \['holdout'\] \(first on line 6\)"):
+        check_manifest(path)
+
+
+def test_resolved_manifest_says_where_each_row_came_from(tmp_path):
+    """prepare_manifest keeps its columns and adds source_file/source_line (after the others),
+    so the features step can name the user's file and line; rows of excluded species do not
+    shift the lines."""
+    from jaxaudio.manifest import load_resolved, prepare_manifest
+
+    make_data(tmp_path, {"a": 3, "b": 1})
+    path = tmp_path / "labels.csv"
+    path.write_text("path,species\naudio/b/0.wav,b\naudio/a/0.wav,a\n\naudio/a/1.wav,a\naudio/a/2.wav,a\n")
+    out = tmp_path / "results" / "manifest.csv"
+    out.parent.mkdir()
+    df, species = prepare_manifest(path, out, tmp_path / "results" / "dataset.json", min_clips_per_species=2)
+    assert species == ["a"]
+    written = load_resolved(out)
+    assert list(written.columns) == ["path", "species", "split", "label", "source_file", "source_line"]
+    assert written["source_file"].tolist() == [str(path)] * 3
+    assert written["source_line"].tolist() == [3, 5, 6]
+    assert written["path"].tolist() == [str(tmp_path / "audio" / "a" / f"{i}.wav") for i in range(3)]

@@ -116,3 +116,152 @@ def test_best_run_is_the_highest_validation_score_first_on_ties():
     assert best_run(runs, [0.70, 0.85, 0.85]) == 1
     with pytest.raises(ValueError, match="one validation score per run"):
         best_run(runs, [0.5])
+
+
+# --- one bad file among good ones: every good file's detections, every bad file listed ---
+
+SR = 8000  # the tiny bundle's rate: the test files need no resampling
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory):
+    """An untrained 3-species CNN (one 4-channel block) on 1 s windows at 8 kHz, as a real
+    bundle on disk: what predict reads is the same whatever the parameters learned."""
+    from jaxaudio.bundle import write_bundle
+    from jaxaudio.model_store import save_model
+    from jaxaudio.models import build_model
+
+    root = tmp_path_factory.mktemp("tiny-bundle")
+    cfg = FeatureConfig(sample_rate=SR, clip_seconds=1.0, n_mfcc=13, n_mels=32, n_fft=512, hop_length=256,
+                        window_hop_seconds=0.5)
+    options = {"channels": [4], "dropout": 0.0}
+    model = build_model("cnn", 3, cfg.shape, options, seed=0)
+    meta = {"arch": "cnn", "options": options, "input_shape": list(cfg.shape), "species": ["a", "b", "c"],
+            "normalisation": None}
+    save_model(model, root / "model", meta)
+    (root / "metrics.json").write_text("{}")
+    return write_bundle(root / "model", root / "metrics.json", cfg.to_dict(), root / "bundle")
+
+
+def tone(path, seconds, freq, fmt=None):
+    t = np.arange(int(seconds * SR)) / SR
+    y = 0.3 * np.sin(2 * np.pi * freq * t) * (np.sin(2 * np.pi * 0.7 * t) > 0)  # bursts
+    sf.write(path, y.astype(np.float32), SR, format=fmt)
+    return path
+
+
+def predict_cli(bundle, files, out, *extra):
+    return main(["predict", str(bundle), *map(str, files), "--out", str(out), "--min-score", "0",
+                 "--batch-size", "8", *extra])
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """Two good WAVs and four bad files: empty, garbage, not audio, truncated WAV."""
+    good = [tone(tmp_path / "good1.wav", 3.2, 1000), tone(tmp_path / "good2.wav", 2.5, 2500)]
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "garbage.wav").write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    (tmp_path / "notes.txt").write_text("site A, recorder 7, battery low\n")
+    cut = tone(tmp_path / "cut.wav", 3.0, 1500)
+    with open(cut, "r+b") as f:
+        f.truncate(cut.stat().st_size // 2)
+    bad = {"empty.wav": "empty", "garbage.wav": "cannot decode", "notes.txt": "unsupported format '.txt'",
+           "cut.wav": "truncated"}
+    files = [good[0], *(tmp_path / name for name in bad), good[1]]
+    return good, files, bad
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_bad_files_are_listed_and_the_good_ones_predicted(tiny_bundle, mixed, tmp_path, capsys, strict):
+    good, files, bad = mixed
+    alone = tmp_path / "alone" / "detections.csv"
+    assert predict_cli(tiny_bundle, good, alone) == 0
+    assert pd.read_csv(alone.with_name("failed.csv")).empty  # written, just the header, when none failed
+    capsys.readouterr()
+
+    out = tmp_path / "all" / "detections.csv"
+    code = predict_cli(tiny_bundle, files, out, "--raven", str(tmp_path / "raven"), *(["--strict"] if strict else []))
+    assert code == (1 if strict else 0)
+    d = pd.read_csv(out)
+    assert set(d["file"]) == set(map(str, good)) and len(d) > 0
+    pd.testing.assert_frame_equal(d, pd.read_csv(alone))  # the same rows as the good files alone
+    failed = pd.read_csv(out.with_name("failed.csv"))
+    assert list(failed.columns) == ["file", "reason"]
+    assert sorted(failed["file"]) == sorted(str(tmp_path / name) for name in bad)
+    err = capsys.readouterr().err
+    for name, words in bad.items():
+        (reason,) = failed.loc[failed["file"] == str(tmp_path / name), "reason"]
+        assert words in reason, (name, reason)
+        (line,) = [ln for ln in err.splitlines() if str(tmp_path / name) in ln]
+        assert words in line
+    assert sorted(p.name for p in (tmp_path / "raven").iterdir()) == ["good1.selections.txt", "good2.selections.txt"]
+
+
+def test_no_readable_file_is_an_error_and_still_lists_them(tiny_bundle, mixed, tmp_path, capsys):
+    _, files, bad = mixed
+    out = tmp_path / "none" / "detections.csv"
+    assert predict_cli(tiny_bundle, [tmp_path / name for name in bad], out) == 2
+    err = capsys.readouterr().err
+    assert "jaxaudio predict: error:" in err and "none of the 4 input file(s) could be read" in err
+    assert len(pd.read_csv(out.with_name("failed.csv"))) == 4
+    assert pd.read_csv(out).empty
+
+
+def test_a_missing_input_path_still_stops_before_decoding(tiny_bundle, mixed, tmp_path, capsys):
+    good, _, _ = mixed
+    out = tmp_path / "x" / "detections.csv"
+    assert predict_cli(tiny_bundle, [*good, tmp_path / "nope.wav"], out) == 2
+    assert "nope.wav: no such file or folder" in capsys.readouterr().err
+    assert not out.exists() and not out.with_name("failed.csv").exists()
+
+
+def test_stream_reports_a_truncated_wav_before_decoding(tmp_path):
+    cut = tone(tmp_path / "cut.wav", 2.0, 1000)
+    with open(cut, "r+b") as f:
+        f.truncate(cut.stat().st_size // 2)
+    blocks = stream_audio(cut, SR)
+    with pytest.raises(ValueError, match=r"cut.wav: holds \d+ of the 16000 frames .*truncated"):
+        next(blocks)
+
+
+def corrupt_middle(path):
+    """Zeros over 4000 bytes in the middle: libsndfile 1.2.2 decodes up to there, then raises
+    ("unknown error in flac decoder" / "flac decoder lost sync")."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\0" * 4000)
+
+
+def test_a_flac_that_fails_midway_keeps_its_decoded_part_and_is_listed(tiny_bundle, tmp_path, capsys):
+    from jaxaudio.bundle import load_bundle
+    from jaxaudio.predict import Detector, predict_file
+
+    intact = tone(tmp_path / "intact.flac", 20.0, 1200, fmt="FLAC")
+    broken = tone(tmp_path / "broken.flac", 20.0, 1200, fmt="FLAC")
+    corrupt_middle(broken)
+    blocks = []
+    with pytest.raises(ValueError, match=r"broken.flac: decoded (\d+) of 160000 frames .* the decoder failed") as exc:
+        for block in stream_audio(broken, SR, block_seconds=100.0):  # the blocks before the fault come first
+            blocks.append(block)
+    decoded = np.concatenate(blocks)  # the one 100 s block that failed, decoded up to the fault anyway
+    assert 5 * SR < len(decoded) < 15 * SR and f"decoded {len(decoded)} of" in str(exc.value)
+
+    detector = Detector(load_bundle(tiny_bundle), batch_size=8)
+    whole, part = predict_file(detector, intact, min_score=0), predict_file(detector, broken, min_score=0)
+    assert whole.error is None and whole.seconds == 20.0
+    assert part.seconds == pytest.approx(len(decoded) / SR)
+    assert "the decoder failed" in part.reason and f"first {part.seconds:.1f} s are kept" in part.reason
+    p = part.detections
+    assert p["end_s"].max() == pytest.approx(part.seconds)  # a last window ends at the last decoded sample
+    inner = p[p["end_s"] < part.seconds]  # the other windows are the intact file's, same scores
+    w = whole.detections.iloc[: len(inner)]
+    np.testing.assert_array_equal(inner["start_s"], w["start_s"])
+    np.testing.assert_allclose(inner["score"], w["score"], atol=1e-6)
+
+    out = tmp_path / "d.csv"
+    assert predict_cli(tiny_bundle, [broken], out) == 0  # something was read: not an error without --strict
+    assert len(pd.read_csv(out)) == len(p)
+    (reason,) = pd.read_csv(tmp_path / "failed.csv")["reason"]
+    assert reason == part.reason
+    assert f"broken.flac: {part.reason}" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import json
 import re
 import signal
 import subprocess
+import textwrap
 import sys
 import time
 from pathlib import Path
@@ -362,15 +363,15 @@ def test_interrupted_training_resumes_from_checkpoint(workdir, tmp_path):
 @pytest.mark.parametrize(
     "yaml_text, expected",
     [
-        ("models:\n  cnn:\n    lr: -0.001\n", "jaxaudio: config key models.cnn.lr"),
-        ("experiments:\n  v2:\n    class_weights: focal\n", "jaxaudio: config key experiments.v2.class_weights"),
-        ("data:\n  source: manifest\n  manifest: /no/such/manifest.csv\n", "jaxaudio: config key data.manifest: file '/no/such/manifest.csv' does not exist"),
-        ("bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n", "jaxaudio: config key bundles.0.experiment: 'v3' is not one of"),
+        ("models:\n  cnn:\n    lr: -0.001\n", "jaxaudio: config key models.cnn.lr (in bad.yaml):"),
+        ("experiments:\n  v2:\n    class_weights: focal\n", "jaxaudio: config key experiments.v2.class_weights (in bad.yaml):"),
+        ("data:\n  source: manifest\n  manifest: /no/such/manifest.csv\n", "jaxaudio: config key data.manifest (in bad.yaml): file '/no/such/manifest.csv' does not exist"),
+        ("bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n", "jaxaudio: config key bundles.0.experiment (in bad.yaml): 'v3' is not one of"),
         # a detection job over a folder without audio fails now, not after hours of training
         ("predict:\n  night:\n    audio: [{tmp}]\n    bundle: {experiment: v2, model: cnn, seed: 0}\n",
-         "jaxaudio: config key predict.night.audio: {tmp}: folder holds no audio files"),
+         "jaxaudio: config key predict.night.audio (in bad.yaml): {tmp}: folder holds no audio files"),
         ("predict:\n  night:\n    audio: [{tmp}]\n    bundle: {experiment: v2, model: vit, seed: 0}\n",
-         "jaxaudio: config key predict.night.bundle: {'experiment': 'v2', 'model': 'vit', 'seed': 0} is not one of the bundles"),
+         "jaxaudio: config key predict.night.bundle (in bad.yaml): {'experiment': 'v2', 'model': 'vit', 'seed': 0} is not one of the bundles"),
     ],
 )
 def test_bad_config_fails_before_any_job_with_one_line(tmp_path, yaml_text, expected):
@@ -381,3 +382,153 @@ def test_bad_config_fails_before_any_job_with_one_line(tmp_path, yaml_text, expe
     assert proc.returncode != 0
     assert expected.replace("{tmp}", str(tmp_path / "empty")) in proc.stderr
     assert not (tmp_path / "results").exists()  # nothing ran
+
+
+def peak_threads(log: str) -> tuple[int | None, int, int]:
+    """``(provided cores, peak threads of jobs running at once, jobs)`` from a Snakemake log
+    (cores ``None`` for a log that ran no job: a report, a dry run).
+
+    The scheduler logs a job's block (``rule X:`` ... ``threads: T``; no line means 1) when
+    it starts it and ``Finished jobid: N`` after its process has ended, in the order it
+    does both, so replaying the lines gives the threads in use at every moment; each job's
+    logged span contains its process's lifetime.
+    """
+    provided = re.search(r"^Provided cores: (\d+)", log, re.M)
+    cores = int(provided[1]) if provided else None
+    running: dict[str, int] = {}
+    peak = jobs = 0
+    block = None
+    for line in log.splitlines():
+        if re.match(r"^(local)?(rule|checkpoint) \w+:$", line):
+            block = {"threads": 1}
+        elif block is not None and (m := re.match(r"^\s+(jobid|threads): (\d+)$", line)):
+            block[m[1]] = int(m[2])
+        elif block is not None and not line.startswith(" "):
+            if "jobid" in block:
+                running[block["jobid"]] = block["threads"]
+                jobs += 1
+                peak = max(peak, sum(running.values()))
+            block = None
+        if m := re.match(r"^Finished jobid: (\d+)", line):
+            running.pop(int(m[1]), None)
+    return cores, peak, jobs
+
+
+def test_peak_threads_reads_overlap_from_a_log():
+    """The parser on a hand-made log: two 2-thread jobs overlap (4 > 2 cores), a 1-thread job after."""
+    log = textwrap.dedent("""\
+        Provided cores: 2
+        [Tue Dec  1 09:53:58 2026]
+        localrule a:
+            jobid: 1
+            threads: 2
+            resources: tmpdir=/tmp
+        [Tue Dec  1 09:53:58 2026]
+        rule a:
+            jobid: 3
+            threads: 2
+        [Tue Dec  1 09:54:00 2026]
+        Finished jobid: 1 (Rule: a)
+        Finished jobid: 3 (Rule: a)
+        [Tue Dec  1 09:54:00 2026]
+        rule b:
+            jobid: 4
+        Select jobs to execute...
+        Finished jobid: 4 (Rule: b)
+        """)
+    assert peak_threads(log) == (2, 4, 3)
+
+
+def test_jobs_never_use_more_threads_than_cores(workdir):
+    """snakemake/snakemake#3913 (Snakemake 9.10-9.16 did not count a job started alone, so
+    jobs beyond --cores ran at once): every run of this module keeps within its --cores."""
+    logs = sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))
+    measured = [peak_threads(p.read_text()) for p in logs]
+    assert any(jobs >= 15 for _, _, jobs in measured), measured  # the full run is among them
+    for path, (cores, peak, jobs) in zip(logs, measured):
+        assert cores is not None or jobs == 0, path.name
+        assert cores is None or peak <= cores, f"{path.name}: {peak} threads at once with --cores {cores}"
+
+
+def test_empty_mapping_in_an_overlay_switches_the_baselines_off(tmp_path):
+    off = tmp_path / "off.yaml"
+    off.write_text("baselines: {}\n")
+    assert "baseline" not in scheduled_jobs(snakemake(tmp_path, "-n", "--cores", "2", configs=(off,)).stdout)
+    assert scheduled_jobs(snakemake(tmp_path, "-n", "--cores", "2").stdout)["baseline"] == 2
+
+
+def test_one_species_data_set_is_rejected_before_any_job(tmp_path):
+    import soundfile as sf
+
+    (tmp_path / "robin").mkdir()
+    for i in range(12):
+        sf.write(tmp_path / "robin" / f"{i}.wav", np.full(2205, 0.1, np.float32), 22050)
+    cfg = tmp_path / "one.yaml"
+    cfg.write_text(f"data:\n  source: folder\n  folder: {tmp_path / 'robin'}/..\n")
+    (tmp_path / "run").mkdir()
+    proc = snakemake(tmp_path / "run", "--cores", "1", configs=(cfg,), check=False)
+    assert proc.returncode != 0
+    assert re.search(r"jaxaudio: config key data.folder \(in .*one.yaml\): .*: 1 species \(robin\) .*at least 2",
+                     proc.stderr), proc.stderr[-2000:]
+    assert not (tmp_path / "run" / "results").exists()
+
+
+def test_second_run_on_the_same_results_folder_is_refused_and_the_first_finishes(tmp_path):
+    """Two working directories (two clones), one `results:`: the second run stops before any
+    job, naming the first; the first's outputs are untouched and it completes."""
+    shared = tmp_path / "shared-results"
+    cfg = tmp_path / "shared.yaml"
+    cfg.write_text(f"results: {shared}\n")
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    target = f"{shared}/train/v2/cnn/seed0/summary.json"
+    first = subprocess.Popen([*snakemake_cmd(a, "--cores", "2", configs=(cfg,)), target],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    try:
+        lock = shared / ".jaxaudio.lock"
+        deadline = time.time() + 120
+        while not (lock.is_file() and f'"pid": {first.pid}' in lock.read_text()):
+            assert first.poll() is None and time.time() < deadline, "the first run never took the lock"
+            time.sleep(0.1)
+        second = snakemake(b, "--cores", "2", configs=(cfg,), check=False)
+        assert second.returncode != 0
+        assert f"jaxaudio: results folder {shared} is in use by another jaxaudio run (pid {first.pid}" in second.stderr
+        assert str(a) in second.stderr  # the first run's directory
+        assert not (b / ".snakemake" / "metadata").exists() or not any((b / ".snakemake" / "metadata").iterdir())
+        out, _ = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, out[-3000:]
+    clips = pd.read_csv(shared / "data" / "manifest.csv")
+    assert all(Path(p if Path(p).is_absolute() else a / p).is_file() for p in clips["path"])  # synthetic audio intact
+    assert (shared / "train" / "v2" / "cnn" / "seed0" / "summary.json").is_file()
+
+
+def test_byte_identical_feature_rebuild_keeps_checkpoints_and_baselines(workdir, tmp_path):
+    """A rewrite of features.npy with the same bytes (new mtime) reruns the jobs downstream,
+    as Snakemake must; training resumes from its last checkpoint and the baseline reuses its
+    outputs, both with the same results (their checks hash content, not times). (baseline_v1:
+    the run no other test of this module retrains.)"""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)  # copy2: modification times kept
+    r = copy / "results"
+    before = {p: (r / p).read_bytes() for p in ("train/baseline_v1/cnn/seed0/history.csv", "eval/baselines/logreg/metrics.json")}
+    summary = json.loads((r / "train" / "baseline_v1" / "cnn" / "seed0" / "summary.json").read_text())
+    features = r / "features" / "features.npy"
+    data = features.read_bytes()
+    time.sleep(0.01)
+    features.write_bytes(data)
+    targets = [f"results/{p}" for p in before]
+    proc = snakemake(copy, "--cores", "2", *targets)
+    out = proc.stdout + proc.stderr
+    assert "rule train:" in out and "rule baseline:" in out  # both did rerun
+    train_log = (r / "logs" / "train" / "baseline_v1" / "cnn" / "seed0.log").read_text()
+    assert f"resumed from checkpoint at epoch {summary['epochs_run']}" in train_log
+    assert "other settings or inputs" not in train_log
+    assert "outputs reused" in (r / "logs" / "baselines" / "logreg.log").read_text()
+    for p, content in before.items():
+        assert (r / p).read_bytes() == content, p

@@ -26,6 +26,7 @@ with ``z_i`` the standardised features, the intercept ``b`` unpenalised, and ``w
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from jaxaudio.streaming import NpyRows
+
+log = logging.getLogger("jaxaudio.logreg")
 
 #: Rows of the (possibly memory-mapped) feature stack read at a time.
 CHUNK_ROWS = 1024
@@ -192,31 +195,46 @@ def logreg_run(
     out: dict[str, str],
     rare_quantile: float = 0.25,
     top_k: int = 5,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Workflow step: fit the baseline on the training clips, evaluate it on the test clips.
 
     Writes the fitted pipeline to ``model_dir`` and the same evaluation files as a deep model
     (``out``: ``metrics``, ``per_class``, ``confusion``), so the comparison treats both alike.
+    With ``cache_dir`` the outputs are stored there and reused, without fitting, when the
+    inputs' content and the settings are the same (:mod:`jaxaudio.step_cache`).
     """
     from jaxaudio.evaluate import evaluate_predictions, save_evaluation
     from jaxaudio.manifest import load_resolved
+    from jaxaudio.step_cache import cached_outputs, file_digest, fingerprint
 
-    s = LogRegSettings(**settings)
-    df = load_resolved(clips_csv)
-    species = sorted(df["species"].unique())
-    features = NpyRows(features_npy)  # read in chunks (see jaxaudio.streaming)
-    if len(features) != len(df):
-        raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
-    split, labels = df["split"].to_numpy(), df["label"].to_numpy()
-    tr, va, te = (np.flatnonzero(split == k) for k in ("train", "val", "test"))
-    if te.size == 0:
-        raise ValueError(f"{clips_csv}: no test clips to evaluate on")
-    model = fit_logreg(NpyRows(features_npy, tr), labels[tr], len(species), s)
-    probs = predict_proba(model, NpyRows(features_npy, te), len(species))
-    train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
-    val = (labels[va], predict_proba(model, NpyRows(features_npy, va), len(species))) if va.size else None
-    ev = evaluate_predictions(labels[te], probs, species, train_counts, rare_quantile, top_k, val=val)
-    save_logreg(model, model_dir, {"arch": "logreg", "species": species, "settings": s.__dict__,
-                                   "input_shape": list(features.shape[1:])})
-    save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
-    return ev.metrics
+    def fit() -> None:
+        s = LogRegSettings(**settings)
+        df = load_resolved(clips_csv)
+        species = sorted(df["species"].unique())
+        features = NpyRows(features_npy)  # read in chunks (see jaxaudio.streaming)
+        if len(features) != len(df):
+            raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
+        split, labels = df["split"].to_numpy(), df["label"].to_numpy()
+        tr, va, te = (np.flatnonzero(split == k) for k in ("train", "val", "test"))
+        if te.size == 0:
+            raise ValueError(f"{clips_csv}: no test clips to evaluate on")
+        model = fit_logreg(NpyRows(features_npy, tr), labels[tr], len(species), s)
+        probs = predict_proba(model, NpyRows(features_npy, te), len(species))
+        train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
+        val = (labels[va], predict_proba(model, NpyRows(features_npy, va), len(species))) if va.size else None
+        ev = evaluate_predictions(labels[te], probs, species, train_counts, rare_quantile, top_k, val=val)
+        save_logreg(model, model_dir, {"arch": "logreg", "species": species, "settings": s.__dict__,
+                                       "input_shape": list(features.shape[1:])})
+        save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
+
+    if cache_dir is None:
+        fit()
+    else:
+        key = fingerprint(features=file_digest(features_npy), clips=file_digest(clips_csv),
+                          weights=file_digest(weights_json), settings=dict(settings), rare_quantile=rare_quantile,
+                          top_k=top_k)
+        outputs = {"model": model_dir, **{k: out[k] for k in ("metrics", "per_class", "confusion")}}
+        if cached_outputs(cache_dir, key, outputs, fit):
+            log.info("inputs and settings unchanged (content fingerprint %s): outputs reused from %s", key, cache_dir)
+    return json.loads(Path(out["metrics"]).read_text())

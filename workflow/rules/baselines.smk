@@ -22,5 +22,8 @@ rule baseline:
         settings=lambda wc: config["baselines"][wc.baseline],
         rare_quantile=config["evaluation"]["rare_quantile"],
         top_k=config["evaluation"]["top_k"],
+        # Outputs stored outside the declared ones, reused when the inputs' content is the
+        # same (a byte-identical rebuild of the features reruns this job, not the fit).
+        cache=lambda wc: f"{R}/checkpoints/baselines/{wc.baseline}",
     script:
         "../scripts/baseline.py"

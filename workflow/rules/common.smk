@@ -1,15 +1,41 @@
-# Config validation (before any job runs) and small path helpers. Logic stays in jaxaudio.
+# Config validation (before any job runs), the results-folder lock and small path helpers.
+# Logic stays in jaxaudio.
 import sys
 
-from jaxaudio.config import ConfigError, check_config, local_gpus, run_settings
+from jaxaudio.config import (
+    ConfigError,
+    check_config,
+    local_gpus,
+    merge_config_files,
+    run_settings,
+)
+from jaxaudio.results_lock import ResultsLocked, lock_results
+
+
+def _merged_config():
+    """The config files merged by jaxaudio's rules (an empty mapping means none; 1e-3 is a
+    number), not Snakemake's merge, which keeps the defaults under `baselines: {}`."""
+    settings = workflow.config_settings
+    files = [] if settings.replace_workflow_config else list(workflow.configfiles)
+    return merge_config_files(
+        files + list(workflow.overwrite_configfiles), dict(settings.config)
+    )
+
 
 try:
-    check_config(
+    _config, _sources = _merged_config()
+    config.clear()
+    config.update(_config)
+    _warnings = check_config(
         config,
         os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml"),
+        sources=_sources,
+        dataset=workflow.is_main_process,
     )
 except ConfigError as exc:
     sys.exit(f"jaxaudio: {exc}")
+for _w in _warnings:
+    print(f"jaxaudio: warning: {_w}", file=sys.stderr)
 
 R = config["results"]
 LOCAL_GPUS = local_gpus()
@@ -33,6 +59,15 @@ wildcard_constraints:
     baseline="|".join(BASELINES) or "(?!)",
     job="|".join(PREDICT) or "(?!)",
     seed=r"\d+",
+
+
+onstart:
+    # Before the first job: no other run may write this results folder (a second clone with
+    # the same `results:` would delete this run's outputs). Held until Snakemake exits.
+    try:
+        lock_results(R)
+    except ResultsLocked as exc:
+        sys.exit(f"jaxaudio: {exc}")
 
 
 def manifest_source():

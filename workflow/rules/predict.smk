@@ -5,6 +5,9 @@ rule predict:
     output:
         detections=f"{R}/predictions/{{job}}/detections.csv",
         raven=directory(f"{R}/predictions/{{job}}/raven"),
+        # files that could not be read (file,reason; just the header when none): the job
+        # fails only when no file at all could be read
+        failed=f"{R}/predictions/{{job}}/failed.csv",
     log:
         f"{R}/logs/predict/{{job}}.log",
     benchmark:

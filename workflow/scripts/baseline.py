@@ -12,5 +12,6 @@ with step_log(snakemake.log[0]) as log:
         out=dict(snakemake.output.items()),
         rare_quantile=snakemake.params.rare_quantile,
         top_k=snakemake.params.top_k,
+        cache_dir=snakemake.params.cache,
     )
     log.info("test metrics: %s", {k: v for k, v in metrics.items() if k != "rare_species"})

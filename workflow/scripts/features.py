@@ -12,5 +12,7 @@ with step_log(snakemake.log[0]) as log:
         cache_dir=snakemake.params.cache,
         on_bad_file=snakemake.params.on_bad_file,
         threads=snakemake.threads,
+        # read here, not a param: `strict` changes no output, so toggling it reruns nothing
+        strict=snakemake.config.get("strict", False),
     )
     log.info("%d clips from %d recordings", len(clips), clips["recording"].nunique())
