@@ -100,34 +100,31 @@ def write_bundle(
     return out_dir
 
 
-def best_run(runs: list[dict[str, Any]], val_macro_f1: list[float]) -> int:
-    """Index of the run with the highest validation macro-F1 (the first one on ties).
-
-    Validation only: the test split never chooses the model that users get.
-    """
-    if not runs or len(runs) != len(val_macro_f1):
-        raise ValueError(f"need one validation score per run (got {len(runs)} runs, {len(val_macro_f1)} scores)")
-    return int(np.argmax(np.asarray(val_macro_f1, dtype=float)))
-
-
 def write_best_bundle(
     runs: list[dict[str, Any]],
     model_dirs: list[str | Path],
-    summaries: list[str | Path],
     metrics: list[str | Path],
+    comparison_json: str | Path,
     feature_settings: dict[str, Any],
     out_dir: str | Path,
 ) -> dict[str, Any]:
-    """Workflow step: the bundle of the run with the best validation macro-F1.
+    """Workflow step: the bundle of the comparison's recommended configuration, first seed.
 
-    ``runs`` (``experiment, model, seed``), ``model_dirs``, ``summaries`` (each run's
-    ``summary.json``, holding ``best_val_macro_f1``) and ``metrics`` are parallel lists. The
-    bundle's ``source`` names the chosen run and every run's validation score.
+    The comparison chooses it on validation only (the best mean validation macro-F1 over
+    seeds, :func:`jaxaudio.compare.recommend`); ``runs`` (``experiment, model, seed``),
+    ``model_dirs`` and ``metrics`` are parallel lists holding that run. The bundle's
+    ``source`` names the run, the rule and every configuration's validation score.
     """
-    scores = [json.loads(Path(f).read_text())["best_val_macro_f1"] for f in summaries]
-    i = best_run(runs, scores)
-    source = {**runs[i], "chosen_by": "best validation macro-F1",
-              "val_macro_f1": {f"{r['experiment']}/{r['model']}/seed{r['seed']}": v for r, v in zip(runs, scores)}}
+    rec = json.loads(Path(comparison_json).read_text())["recommended"]
+    if rec.get("experiment") is None:
+        raise ValueError(f"{comparison_json}: no configuration recommended (no run has a validation score)")
+    key = (rec["experiment"], rec["model"], str(rec["seed"]))
+    found = [i for i, r in enumerate(runs) if (r["experiment"], r["model"], str(r["seed"])) == key]
+    if not found:
+        raise ValueError(f"{comparison_json}: recommended run {'/'.join(key)} is not among the runs given")
+    i = found[0]
+    source = {**runs[i], "chosen_by": rec["rule"], "mean_val_macro_f1": rec["mean_val_macro_f1"],
+              "val_macro_f1": rec["candidates"]}
     write_bundle(model_dirs[i], metrics[i], feature_settings, out_dir, source=source)
     return source
 

@@ -147,7 +147,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     _need(train_dir / "model", train_dir / "history.csv", r / "features" / "features.npy")
     eval_dir.mkdir(parents=True, exist_ok=True)
     names = {"metrics": "metrics.json", "per_class": "per_class.csv", "confusion": "confusion.npy",
-             "confusion_png": "confusion.png", "curves_png": "curves.png"}
+             "scores": "test_scores.npz", "confusion_png": "confusion.png", "curves_png": "curves.png"}
     m = evaluate_run(
         train_dir / "model", train_dir / "history.csv", r / "features" / "features.npy", r / "features" / "clips.csv",
         r / "data" / "class_weights.json", {k: str(eval_dir / v) for k, v in names.items()},

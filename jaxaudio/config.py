@@ -169,6 +169,27 @@ def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, A
     return base
 
 
+def add_ladder_experiments(config: dict[str, Any], sources: Sources | None = None) -> list[str]:
+    """Declare the rollback ladder's experiments the config does not declare itself.
+
+    Each rung of ``compare.ladder`` names an experiment; when ``experiments:`` has no entry
+    of that name, it is the candidate experiment with the rung's ``changes`` applied (keys
+    replaced), so a user's config needs none of them and the rungs follow whatever the
+    candidate is. Returns the rung experiments' names in ladder order.
+    """
+    compare, experiments = config.get("compare") or {}, config.get("experiments") or {}
+    candidate = experiments.get(compare.get("candidate"))
+    names = []
+    for i, step in enumerate(compare.get("ladder") or []):
+        name = step.get("experiment")
+        if name not in experiments and isinstance(candidate, Mapping):
+            experiments[name] = {**copy.deepcopy(dict(candidate)), **copy.deepcopy(dict(step.get("changes") or {}))}
+            if sources is not None:
+                sources[("experiments", str(name))] = f"compare.ladder.{i} (the candidate with its changes)"
+        names.append(name)
+    return names
+
+
 def run_settings(config: Mapping[str, Any], experiment: str, model: str, seed: int = 0) -> dict[str, Any]:
     """Complete training hyperparameters of one (experiment, model, seed) run, as a plain dict.
 
@@ -210,6 +231,26 @@ def check_config(
         return check_dataset(config) if dataset else []
     except ConfigError as exc:
         raise (_with_source(exc, sources) if sources else exc) from exc.__cause__
+
+
+def finish_config(
+    config: dict[str, Any],
+    schema_path: str | Path = SCHEMA_PATH,
+    sources: Sources | None = None,
+    dataset: bool = True,
+) -> list[str]:
+    """Check what the user wrote, add the ladder's derived experiments, then every check.
+
+    The schema sees the config before :func:`add_ladder_experiments`, so a bad key in the
+    candidate is reported where the user wrote it, not in a rung copied from it. Returns
+    the warnings of :func:`check_config`.
+    """
+    try:
+        validate_schema(config, schema_path)
+    except ConfigError as exc:
+        raise (_with_source(exc, sources) if sources else exc) from exc.__cause__
+    add_ladder_experiments(config, sources)
+    return check_config(config, schema_path, sources, dataset)
 
 
 def _batch_size_key(config: Mapping[str, Any], experiment: str, model: str) -> str:
@@ -378,6 +419,6 @@ def merge_config_files(
 def load_config(*paths: str | Path) -> dict[str, Any]:
     """Merge YAML files left to right (the workflow's merge rules) and check; warnings logged."""
     config, sources = merge_config_files(paths)
-    for warning in check_config(config, sources=sources):
+    for warning in finish_config(config, sources=sources):
         log.warning("%s", warning)
     return config

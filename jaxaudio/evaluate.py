@@ -473,6 +473,13 @@ def save_evaluation(
         np.save(fh, np.asarray(ev.confusion, dtype=np.int64), allow_pickle=False)
 
 
+def save_scores(path: Path, rows: np.ndarray, y: np.ndarray, probs: np.ndarray) -> None:
+    """The test split's scores: clip-table rows, labels and probabilities (float32)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:  # a file object: numpy would append .npz to another suffix
+        np.savez(fh, index=np.asarray(rows, np.int64), y=np.asarray(y, np.int64), probs=np.asarray(probs, np.float32))
+
+
 def evaluate_run(
     model_dir: str | Path,
     history_csv: str | Path,
@@ -490,8 +497,10 @@ def evaluate_run(
     The validation split is scored too, to tune the per-species thresholds
     (:mod:`jaxaudio.thresholds`) that the test metrics ``tuned_macro_f1`` use.
 
-    ``out`` has the keys ``metrics``, ``per_class``, ``confusion``, ``confusion_png`` and
-    ``curves_png``. Train counts (for the rare species) come from the class-weight artifact,
+    ``out`` has the keys ``metrics``, ``per_class``, ``confusion``, ``confusion_png``,
+    ``curves_png`` and ``scores`` (``.npz``: the test clips' rows of the clip table
+    ``index``, labels ``y`` and probabilities ``probs``, which the comparison's paired
+    bootstrap and seed ensembles read). Train counts (for the rare species) come from the class-weight artifact,
     by species name; the model's species order must equal the manifest's.
     """
     from jaxaudio.batching import batched_apply
@@ -517,6 +526,8 @@ def evaluate_run(
     val = (labels[val_rows], batched_apply(probs_fn, features, batch_size, rows=val_rows)) if val_rows.size else None
     ev = evaluate_predictions(labels[test], probs, species, train_counts, rare_quantile, top_k, val=val)
     save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
+    if "scores" in out:
+        save_scores(Path(out["scores"]), test, labels[test], probs)
     plot_confusion(ev.confusion, species, Path(out["confusion_png"]), title=f"{title} — test confusion (recall)")
     plot_history(pd.read_csv(history_csv), Path(out["curves_png"]), title=f"{title} — training")
     return ev.metrics

@@ -18,7 +18,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["plot_class_weights", "plot_confusion", "plot_f1_vs_count", "plot_history", "plot_timings"]
+__all__ = ["plot_class_weights", "plot_confusion", "plot_confusion_difference", "plot_f1_vs_count", "plot_history",
+           "plot_rare_species_pairs", "plot_timings"]
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1")
 
@@ -281,3 +282,62 @@ def plot_timings(jobs: pd.DataFrame, path: Path) -> None:
     for ax in (ax_t, ax_m):
         ax.grid(True, axis="x", alpha=0.3)
     _save(fig, path, dpi=120)
+
+
+def plot_rare_species_pairs(rows_by_model: dict[str, list[dict]], path: Path, baseline: str, candidate: str) -> None:
+    """Paired per-species test F1 of the rare species: baseline (left) to candidate (right).
+
+    ``rows_by_model``: model -> the comparison's ``analysis.rare_species`` rows (``species,
+    train_count, baseline_f1, candidate_f1``). One line per species, green where it gained,
+    red where it lost, grey where equal; the mean is drawn thick. A paired plot answers
+    "did the rare species improve" species by species, which a mean alone hides.
+    """
+    models = [m for m, rows in rows_by_model.items() if rows] or list(rows_by_model)
+    fig = _new_figure(max(4.0, 3.6 * len(models)), 4.6)
+    axes = np.atleast_1d(fig.subplots(1, len(models), sharey=True))
+    for ax, model in zip(axes, models):
+        rows = rows_by_model[model]
+        for r in rows:
+            d = r["candidate_f1"] - r["baseline_f1"]
+            ax.plot([0, 1], [r["baseline_f1"], r["candidate_f1"]], "-o", ms=3, lw=1, alpha=0.6,
+                    color="#1a7f37" if d > 0 else "#cf222e" if d < 0 else "#8c959f")
+        if rows:
+            mb, mc = np.mean([r["baseline_f1"] for r in rows]), np.mean([r["candidate_f1"] for r in rows])
+            ax.plot([0, 1], [mb, mc], "-", color="black", lw=3, label=f"mean {mb:.3f} → {mc:.3f}")
+            ax.legend(fontsize=8, loc="lower center")
+        gained = sum(r["candidate_f1"] > r["baseline_f1"] for r in rows)
+        lost = sum(r["candidate_f1"] < r["baseline_f1"] for r in rows)
+        ax.set_title(f"{model}: {len(rows)} rare species, {gained} gained, {lost} lost", fontsize=9)
+        ax.set_xticks([0, 1], [baseline, candidate])
+        ax.set_xlim(-0.2, 1.2)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel("test F1 of the species (mean over seeds)")
+    _save(fig, path, dpi=120)
+
+
+def plot_confusion_difference(diffs: dict[str, np.ndarray], species: Sequence[str], path: Path, title: str = "") -> None:
+    """Candidate minus baseline confusion matrices (``model -> C x C``; rows: true species,
+    test clips, mean over seeds), one panel per model: blue where the candidate puts more
+    clips, red where fewer, on one symmetric scale. Blue on the diagonal is correct
+    predictions won; blue off it is new confusion."""
+    n = len(species)
+    for model, d in diffs.items():
+        if d.shape != (n, n):
+            raise ValueError(f"{model}: difference matrix of shape {d.shape} for {n} species")
+    size = min(14.0, max(4.5, 0.13 * n + 2.5))
+    fig = _new_figure(size * len(diffs) + 1.2, size)
+    axes = np.atleast_1d(fig.subplots(1, len(diffs)))
+    limit = max([float(np.abs(d).max()) for d in diffs.values()] + [1e-9])
+    for ax, (model, d) in zip(axes, diffs.items()):
+        image = ax.imshow(d, cmap="RdBu", vmin=-limit, vmax=limit, interpolation="nearest")
+        if n <= 40:
+            ax.set_xticks(range(n), species, rotation=90, fontsize=7)
+            ax.set_yticks(range(n), species, fontsize=7)
+        ax.set_xlabel("predicted species")
+        ax.set_ylabel("true species")
+        ax.set_title(model, fontsize=10)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="Δ test clips (candidate − baseline)")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    _save(fig, path, dpi=110)

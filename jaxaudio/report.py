@@ -79,6 +79,29 @@ def _cell(value: Any, std: Any, n_seeds: int) -> str:
     return text
 
 
+def _interval(ci: Mapping[str, Any] | None) -> str:
+    if not ci or ci.get("low") is None:
+        return "–"
+    return f"{ci['delta']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}]"
+
+
+def findings_html(markdown_text: str) -> str:
+    """``findings.md`` as a standalone HTML page (markdown-it, tables on), for the report."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown_text)
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>jaxaudio findings</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #1f2328; max-width: 70em; }}
+table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #d0d7de; padding: 3px 8px; }}
+th {{ background: #f6f8fa; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
 def comparison_html(comparison: Mapping[str, Any]) -> str:
     """The comparison document (:func:`jaxaudio.compare.compare_runs`) as a standalone HTML page.
 
@@ -90,29 +113,36 @@ def comparison_html(comparison: Mapping[str, Any]) -> str:
     esc = html.escape
     colours = {"GO": "#1a7f37", "INVESTIGATE": "#9a6700", "NO-GO": "#cf222e"}
     beats = {True: "yes", False: "no", None: "–"}
+    conf = f"{100 * comparison['bootstrap']['confidence']:g} %"
     head = "".join(f"<th>{esc(h)}</th>" for h in
-                   ["model", "experiment", "seeds", *(_METRIC_NAMES[k] for k in TABLE_METRICS), "decision", "beats baselines"])
+                   ["model", "experiment", "seeds", "val macro-F1", *(_METRIC_NAMES[k] for k in TABLE_METRICS),
+                    f"Δ macro-F1 [{conf} CI]", f"Δ rare-F1 [{conf} CI]", "decision", "beats baselines"])
     body = []
     for row in comparison["table"]:
         n = int(row.get("n_seeds", 1))
-        cells = [esc(str(row["model"])), esc(str(row["experiment"])), str(n),
-                 *(_cell(row[k], row.get(f"{k}_std"), n) for k in TABLE_METRICS)]
+        ci = row.get("intervals") or {}
+        name = str(row["experiment"]) + (" (ladder)" if row.get("ladder") else "")
+        cells = [esc(str(row["model"])), esc(name), str(n), _cell(row.get("mean_val_macro_f1"), None, 1),
+                 *(_cell(row[k], row.get(f"{k}_std"), n) for k in TABLE_METRICS),
+                 _interval(ci.get("macro_f1")), _interval(ci.get("rare_f1"))]
         d = str(row["decision"])
         cells.append(f'<b style="color:{colours.get(d, "#57606a")}">{esc(d)}</b>')
         cells.append(beats[row.get("beats_baselines")])
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     reasons = []
     for model, m in comparison["models"].items():
-        items = "".join(f"<li>{esc(r)}</li>" for r in m["reasons"])
+        items = "".join(f"<li>{esc(r['level'])}: {esc(r['reason'])}</li>" for r in m["reasons"])
         reasons.append(f"<h3>{esc(model)}: {esc(m['decision'])}</h3><ul>{items}</ul>")
-        if m.get("rollback"):
+        if m.get("ladder"):
             rungs = "".join(
                 f"<li>{esc(step['rung'])} ({esc(step['experiment'])}): "
                 + (f"{esc(step['decision'])}, macro-F1 {step['metrics']['macro_f1']:.3f}" if step["ran"] else "not run")
                 + "</li>"
-                for step in m["rollback"]
+                for step in m["ladder"]["rungs"]
             )
-            reasons.append(f"<p>rollback ladder:</p><ul>{rungs}</ul>")
+            first = m["ladder"]["first_go"]
+            verdict = f"first rung to reach GO: {esc(first['rung'])}" if first else "no rung reached GO"
+            reasons.append(f"<p>rollback ladder ({verdict}):</p><ul>{rungs}</ul>")
     thresholds = ", ".join(f"{esc(k)} = {v}" for k, v in comparison["thresholds"].items())
     overall = str(comparison["decision"])
     return f"""<!DOCTYPE html>
@@ -137,6 +167,17 @@ th {{ background: #f6f8fa; }} td:nth-child(-n+2) {{ text-align: left; }}
 """
 
 
+def confusion_differences(runs: Sequence[Mapping[str, Any]], confusions: Sequence[str | Path], baseline: str,
+                          candidate: str) -> dict[str, np.ndarray]:
+    """model -> candidate minus baseline test confusion matrix, each the mean over seeds."""
+    out = {}
+    for model in dict.fromkeys(r["model"] for r in runs):
+        mean = {e: np.mean([np.load(c) for r, c in zip(runs, confusions) if (r["experiment"], r["model"]) == (e, model)],
+                           axis=0) for e in (baseline, candidate)}
+        out[model] = mean[candidate] - mean[baseline]
+    return out
+
+
 def report_figures(
     runs: Sequence[Mapping[str, Any]],
     per_class_csvs: Sequence[str | Path],
@@ -145,16 +186,28 @@ def report_figures(
     bench_dir: str | Path,
     out: Mapping[str, str | Path],
     rare_quantile: float = 0.25,
+    decision_runs: Sequence[Mapping[str, Any]] = (),
+    confusions: Sequence[str | Path] = (),
+    findings_md: str | Path | None = None,
 ) -> dict[str, Any]:
     """Workflow step: write the report's cross-run pieces.
 
-    ``runs`` (``experiment, model, seed`` dicts) and ``per_class_csvs`` are parallel lists.
+    ``runs`` (``experiment, model, seed`` dicts) and ``per_class_csvs`` are parallel lists,
+    as are ``decision_runs`` (the baseline's and candidate's) and their ``confusions``.
     ``out`` has the keys ``table`` (HTML), ``f1_vs_count``, ``weights`` and ``timings``
-    (PNGs). Times are those of every job whose benchmark file exists when this step runs,
-    which is after every training, evaluation and comparison job (its inputs).
+    (PNGs), and with the comparison's analysis ``findings`` (HTML of ``findings_md``),
+    ``rare_pairs`` and ``confusion_diff`` (PNGs). Times are those of every job whose
+    benchmark file exists when this step runs, which is after every training, evaluation and
+    comparison job (its inputs).
     """
     from jaxaudio.evaluate import rare_threshold
-    from jaxaudio.plots import plot_class_weights, plot_f1_vs_count, plot_timings
+    from jaxaudio.plots import (
+        plot_class_weights,
+        plot_confusion_difference,
+        plot_f1_vs_count,
+        plot_rare_species_pairs,
+        plot_timings,
+    )
 
     if len(runs) != len(per_class_csvs):
         raise ValueError("runs and per-class CSVs must be parallel lists")
@@ -167,6 +220,17 @@ def report_figures(
     plot_f1_vs_count(table, Path(out["f1_vs_count"]), rare_max_count=rare_threshold(weights["train_counts"], rare_quantile),
                      title=f"per-species test F1 against train count ({comparison['candidate']} vs {comparison['baseline']})")
     plot_class_weights(weights, Path(out["weights"]))
+    base, cand = comparison["baseline"], comparison["candidate"]
+    if "rare_pairs" in out:
+        rows = {m: v["analysis"]["rare_species"] for m, v in comparison["models"].items()}
+        plot_rare_species_pairs(rows, Path(out["rare_pairs"]), base, cand)
+    if "confusion_diff" in out:
+        diffs = confusion_differences(decision_runs, confusions, base, cand)
+        species = sorted(weights["train_counts"])
+        plot_confusion_difference(diffs, species, Path(out["confusion_diff"]),
+                                  title=f"test confusion, {cand} − {base} (mean over seeds)")
+    if "findings" in out and findings_md is not None:
+        Path(out["findings"]).write_text(findings_html(Path(findings_md).read_text()), encoding="utf-8")
     jobs = benchmark_table(bench_dir)
     plot_timings(jobs, Path(out["timings"]))
     return {"species_rows": len(table), "jobs": len(jobs), "seconds": float(jobs["s"].sum())}
@@ -233,7 +297,10 @@ def report_views(results: str, candidate: str, baseline: str, model: str) -> dic
     """The clicks that open each section of the report: view name -> menu texts."""
     return {
         "home": [],
+        "findings": ["0. Findings", f"{results}/report/findings.html"],
         "comparison": ["1. Comparison", f"{results}/report/comparison.html"],
+        "rare_species_f1": ["1. Comparison", f"{results}/report/rare_species_f1.png"],
+        "confusion_difference": ["1. Comparison", f"{results}/report/confusion_difference.png"],
         "f1_vs_train_count": ["1. Comparison", f"{results}/report/f1_vs_train_count.png"],
         "class_weights": ["2. Data", f"{results}/report/class_weights.png"],
         "confusion": ["3. Confusion matrices", model, candidate],

@@ -109,15 +109,6 @@ def test_inputs_from_files_and_folders_each_once(tmp_path):
         audio_inputs([tmp_path / "nope.wav"])
 
 
-def test_best_run_is_the_highest_validation_score_first_on_ties():
-    from jaxaudio.bundle import best_run
-
-    runs = [{"experiment": e, "model": "cnn", "seed": 0} for e in ("a", "b", "c")]
-    assert best_run(runs, [0.70, 0.85, 0.85]) == 1
-    with pytest.raises(ValueError, match="one validation score per run"):
-        best_run(runs, [0.5])
-
-
 # --- one bad file among good ones: every good file's detections, every bad file listed ---
 
 SR = 8000  # the tiny bundle's rate: the test files need no resampling

@@ -49,16 +49,28 @@ def test_benchmark_table_reads_snakemake_benchmark_files(tmp_path):
 def test_comparison_html_shows_means_with_std_and_escapes_names():
     row = {"model": "cnn", "experiment": "<v2>", "n_seeds": 3, "accuracy": 0.9, "macro_f1": 0.85, "rare_f1": 0.8,
            "cmap": 0.91, "accuracy_std": 0.01, "macro_f1_std": 0.02, "rare_f1_std": 0.03, "cmap_std": 0.004,
-           "decision": "GO", "beats_baselines": True}
+           "decision": "GO", "beats_baselines": True, "mean_val_macro_f1": 0.8, "ladder": False,
+           "intervals": {"macro_f1": {"delta": 0.1, "low": 0.05, "high": 0.15}, "rare_f1": {"delta": 0.2, "low": -0.01, "high": 0.4}}}
     ref = {"model": "sklearn", "experiment": "logreg", "n_seeds": 1, "accuracy": 0.8, "macro_f1": 0.7, "rare_f1": None,
            "cmap": 0.75, "decision": "reference", "beats_baselines": None}
     doc = {"decision": "GO", "candidate": "<v2>", "baseline": "baseline_v1", "thresholds": {"go_macro_f1": 0.25},
-           "models": {"cnn": {"decision": "GO", "reasons": ["macro-F1 0.850 > 0.25"], "rollback": None}},
+           "bootstrap": {"confidence": 0.95, "n_resamples": 2000},
+           "models": {"cnn": {"decision": "GO", "reasons": [{"level": "GO", "reason": "macro-F1 0.850 > 0.25"}],
+                              "ladder": None}},
            "table": [row, ref]}
     page = comparison_html(doc)
     assert "<script" not in page and "&lt;v2&gt;" in page and "<v2>" not in page
     assert "<td>0.850 ± 0.020</td>" in page and "<td>0.700</td>" in page and "<td>–</td>" in page
-    assert ">GO</b>" in page and "macro-F1 0.850 &gt; 0.25" in page
+    assert ">GO</b>" in page and "GO: macro-F1 0.850 &gt; 0.25" in page
+    assert "<th>Δ macro-F1 [95 % CI]</th>" in page and "<td>+0.100 [+0.050, +0.150]</td>" in page
+    assert "<td>+0.200 [-0.010, +0.400]</td>" in page and "<td>0.800</td>" in page  # rare interval, val macro-F1
+
+
+def test_findings_markdown_renders_its_table_as_html():
+    from jaxaudio.report import findings_html
+
+    page = findings_html("# Findings\n\n| a | b |\n|---|---|\n| 1 | **GO** |\n")
+    assert "<h1>Findings</h1>" in page and "<td><strong>GO</strong></td>" in page and "<table>" in page
 
 
 def test_f1_plot_names_the_missing_columns(tmp_path):

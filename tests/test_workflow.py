@@ -173,13 +173,15 @@ def test_snakemake_report_opens_in_chromium_with_every_section(workdir, tmp_path
     report = workdir / "results" / "report.html"
     snakemake(workdir, "--report", str(report))
     page = report.read_text()
-    for caption in ("Test-split metrics of every", "Each point is one species", "Class weights computed",
+    for caption in ("The findings of this run", "Test F1 of each rare species", "Candidate minus baseline test confusion",
+                    "Test-split metrics of every", "Each point is one species", "Class weights computed",
                     "rows normalised", "The dashed line marks the epoch", "Wall-clock seconds and peak"):
         assert caption in page, caption
     if shutil.which("chromium") is None:
         pytest.skip("chromium is not installed (`make chromium`; CI installs it in .ci/run)")
     home = render_report(report, tmp_path / "home.png")
-    for section in ("1. Comparison", "2. Data", "3. Confusion matrices", "4. Training curves", "5. Benchmark times"):
+    for section in ("0. Findings", "1. Comparison", "2. Data", "3. Confusion matrices", "4. Training curves",
+                    "5. Benchmark times"):
         assert section in home["text"]
     assert "experiments baseline_v1, v2; models cnn, vit" in home["text"]  # workflow.rst, filled from the config
     for name, clicks in report_views("results", "v2", "baseline_v1", "vit").items():
@@ -295,10 +297,10 @@ def test_nothing_to_do_after_a_complete_run(workdir):
     [
         # one model's learning rate: that model's runs (and its bundle) only; features, stats,
         # baselines reused
-        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "bundle": 1, "bundle_best": 1, "compare": 1, "report_figures": 1}, "model=vit", "model=cnn",
+        ("models:\n  cnn:\n    lr: 0.002\n", {"train": 2, "evaluate": 2, "bundle": 1, "decision": 1, "bundle_best": 1, "compare": 1, "report_figures": 1}, "model=vit", "model=cnn",
          "params have changed since last execution"),
         # a second seed: 2 experiments x 2 models for seed 1 only; seed 0 reused
-        ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "bundle_best": 1, "compare": 1, "report_figures": 1}, "seed=0", "seed=1", "missing output files"),
+        ("run:\n  seeds: [0, 1]\n", {"train": 4, "evaluate": 4, "decision": 1, "bundle_best": 1, "compare": 1, "report_figures": 1}, "seed=0", "seed=1", "missing output files"),
     ],
     ids=["one-model-lr", "add-a-seed"],
 )
@@ -532,3 +534,43 @@ def test_byte_identical_feature_rebuild_keeps_checkpoints_and_baselines(workdir,
     assert "outputs reused" in (r / "logs" / "baselines" / "logreg.log").read_text()
     for p, content in before.items():
         assert (r / p).read_bytes() == content, p
+
+
+def test_ladder_is_not_scheduled_when_the_candidate_is_go(tmp_path):
+    """The decision checkpoint says GO: no rung is trained, and nothing is left to do."""
+    go = ROOT / ".test" / "ladder-go" / "config.yaml"
+    snakemake(tmp_path, "--cores", "2", configs=(go,))
+    r = tmp_path / "results"
+    assert json.loads((r / "compare" / "decision.json").read_text())["models"]["cnn"]["decision"] == "GO"
+    comparison = json.loads((r / "comparison.json").read_text())
+    cnn = comparison["models"]["cnn"]
+    assert cnn["decision"] == "GO" and cnn["ladder"] is None
+    assert cnn["experiments"]["v2"]["intervals"]["rare_f1"]["low"] > 0
+    assert sorted(p.name for p in (r / "train").iterdir()) == ["frozen", "v2"]  # no rung trained
+    assert scheduled_jobs(snakemake(tmp_path, "-n", "--cores", "2", configs=(go,)).stdout) == {}
+    assert comparison["recommended"]["experiment"] == "v2"
+    assert json.loads((r / "bundles" / "best" / "bundle.json").read_text())["source"]["experiment"] == "v2"
+    assert (r / "findings.md").read_text().startswith("# Findings: v2 vs frozen\n\n**Decision: GO**")
+
+
+def test_ladder_runs_by_itself_when_the_candidate_fails(tmp_path):
+    """An absurd learning rate: the checkpoint's decision is not GO, so the rungs derived from
+    the candidate are trained and judged with the same rules, and the first GO is named."""
+    fails = ROOT / ".test" / "ladder-fails" / "config.yaml"
+    dry = snakemake(tmp_path, "-n", "--cores", "2", configs=(fails,)).stdout
+    assert "decision" in scheduled_jobs(dry) and "checkpoint" in dry
+    snakemake(tmp_path, "--cores", "2", configs=(fails,))
+    r = tmp_path / "results"
+    assert json.loads((r / "compare" / "decision.json").read_text())["models"]["cnn"]["decision"] != "GO"
+    for rung in ("weights_only", "lower_lr"):
+        assert (r / "train" / rung / "cnn" / "seed0" / "history.csv").is_file(), rung
+    settings = json.loads((r / "train" / "lower_lr" / "cnn" / "seed0" / "model" / "model.json").read_text())["settings"]
+    assert settings["lr"] == pytest.approx(1e-4) and settings["class_weights"] == "balanced" and settings["normalise"] is True
+    ladder = json.loads((r / "comparison.json").read_text())["models"]["cnn"]["ladder"]
+    assert [(x["experiment"], x["ran"]) for x in ladder["rungs"]] == [("weights_only", True), ("lower_lr", True)]
+    assert all(x["decision"] in ("GO", "INVESTIGATE", "NO-GO") and x["reasons"] for x in ladder["rungs"])
+    firsts = [x for x in ladder["rungs"] if x["decision"] == "GO"]
+    assert ladder["first_go"] == ({"rung": firsts[0]["rung"], "experiment": firsts[0]["experiment"]} if firsts else None)
+    findings = (r / "findings.md").read_text()
+    assert "Rollback ladder:" in findings and ("first rung to reach GO" in findings or "no rung reached GO" in findings)
+    assert "weights_only (ladder)" in (r / "comparison.txt").read_text()

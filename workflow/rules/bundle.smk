@@ -18,9 +18,11 @@ rule bundle:
 
 rule bundle_best:
     input:
-        models=run_paths(f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/model"),
-        summaries=run_paths(f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/summary.json"),
-        metrics=run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json"),
+        comparison=rules.compare.output.json,
+        models=lambda wc: paths_of(
+            compared_runs(), f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/model"
+        ),
+        metrics=lambda wc: paths_of(compared_runs(), EVAL_FILES["metrics"]),
     output:
         directory(f"{R}/bundles/best"),
     log:
@@ -30,7 +32,7 @@ rule bundle_best:
     conda:
         "../envs/jaxaudio.yaml"
     params:
-        runs=RUNS,
+        runs=lambda wc: compared_runs(),
         features=config["features"],
     script:
         "../scripts/bundle_best.py"

@@ -1,10 +1,12 @@
 # Config validation (before any job runs), the results-folder lock and small path helpers.
 # Logic stays in jaxaudio.
+import json
 import sys
 
 from jaxaudio.config import (
     ConfigError,
-    check_config,
+    add_ladder_experiments,
+    finish_config,
     local_gpus,
     merge_config_files,
     run_settings,
@@ -26,7 +28,7 @@ try:
     _config, _sources = _merged_config()
     config.clear()
     config.update(_config)
-    _warnings = check_config(
+    _warnings = finish_config(
         config,
         os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml"),
         sources=_sources,
@@ -34,6 +36,8 @@ try:
     )
 except ConfigError as exc:
     sys.exit(f"jaxaudio: {exc}")
+# The rungs' experiments are declared by now: this only lists their names.
+LADDER_ALL = add_ladder_experiments(config)
 for _w in _warnings:
     print(f"jaxaudio: warning: {_w}", file=sys.stderr)
 
@@ -44,17 +48,32 @@ MODELS = config["run"]["models"]
 BASELINES = list(config.get("baselines") or {})
 PREDICT = list(config.get("predict") or {})
 SEEDS = config["run"].get("seeds", [0])
-# One (experiment, model, seed) per training run; `run` gives the path part {exp}/{model}/seed{seed}.
-RUNS = [
-    {"experiment": e, "model": m, "seed": s}
-    for e in EXPERIMENTS
-    for m in MODELS
-    for s in SEEDS
-]
+# The rollback ladder's experiments that run.experiments does not already run: trained only
+# when the decision checkpoint says a model's candidate is not GO (compare.ladder_mode).
+LADDER = [e for e in dict.fromkeys(LADDER_ALL) if e not in EXPERIMENTS]
+LADDER_MODE = config["compare"].get("ladder_mode", "auto")
+
+
+def runs_of(experiments, models=MODELS):
+    """One (experiment, model, seed) per training run, experiment-major."""
+    return [
+        {"experiment": e, "model": m, "seed": s}
+        for e in experiments
+        for m in models
+        for s in SEEDS
+    ]
+
+
+# `run` gives the path part {exp}/{model}/seed{seed}.
+RUNS = runs_of(EXPERIMENTS)
+# The runs the ladder's decision is taken on: baseline and candidate, every model and seed.
+DECISION_RUNS = runs_of(
+    list(dict.fromkeys([config["compare"]["baseline"], config["compare"]["candidate"]]))
+)
 
 
 wildcard_constraints:
-    exp="|".join(EXPERIMENTS),
+    exp="|".join(EXPERIMENTS + LADDER),
     model="|".join(MODELS),
     baseline="|".join(BASELINES) or "(?!)",
     job="|".join(PREDICT) or "(?!)",
@@ -80,10 +99,46 @@ def manifest_source():
 
 def run_paths(pattern):
     """``pattern`` (with {exp}, {model}, {seed}) for every run, in RUNS order."""
+    return paths_of(RUNS, pattern)
+
+
+# What the comparison reads of each run (paths with {exp}, {model}, {seed}).
+EVAL_FILES = {
+    "metrics": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json",
+    "histories": f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/history.csv",
+    "per_class": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/per_class.csv",
+    "confusion": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.npy",
+    "scores": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/test_scores.npz",
+}
+
+
+def paths_of(runs, pattern):
     return [
         pattern.format(exp=r["experiment"], model=r["model"], seed=r["seed"])
-        for r in RUNS
+        for r in runs
     ]
+
+
+def eval_files(runs):
+    """EVAL_FILES for ``runs``: name -> list of paths in run order."""
+    return {k: paths_of(runs, p) for k, p in EVAL_FILES.items()}
+
+
+def ladder_runs():
+    """The ladder's runs the comparison waits for: every rung of each model whose candidate
+    is not GO by the decision checkpoint (ladder_mode auto), of every model (always), none
+    (never, or no rung outside run.experiments)."""
+    if not LADDER or LADDER_MODE == "never":
+        return []
+    if LADDER_MODE == "always":
+        return runs_of(LADDER)
+    with open(checkpoints.decision.get().output.json) as f:
+        decisions = json.load(f)["models"]
+    return runs_of(LADDER, [m for m in MODELS if decisions[m]["decision"] != "GO"])
+
+
+def compared_runs():
+    return RUNS + ladder_runs()
 
 
 def bundle_path(b):

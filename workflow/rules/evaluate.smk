@@ -9,6 +9,8 @@ rule evaluate:
         metrics=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json",
         per_class=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/per_class.csv",
         confusion=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.npy",
+        # test labels and probabilities: the comparison's paired bootstrap reads them
+        scores=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/test_scores.npz",
         confusion_png=report(
             f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.png",
             caption="../report/confusion.rst",

@@ -1,12 +1,29 @@
 rule report_figures:
     input:
         comparison=rules.compare.output.json,
+        findings=rules.compare.output.findings,
         per_class=run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/per_class.csv"),
+        confusions=paths_of(DECISION_RUNS, EVAL_FILES["confusion"]),
         weights=rules.class_weights.output[0],
         # after these, every benchmark file of the run exists (the timings plot reads them)
         bundles=bundle_paths(),
         predictions=expand(f"{R}/predictions/{{job}}/detections.csv", job=PREDICT),
     output:
+        findings=report(
+            f"{R}/report/findings.html",
+            caption="../report/findings.rst",
+            category="0. Findings",
+        ),
+        rare_pairs=report(
+            f"{R}/report/rare_species_f1.png",
+            caption="../report/rare_species_f1.rst",
+            category="1. Comparison",
+        ),
+        confusion_diff=report(
+            f"{R}/report/confusion_difference.png",
+            caption="../report/confusion_difference.rst",
+            category="1. Comparison",
+        ),
         table=report(
             f"{R}/report/comparison.html",
             caption="../report/comparison.rst",
@@ -35,6 +52,7 @@ rule report_figures:
         "../envs/jaxaudio.yaml"
     params:
         runs=RUNS,
+        decision_runs=DECISION_RUNS,
         bench_dir=f"{R}/benchmarks",
         rare_quantile=config["evaluation"]["rare_quantile"],
     script:

@@ -1,18 +1,13 @@
 from jaxaudio.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.compare import compare_files, format_table
+    from jaxaudio.compare import EVAL_KEYS, compare_files, format_table
 
     comparison = compare_files(
         snakemake.params.runs,
-        snakemake.input.metrics,
-        snakemake.input.histories,
-        snakemake.params.baseline,
-        snakemake.params.candidate,
-        snakemake.params.thresholds,
-        snakemake.params.ladder,
-        snakemake.output.json,
-        snakemake.output.table,
+        {k: snakemake.input[k] for k in EVAL_KEYS},
+        snakemake.params.settings,
+        dict(snakemake.output.items()),
         baselines=dict(zip(snakemake.params.baselines, snakemake.input.baselines)),
     )
     log.info("\n%s", format_table(comparison))

@@ -11,5 +11,9 @@ with step_log(snakemake.log[0]) as log:
         snakemake.params.bench_dir,
         dict(snakemake.output.items()),
         rare_quantile=snakemake.params.rare_quantile,
+        decision_runs=snakemake.params.decision_runs,
+        confusions=[snakemake.input.confusions] if isinstance(snakemake.input.confusions, str)
+        else list(snakemake.input.confusions),
+        findings_md=snakemake.input.findings,
     )
     log.info("report figures: %s", done)
