@@ -298,15 +298,16 @@ def format_table(comparison: Mapping[str, Any]) -> str:
     w = 13 if multi else 6
     beats = {True: "yes", False: "no", None: "-"}
     pct = f"{100 * comparison['bootstrap']['confidence']:g}%"
-    head = (f"{'model':8} {'experiment':20} {'acc':>{w}} {'macroF1':>{w}} {'rareF1':>{w}} {'cmAP':>{w}} {'valF1':>6} "
+    names = [row["experiment"] + (" (ladder)" if row.get("ladder") else "") for row in comparison["table"]]
+    e = max([20, *map(len, names)])
+    head = (f"{'model':8} {'experiment':{e}} {'acc':>{w}} {'macroF1':>{w}} {'rareF1':>{w}} {'cmAP':>{w}} {'valF1':>6} "
             f"{'dMacroF1 [' + pct + ' CI]':>22} {'dRareF1 [' + pct + ' CI]':>22}  {'decision':11} beats baselines")
     lines = [head, "-" * len(head)]
-    for row in comparison["table"]:
+    for row, name in zip(comparison["table"], names):
         cells = " ".join(_cell(row[k], row.get(f"{k}_std"), multi, w) for k in TABLE_METRICS)
         val = f"{row['mean_val_macro_f1']:.3f}" if row.get("mean_val_macro_f1") is not None else "-"
         ci = row.get("intervals") or {}
-        name = row["experiment"] + (" (ladder)" if row.get("ladder") else "")
-        lines.append(f"{row['model']:8} {name:20} {cells} {val:>6} {_ci(ci.get('macro_f1'))} {_ci(ci.get('rare_f1'))}  "
+        lines.append(f"{row['model']:8} {name:{e}} {cells} {val:>6} {_ci(ci.get('macro_f1'))} {_ci(ci.get('rare_f1'))}  "
                      f"{row['decision']:11} {beats[row.get('beats_baselines')]}")
     if multi:
         seeds = sorted({row["n_seeds"] for row in comparison["table"] if row["model"] != "sklearn"})
