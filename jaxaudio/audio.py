@@ -73,7 +73,7 @@ def _fault(path: str | Path, message: str) -> AudioError:
     return AudioError(f"{path}: {message}")
 
 
-def _sndfile_message(exc: BaseException) -> str:
+def sndfile_message(exc: BaseException) -> str:
     """libsndfile's own words, without the "Error opening '<path>':" prefix."""
     msg = getattr(exc, "error_string", None) or str(exc)
     for prefix in ("Error : ", "Error: "):
@@ -155,7 +155,7 @@ def _open(path: str | Path) -> tuple[Any, int]:
     try:
         info = sf.info(str(path))
     except Exception as exc:  # libsndfile raises LibsndfileError, RuntimeError, TypeError, ...
-        msg = _sndfile_message(exc)
+        msg = sndfile_message(exc)
         ext = Path(path).suffix.lower()
         if ext not in AUDIO_EXTENSIONS:
             shown = f"'{ext}'" if ext else "(no file extension)"
@@ -222,20 +222,34 @@ def _frame_range(
     return first, last
 
 
-def _frames_decodable(path: str | Path, first: int, last: int) -> int:
-    """How many frames of ``[first, last)`` decode before libsndfile fails (error path only)."""
+def is_truncated(decoded: int, promised: int, fmt: str) -> bool:
+    """Whether ``decoded`` frames fall short of the ``promised`` ones (``fmt``: libsndfile's
+    format name; an MP3 may fall :data:`MPEG_SLACK_FRAMES` short, its count is an estimate)."""
+    return decoded < promised - (MPEG_SLACK_FRAMES if fmt == "MP3" else 0)
+
+
+#: Frames read at a time, after libsndfile failed, to find how far a file decodes.
+SALVAGE_FRAMES = 1024
+
+
+def decodable_frames(path: str | Path, first: int, limit: int, channels: int = 1) -> np.ndarray:
+    """The ``(frames, channels)`` float32 frames from ``first`` on (at most ``limit``) that
+    decode before libsndfile fails, read :data:`SALVAGE_FRAMES` at a time in a fresh handle
+    (error path only: it says how far a damaged file decodes, and keeps what came before)."""
+    parts = [np.zeros((0, channels), np.float32)]
     n = 0
     try:
         with sf.SoundFile(str(path)) as f:
             f.seek(first)
-            while n < last - first:
-                block = f.read(min(1024, last - first - n), dtype="float32")
-                if len(block) == 0:
+            while n < limit:
+                part = f.read(min(SALVAGE_FRAMES, limit - n), dtype="float32", always_2d=True)
+                if not len(part):
                     break
-                n += len(block)
-    except Exception:
+                parts.append(part)
+                n += len(part)
+    except Exception:  # noqa: BLE001 - the fault itself; what came before it is kept
         pass
-    return n
+    return np.concatenate(parts)
 
 
 def load_audio(path: str | Path, sample_rate: int, start: float | None = None, end: float | None = None) -> np.ndarray:
@@ -251,14 +265,13 @@ def load_audio(path: str | Path, sample_rate: int, start: float | None = None, e
     try:
         data, _ = sf.read(str(path), start=first, stop=last, dtype="float32", always_2d=True)
     except Exception as exc:
-        got = _frames_decodable(path, first, last)
+        got = len(decodable_frames(path, first, want, info.channels))
         raise _fault(
             path,
             f"decoded {got} of {want} frames{segment}: file is truncated or its audio data is corrupt "
-            f"(libsndfile: {_sndfile_message(exc)})",
+            f"(libsndfile: {sndfile_message(exc)})",
         ) from exc
-    slack = MPEG_SLACK_FRAMES if info.format == "MP3" else 0
-    if data.shape[0] < want - slack:
+    if is_truncated(data.shape[0], want, info.format):
         raise _fault(path, f"decoded {data.shape[0]} of {want} frames{segment}: file is truncated")
     if data.shape[0] == 0:
         raise _fault(path, f"file has no samples{segment}")

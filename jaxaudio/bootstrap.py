@@ -32,7 +32,7 @@ Counts are weighted sums (``w @ one_hot``), so ``B`` resamples cost a few matrix
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -125,3 +125,10 @@ def paired_bootstrap(
             "n_resamples": int(n_resamples),
         }
     return out
+
+
+def format_interval(ci: Mapping[str, Any] | None) -> str:
+    """``+0.012 [-0.015, +0.029]``: an interval of :func:`paired_bootstrap` (``–`` when undefined)."""
+    if not ci or ci.get("low") is None:
+        return "–"
+    return f"{ci['delta']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}]"

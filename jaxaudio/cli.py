@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from jaxaudio.results_lock import ResultsLocked, lock_results
+from jaxaudio.runlog import is_terminal
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -34,7 +35,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _progress() -> bool:
     """Bars on a terminal; plain INFO lines (one per epoch, per chunk) when stderr is not one."""
-    tty = sys.stderr.isatty()
+    tty = is_terminal(sys.stderr)
     if not tty:
         logging.getLogger("jaxaudio").setLevel(logging.INFO)
     return tty

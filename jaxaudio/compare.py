@@ -351,6 +351,13 @@ def load_runs(runs: Sequence[Mapping[str, Any]], files: Mapping[str, Sequence[st
     return [load_run(r, *(files[k][i] for k in keys), scores[i]) for i, r in enumerate(runs)]
 
 
+def _compare_with(runs, files, settings: Mapping[str, Any], ladder, refs) -> dict[str, Any]:
+    """:func:`compare_runs` on the runs' files with the config's ``compare`` section."""
+    return compare_runs(load_runs(runs, files), settings["baseline"], settings["candidate"],
+                        settings.get("thresholds") or {}, ladder, refs, settings.get("confidence", 0.95),
+                        settings.get("bootstrap", 2000))
+
+
 def compare_files(
     runs: Sequence[Mapping[str, Any]],
     files: Mapping[str, Sequence[str]],
@@ -363,9 +370,7 @@ def compare_files(
     (comparison.txt) and ``findings`` (findings.md). ``settings``: the config's ``compare``
     section (baseline, candidate, thresholds, ladder, confidence, bootstrap)."""
     refs = {name: json.loads(Path(p).read_text()) for name, p in (baselines or {}).items()}
-    comparison = compare_runs(
-        load_runs(runs, files), settings["baseline"], settings["candidate"], settings.get("thresholds") or {},
-        settings.get("ladder") or [], refs, settings.get("confidence", 0.95), settings.get("bootstrap", 2000))
+    comparison = _compare_with(runs, files, settings, settings.get("ladder") or [], refs)
     Path(out["json"]).write_text(json.dumps(comparison, indent=2) + "\n")
     Path(out["table"]).write_text(format_table(comparison) + "\n")
     Path(out["findings"]).write_text(findings_markdown(comparison))
@@ -376,9 +381,7 @@ def decision_file(runs: Sequence[Mapping[str, Any]], files: Mapping[str, Sequenc
                   out_json: str) -> dict[str, Any]:
     """Workflow step (the ladder's checkpoint): the candidate's decision per model, from the
     baseline's and the candidate's runs, with the same rules as :func:`compare_files`."""
-    comparison = compare_runs(load_runs(runs, files), settings["baseline"], settings["candidate"],
-                              settings.get("thresholds") or {}, (), None, settings.get("confidence", 0.95),
-                              settings.get("bootstrap", 2000))
+    comparison = _compare_with(runs, files, settings, (), None)
     decisions = decisions_only(comparison)
     Path(out_json).write_text(json.dumps(decisions, indent=2) + "\n")
     return decisions

@@ -25,7 +25,8 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,15 @@ def source_of(key: str, sources: Sources) -> str | None:
     return None
 
 
+@contextmanager
+def _naming_sources(sources: Sources | None) -> Iterator[None]:
+    """Re-raise a :class:`ConfigError` with the file that set its key named (:func:`_with_source`)."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise (_with_source(exc, sources) if sources else exc) from exc.__cause__
+
+
 def _with_source(exc: ConfigError, sources: Sources) -> ConfigError:
     """``exc`` with the file that set its key named: ``config key K (in FILE): ...``."""
     msg = str(exc)
@@ -169,6 +179,11 @@ def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, A
     return base
 
 
+def ladder_names(config: Mapping[str, Any]) -> list[str]:
+    """The experiments the rungs of ``compare.ladder`` name, in ladder order."""
+    return [step.get("experiment") for step in (config.get("compare") or {}).get("ladder") or []]
+
+
 def add_ladder_experiments(config: dict[str, Any], sources: Sources | None = None) -> list[str]:
     """Declare the rollback ladder's experiments the config does not declare itself.
 
@@ -179,15 +194,12 @@ def add_ladder_experiments(config: dict[str, Any], sources: Sources | None = Non
     """
     compare, experiments = config.get("compare") or {}, config.get("experiments") or {}
     candidate = experiments.get(compare.get("candidate"))
-    names = []
-    for i, step in enumerate(compare.get("ladder") or []):
-        name = step.get("experiment")
+    for i, (step, name) in enumerate(zip(compare.get("ladder") or [], ladder_names(config))):
         if name not in experiments and isinstance(candidate, Mapping):
             experiments[name] = {**copy.deepcopy(dict(candidate)), **copy.deepcopy(dict(step.get("changes") or {}))}
             if sources is not None:
                 sources[("experiments", str(name))] = f"compare.ladder.{i} (the candidate with its changes)"
-        names.append(name)
-    return names
+    return ladder_names(config)
 
 
 def run_settings(config: Mapping[str, Any], experiment: str, model: str, seed: int = 0) -> dict[str, Any]:
@@ -226,11 +238,9 @@ def check_config(
     the data set as the manifest or folder describes it (:func:`check_dataset`). Errors
     name the key and, given ``sources`` (from :func:`merge_layers`), the file that set it.
     """
-    try:
-        _check_settings(config, schema_path)
+    with _naming_sources(sources):
+        _check_settings(config, schema_path, manifest_table=not dataset)  # check_dataset reads the manifest itself
         return check_dataset(config) if dataset else []
-    except ConfigError as exc:
-        raise (_with_source(exc, sources) if sources else exc) from exc.__cause__
 
 
 def finish_config(
@@ -245,10 +255,8 @@ def finish_config(
     candidate is reported where the user wrote it, not in a rung copied from it. Returns
     the warnings of :func:`check_config`.
     """
-    try:
+    with _naming_sources(sources):
         validate_schema(config, schema_path)
-    except ConfigError as exc:
-        raise (_with_source(exc, sources) if sources else exc) from exc.__cause__
     add_ladder_experiments(config, sources)
     return check_config(config, schema_path, sources, dataset)
 
@@ -313,8 +321,10 @@ def check_dataset(config: Mapping[str, Any]) -> list[str]:
     return warnings
 
 
-def _check_settings(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
-    """Schema, references between sections, paths, feature and model settings."""
+def _check_settings(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH,
+                    manifest_table: bool = True) -> None:
+    """Schema, references between sections, paths, feature and model settings; with
+    ``manifest_table`` also the manifest's structure (without it :func:`check_dataset` does that)."""
     validate_schema(config, schema_path)
     data = config["data"]
     if data["source"] == "folder":
@@ -329,10 +339,11 @@ def _check_settings(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_
             raise ConfigError("config key data.manifest: required when data.source is 'manifest'")
         if not Path(manifest).is_file():
             raise ConfigError(f"config key data.manifest: file {manifest!r} does not exist")
-        try:
-            check_manifest(manifest)
-        except ManifestError as exc:
-            raise ConfigError(f"config key data.manifest: {exc}") from exc
+        if manifest_table:
+            try:
+                check_manifest(manifest)
+            except ManifestError as exc:
+                raise ConfigError(f"config key data.manifest: {exc}") from exc
     for i, name in enumerate(config["run"]["experiments"]):
         if name not in config["experiments"]:
             raise ConfigError(f"config key run.experiments.{i}: unknown experiment {name!r}; declared: {sorted(config['experiments'])}")

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxaudio.bootstrap import format_interval
+
 #: The decision thresholds; config/config.yaml's ``compare.thresholds`` holds the same values
 #: (a test checks), and a user's keys override them one by one.
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -95,8 +97,7 @@ def seed_disagreement(per_seed_macro_f1: Sequence[float], max_seed_std: float) -
 
 
 def _interval(ci: Mapping[str, Any]) -> str:
-    return (f"Δ {ci['delta']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}] "
-            f"({100 * ci['confidence']:g} % paired-bootstrap interval)")
+    return f"Δ {format_interval(ci)} ({100 * ci['confidence']:g} % paired-bootstrap interval)"
 
 
 def decide(

@@ -12,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from jaxaudio.bootstrap import format_interval
+
 #: Rare species listed as gained and as lost (the largest changes).
 SHOWN_SPECIES = 8
-
-
-def _ci(ci: Mapping[str, Any] | None) -> str:
-    if not ci or ci.get("low") is None:
-        return "–"
-    return f"{ci['delta']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}]"
 
 
 def _metric(r: Mapping[str, Any], k: str) -> str:
@@ -37,7 +33,7 @@ def _decision_table(model: str, m: Mapping[str, Any], conf: str) -> list[str]:
         val = f"{r['mean_val_macro_f1']:.3f}" if r.get("mean_val_macro_f1") is not None else "–"
         lines.append(f"| {exp} | {r['n_seeds']} | {val} | {_metric(r, 'accuracy')} | "
                      f"{_metric(r, 'macro_f1')} | {_metric(r, 'rare_f1')} | "
-                     f"{_ci(ci.get('macro_f1'))} | {_ci(ci.get('accuracy'))} | {_ci(ci.get('rare_f1'))} | "
+                     f"{format_interval(ci.get('macro_f1'))} | {format_interval(ci.get('accuracy'))} | {format_interval(ci.get('rare_f1'))} | "
                      f"**{r['decision']}** |")
     return lines
 
@@ -87,7 +83,7 @@ def _model_section(model: str, m: Mapping[str, Any], comparison: Mapping[str, An
         out.append("Rollback ladder:")
         for r in m["ladder"]["rungs"]:
             out.append(f"- {r['rung']} ({r['experiment']}): " + (
-                f"{r['decision']}, macro-F1 {r['metrics']['macro_f1']:.3f}, Δ rare-F1 {_ci((r.get('intervals') or {}).get('rare_f1'))}"
+                f"{r['decision']}, macro-F1 {r['metrics']['macro_f1']:.3f}, Δ rare-F1 {format_interval((r.get('intervals') or {}).get('rare_f1'))}"
                 if r["ran"] else "not run"))
         first = m["ladder"]["first_go"]
         out += [f"- first rung to reach GO: {first['rung']} ({first['experiment']})" if first else

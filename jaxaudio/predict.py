@@ -35,15 +35,20 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from jaxaudio.audio import AUDIO_EXTENSIONS, MPEG_SLACK_FRAMES, AudioError, _sndfile_message, audio_info
+from jaxaudio.audio import (
+    AUDIO_EXTENSIONS,
+    AudioError,
+    audio_info,
+    decodable_frames,
+    is_truncated,
+    sndfile_message,
+)
 from jaxaudio.bundle import Bundle
 
 COLUMNS = ["file", "start_s", "end_s", "species", "score"]
 RAVEN_COLUMNS = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)",
                  "Species", "Score"]
 FAILED_COLUMNS = ["file", "reason"]
-#: Frames read at a time, after a block failed, to find how far a file decodes.
-SALVAGE_FRAMES = 1024
 
 log = logging.getLogger("jaxaudio.predict")
 
@@ -63,7 +68,7 @@ def stream_audio(path: str | Path, sample_rate: int, block_seconds: float = 30.0
     try:
         f = sf.SoundFile(str(path))
     except Exception as exc:  # noqa: BLE001 - libsndfile's message, with the file named
-        raise AudioError(f"{path}: cannot decode: {_sndfile_message(exc)}") from exc
+        raise AudioError(f"{path}: cannot decode: {sndfile_message(exc)}") from exc
     with f:
         sr = f.samplerate
         resampler = soxr.ResampleStream(sr, sample_rate, 1, dtype="float32", quality="HQ") if sr != sample_rate else None
@@ -92,25 +97,7 @@ def _read_block(path: str | Path, f: sf.SoundFile, done: int, block: int) -> tup
     try:
         return f.read(block, dtype="float32", always_2d=True), None
     except Exception as exc:  # noqa: BLE001 - libsndfile raises LibsndfileError, RuntimeError, ...
-        return _decodable(path, done, block, f.channels), exc
-
-
-def _decodable(path: str | Path, first: int, limit: int, channels: int) -> np.ndarray:
-    """Frames ``first ..`` (at most ``limit``) that decode, read small, in a fresh handle."""
-    parts = [np.zeros((0, channels), np.float32)]
-    n = 0
-    try:
-        with sf.SoundFile(str(path)) as f:
-            f.seek(first)
-            while n < limit:
-                part = f.read(min(SALVAGE_FRAMES, limit - n), dtype="float32", always_2d=True)
-                if not len(part):
-                    break
-                parts.append(part)
-                n += len(part)
-    except Exception:  # noqa: BLE001 - the fault itself; what came before it is kept
-        pass
-    return np.concatenate(parts)
+        return decodable_frames(path, done, block, f.channels), exc
 
 
 def _check_complete(path: str | Path, info: dict, done: int, fault: Exception | None) -> None:
@@ -119,8 +106,8 @@ def _check_complete(path: str | Path, info: dict, done: int, fault: Exception | 
     got = f"decoded {done} of {frames} frames ({done / sr:.1f} of {frames / sr:.1f} s)"
     if fault is not None:
         raise AudioError(f"{path}: {got}, then the decoder failed: file is truncated or its audio data is corrupt "
-                         f"(libsndfile: {_sndfile_message(fault)})")
-    if done < frames - (MPEG_SLACK_FRAMES if info["format"] == "MP3" else 0):
+                         f"(libsndfile: {sndfile_message(fault)})")
+    if is_truncated(done, frames, info["format"]):
         raise AudioError(f"{path}: {got}: file is truncated")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxaudio.bootstrap import format_interval
 from jaxaudio.compare import TABLE_METRICS
 
 # Snakemake benchmark folders whose files are one job each of the rule named by the folder.
@@ -79,12 +80,6 @@ def _cell(value: Any, std: Any, n_seeds: int) -> str:
     return text
 
 
-def _interval(ci: Mapping[str, Any] | None) -> str:
-    if not ci or ci.get("low") is None:
-        return "–"
-    return f"{ci['delta']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}]"
-
-
 def findings_html(markdown_text: str) -> str:
     """``findings.md`` as a standalone HTML page (markdown-it, tables on), for the report."""
     from markdown_it import MarkdownIt
@@ -124,7 +119,7 @@ def comparison_html(comparison: Mapping[str, Any]) -> str:
         name = str(row["experiment"]) + (" (ladder)" if row.get("ladder") else "")
         cells = [esc(str(row["model"])), esc(name), str(n), _cell(row.get("mean_val_macro_f1"), None, 1),
                  *(_cell(row[k], row.get(f"{k}_std"), n) for k in TABLE_METRICS),
-                 _interval(ci.get("macro_f1")), _interval(ci.get("rare_f1"))]
+                 format_interval(ci.get("macro_f1")), format_interval(ci.get("rare_f1"))]
         d = str(row["decision"])
         cells.append(f'<b style="color:{colours.get(d, "#57606a")}">{esc(d)}</b>')
         cells.append(beats[row.get("beats_baselines")])

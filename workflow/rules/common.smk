@@ -5,8 +5,8 @@ import sys
 
 from jaxaudio.config import (
     ConfigError,
-    add_ladder_experiments,
     finish_config,
+    ladder_names,
     local_gpus,
     merge_config_files,
     run_settings,
@@ -36,8 +36,7 @@ try:
     )
 except ConfigError as exc:
     sys.exit(f"jaxaudio: {exc}")
-# The rungs' experiments are declared by now: this only lists their names.
-LADDER_ALL = add_ladder_experiments(config)
+LADDER_ALL = ladder_names(config)
 for _w in _warnings:
     print(f"jaxaudio: warning: {_w}", file=sys.stderr)
 
