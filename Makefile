@@ -41,7 +41,7 @@ bench: install
 # and screenshots every section to results/report_views/ (make chromium installs it).
 report: run
 	$(BIN)/snakemake --report results/report.html
-	$(BIN)/python -m jaxaudio.report results/report.html --views results/report_views
+	$(BIN)/python -m jaxaudio.evaluation.report results/report.html --views results/report_views
 
 # Chromium for rendering the report (Debian package; root or sudo).
 chromium:
@@ -51,7 +51,7 @@ chromium:
 	@chromium --version
 
 slurm-test: install
-	JAXAUDIO_SLURM_TEST=1 $(BIN)/python -m pytest -q -s tests/test_slurm.py
+	JAXAUDIO_SLURM_TEST=1 $(BIN)/python -m pytest -q -s tests/cluster/test_slurm.py
 
 clean:
 	rm -rf results

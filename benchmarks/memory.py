@@ -3,11 +3,11 @@
     .venv/bin/python -m benchmarks.run --only memory         # via the harness (JSON + table)
 
 Each measurement is a fresh child process (``python -m benchmarks.memory child ...``) that
-runs :func:`jaxaudio.train.train` for one epoch on a synthetic feature cache of N clips of
+runs :func:`jaxaudio.training.loop.train` for one epoch on a synthetic feature cache of N clips of
 ``(3, 40, 130)`` float32 (62.4 KB each: 0.62 GB at 10k, 6.2 GB at 100k) and reports its own
 peak resident set (``VmHWM`` of ``/proc/self/status``; not ``getrusage``'s ``ru_maxrss``,
 which Linux carries over ``execve`` from the forking parent). The training split is handed over
-as :class:`jaxaudio.streaming.NpyRows`, exactly as the workflow's train rule does; the
+as :class:`jaxaudio.features.streaming.NpyRows`, exactly as the workflow's train rule does; the
 ``device_memory_mb`` setting picks streaming (budget 1 MiB) or the resident path (a budget
 larger than the split). The model is the seed CNN with narrow channels (8-16-32) so an epoch
 over 100k clips takes minutes, not an hour; its activations are part of the figure.
@@ -59,8 +59,8 @@ def child(features: Path, n: int, mode: str) -> dict[str, Any]:
     """Runs in the measured process: one epoch of training, then its peak RSS."""
     import jax
 
-    from jaxaudio.streaming import NpyRows
-    from jaxaudio.train import TrainSettings, train
+    from jaxaudio.features.streaming import NpyRows
+    from jaxaudio.training.loop import TrainSettings, train
 
     y = np.random.default_rng(1).integers(0, N_CLASSES, n + N_VAL)
     y[:N_CLASSES] = np.arange(N_CLASSES)

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.profile_step [--arch cnn] [--samples 256] [--top 25]
 
-Runs the epoch program of ``jaxaudio.train.make_steps`` (as the benchmark and the train rule
+Runs the epoch program of ``jaxaudio.training.loop.make_steps`` (as the benchmark and the train rule
 do) under ``jax.profiler`` with a Perfetto trace, sums each XLA op's (fusion's) time over
 the epoch and prints milliseconds per step, largest first, with the op's output shape and
 the JAX operation it came from (``jvp()`` = forward, ``transpose(jvp())`` = backward). A

@@ -2,10 +2,10 @@
 
     .venv/bin/python -m benchmarks.run [--quick] [--only features|train|memory|workflow] [--out PATH]
 
-* ``features``: clips/s of the JAX MFCC frontend (``jaxaudio.frontend``, batches of 64) vs
-  librosa one clip at a time (``jaxaudio.features.mfcc_stack``), on decoded 3-s clips.
-* ``train``: samples/s of a training epoch as ``jaxaudio.train.train`` runs it
-  (``jaxaudio.train.make_steps``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
+* ``features``: clips/s of the JAX MFCC frontend (``jaxaudio.features.frontend``, batches of 64) vs
+  librosa one clip at a time (``jaxaudio.features.cache.mfcc_stack``), on decoded 3-s clips.
+* ``train``: samples/s of a training epoch as ``jaxaudio.training.loop.train`` runs it
+  (``jaxaudio.training.loop.make_steps``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
   models in eager PyTorch (CPU).
 * ``workflow``: wall time of ``make run``'s workflow and per-rule times (``benchmarks/workflow.py``).
 * ``memory``: peak RSS of training streamed from the cache at 10k and 100k clips
@@ -183,7 +183,7 @@ def load_clips(n: int, cfg, manifest: Path) -> tuple[np.ndarray, dict[str, Any]]
     """``(n, n_samples)`` decoded clips from ``manifest`` (cycled if it has fewer files), or synthetic."""
     import pandas as pd
 
-    from jaxaudio.audio import AudioError, fit_length, load_audio
+    from jaxaudio.data.audio import AudioError, fit_length, load_audio
 
     if not manifest.is_file():
         log(f"features: {manifest} not found: using {n} SYNTHETIC clips (noise + tones), not real recordings")
@@ -210,7 +210,7 @@ def load_clips(n: int, cfg, manifest: Path) -> tuple[np.ndarray, dict[str, Any]]
 
 
 def rel_errors(ours: np.ndarray, ref: np.ndarray, floor: float = 1.0) -> np.ndarray:
-    """``(C,)`` max |ours - ref| / that clip's reference channel range (floored at 1 dB), as tests/test_frontend.py."""
+    """``(C,)`` max |ours - ref| / that clip's reference channel range (floored at 1 dB), as tests/unit/features/test_frontend.py."""
     ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
     err = np.abs(ours - ref).max(axis=(2, 3))
     rng = ref.max(axis=(2, 3)) - ref.min(axis=(2, 3))
@@ -218,9 +218,11 @@ def rel_errors(ours: np.ndarray, ref: np.ndarray, floor: float = 1.0) -> np.ndar
 
 
 def bench_features(n_clips: int, repeats: int, manifest: Path, batch: int | None = None) -> dict[str, Any]:
-    from jaxaudio.batching import batched_apply
-    from jaxaudio.features import FRONTEND_BATCH, FeatureConfig, mfcc_stack
-    from jaxaudio.frontend import make_mfcc_frontend
+    from jaxaudio.runtime.batching import batched_apply
+    from jaxaudio.features.frontend import FRONTEND_BATCH
+    from jaxaudio.features.config import FeatureConfig
+    from jaxaudio.features.reference import mfcc_stack
+    from jaxaudio.features.frontend import make_mfcc_frontend
 
     batch = batch or FRONTEND_BATCH  # default 64, as the workflow's features rule
     cfg = FeatureConfig(clip_seconds=3.0)
@@ -300,7 +302,7 @@ def synthetic_training_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 
 def flax_training(arch: str, n: int, x: np.ndarray, y: np.ndarray, epochs: int | None = None,
                   **steps_options: Any) -> dict[str, Any]:
-    """The benchmarks' training setup, as ``jaxaudio.train.train`` builds it, for ``arch`` on ``n`` clips.
+    """The benchmarks' training setup, as ``jaxaudio.training.loop.train`` builds it, for ``arch`` on ``n`` clips.
 
     AdamW (lr 1e-3, constant schedule), the arch's batch from ``ARCHS``, the data on the
     device and neutral statistics (mean 0, std 1) and class weights (1). ``epochs`` sets the
@@ -312,8 +314,8 @@ def flax_training(arch: str, n: int, x: np.ndarray, y: np.ndarray, epochs: int |
     import jax
     import jax.numpy as jnp
 
-    from jaxaudio.models import build_model
-    from jaxaudio.train import TrainSettings, epoch_layout, make_optimizer, make_steps
+    from jaxaudio.models.registry import build_model
+    from jaxaudio.training.loop import TrainSettings, epoch_layout, make_optimizer, make_steps
 
     spec = ARCHS[arch]
     s = TrainSettings(arch=arch, model=spec["options"], batch_size=spec["batch"], lr=1e-3, schedule="constant",
@@ -371,7 +373,7 @@ def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ste
             log(f"train {arch}: flax ({label}) epoch {e - first}/{epochs}: {times[-1]:.2f} s")
         return state, times, warm
 
-    # The epoch as jaxaudio.train.train runs it: one lax.scan program.
+    # The epoch as jaxaudio.training.loop.train runs it: one lax.scan program.
     state, times, warm_s = timed_epochs(train_epoch, state, 0, "lax.scan epoch")
     rate = n * epochs / sum(times)
     gflops = step_flops * steps * epochs / sum(times) / 1e9 if step_flops else None
@@ -609,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
 
     repeats, epochs = max(1, args.repeats), max(1, args.epochs)
     # train as the train rule does: its XLA flags (deterministic GPU kernels) before JAX starts
-    from jaxaudio.xla_flags import set_training_flags
+    from jaxaudio.runtime.xla_flags import set_training_flags
 
     set_training_flags()
     n_clips = args.clips or (64 if args.quick else 1000)

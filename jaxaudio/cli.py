@@ -21,12 +21,12 @@ import logging
 import sys
 from pathlib import Path
 
-from jaxaudio.results_lock import ResultsLocked, lock_results
-from jaxaudio.runlog import is_terminal
+from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
+from jaxaudio.runtime.runlog import is_terminal
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from jaxaudio.synth import synthesize
+    from jaxaudio.data.synthetic import synthesize
 
     manifest = synthesize(args.out_dir, preset=args.preset, seed=args.seed)
     print(f"wrote {manifest}")
@@ -42,7 +42,7 @@ def _progress() -> bool:
 
 
 def _config(args: argparse.Namespace) -> dict:
-    from jaxaudio.config import DEFAULT_CONFIG, load_config
+    from jaxaudio.config.load import DEFAULT_CONFIG, load_config
 
     files = [p for p in [DEFAULT_CONFIG] if p.is_file()] + list(args.config)
     if not files:
@@ -59,11 +59,11 @@ def _locked_config(args: argparse.Namespace) -> dict:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from jaxaudio.features import build_feature_cache
-    from jaxaudio.manifest import prepare_manifest
-    from jaxaudio.stats import stats_for_cache
-    from jaxaudio.synth import synthesize
-    from jaxaudio.weights import weights_for_clips
+    from jaxaudio.features.cache import build_feature_cache
+    from jaxaudio.data.manifest import prepare_manifest
+    from jaxaudio.features.stats import stats_for_cache
+    from jaxaudio.data.synthetic import synthesize
+    from jaxaudio.training.weights import weights_for_clips
 
     config = _locked_config(args)
     r, data = Path(config["results"]), config["data"]
@@ -97,7 +97,7 @@ def _features(args: argparse.Namespace) -> int:
 
 def _run_dirs(config: dict, args: argparse.Namespace) -> tuple[Path, Path, Path]:
     """results/{train,eval,checkpoints}/<experiment>/<model>/seed<k>, as the workflow lays them out."""
-    from jaxaudio.config import ConfigError
+    from jaxaudio.config.load import ConfigError
 
     for key, pool in (("experiment", config["experiments"]), ("model", config["models"])):
         if getattr(args, key) not in pool:
@@ -114,13 +114,13 @@ def _need(*paths: Path) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from jaxaudio.xla_flags import set_training_flags
+    from jaxaudio.runtime.xla_flags import set_training_flags
 
     set_training_flags()  # before JAX starts its backend
     import jax
 
-    from jaxaudio.config import run_settings
-    from jaxaudio.train import train_run
+    from jaxaudio.config.load import run_settings
+    from jaxaudio.training.loop import train_run
 
     config = _locked_config(args)
     r = Path(config["results"])
@@ -140,7 +140,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from jaxaudio.evaluate import evaluate_run
+    from jaxaudio.evaluation.metrics import evaluate_run
 
     config = _locked_config(args)
     r = Path(config["results"])
@@ -163,7 +163,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _bundle(args: argparse.Namespace) -> int:
     import yaml
 
-    from jaxaudio.bundle import write_bundle
+    from jaxaudio.inference.bundle import write_bundle
 
     config = yaml.safe_load(Path(args.config).read_text())
     if "features" not in config:
@@ -177,7 +177,7 @@ def _predict(args: argparse.Namespace) -> int:
     """Every readable file's detections are written whatever the others hold; each file that
     failed is one stderr line and a row of failed.csv. Exit 0, or 1 with --strict when any
     file failed, or 2 when not one file could be read."""
-    from jaxaudio.predict import predict_paths
+    from jaxaudio.inference.predict import predict_paths
 
     run = predict_paths(args.bundle, args.inputs, args.out, args.raven, args.window, args.hop, args.top_k,
                         args.min_score, args.merge, args.batch_size, progress=_progress())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jaxaudio.xla_flags import set_training_flags
+from jaxaudio.runtime.xla_flags import set_training_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 BIRDSOUNDS = ROOT.parent / "shared" / "data" / "birdsounds-dev"

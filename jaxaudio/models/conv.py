@@ -14,7 +14,7 @@ the input is unfolded into patches (im2col), and XLA's CPU matmul is fast:
 with ``P`` the ``(B·H·W, kh·kw·C)`` patch matrix and ``g = ∂L/∂y``. :func:`conv2d_same`
 keeps XLA's forward convolution and its input gradient (both fast) and computes the weight
 gradient as ``Pᵀ g``. The values equal ``jax.grad`` of ``lax.conv_general_dilated`` up to
-float32 summation order (tests/test_models.py checks it against that reference).
+float32 summation order (tests/unit/models/test_conv.py checks it against that reference).
 
 Only the CPU backend takes this path; accelerators use XLA's own gradient (cuDNN etc.),
 which is fast and does not pay the ``kh·kw``-fold memory of the patch matrix.

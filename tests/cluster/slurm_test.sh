@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The workflow on a real one-node Slurm cluster started on this machine, through
 # profiles/slurm. Run it with `make slurm-test` or
-# `JAXAUDIO_SLURM_TEST=1 .venv/bin/python -m pytest -q tests/test_slurm.py -s`.
+# `JAXAUDIO_SLURM_TEST=1 .venv/bin/python -m pytest -q tests/cluster/test_slurm.py -s`.
 # Needs root and a Debian/Ubuntu system (apt-get installs slurm-wlm and munge if missing);
 # leaves nothing running and changes nothing outside one temporary folder (besides the
 # packages): munged, slurmctld and slurmd run with a key, socket, slurm.conf, state and logs

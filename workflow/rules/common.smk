@@ -3,7 +3,7 @@
 import json
 import sys
 
-from jaxaudio.config import (
+from jaxaudio.config.load import (
     ConfigError,
     finish_config,
     ladder_names,
@@ -11,7 +11,7 @@ from jaxaudio.config import (
     merge_config_files,
     run_settings,
 )
-from jaxaudio.results_lock import ResultsLocked, lock_results
+from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 
 
 def _merged_config():

@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.models.logreg import logreg_run
+    from jaxaudio.baselines.logreg import logreg_run
 
     metrics = logreg_run(
         features_npy=snakemake.input.features,

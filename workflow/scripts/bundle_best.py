@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.bundle import write_best_bundle
+    from jaxaudio.inference.bundle import write_best_bundle
 
     models, metrics = snakemake.input.models, snakemake.input.metrics
     source = write_best_bundle(

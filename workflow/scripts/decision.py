@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.compare import EVAL_KEYS, decision_file
+    from jaxaudio.evaluation.compare import EVAL_KEYS, decision_file
 
     decisions = decision_file(
         snakemake.params.runs,

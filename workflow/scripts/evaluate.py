@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.evaluate import evaluate_run
+    from jaxaudio.evaluation.metrics import evaluate_run
 
     metrics = evaluate_run(
         model_dir=snakemake.input.model,

@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.features import build_feature_cache
+    from jaxaudio.features.cache import build_feature_cache
 
     clips = build_feature_cache(
         snakemake.input.manifest,

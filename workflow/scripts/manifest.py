@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.manifest import prepare_manifest
+    from jaxaudio.data.manifest import prepare_manifest
 
     split = snakemake.params.split
     df, species = prepare_manifest(

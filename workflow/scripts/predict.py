@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.predict import predict_paths
+    from jaxaudio.inference.predict import predict_paths
 
     # A file that cannot be read is listed in failed.csv and the job goes on; the job fails
     # only when not one file could be read (require_some_read), with every output written.

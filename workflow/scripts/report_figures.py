@@ -1,7 +1,7 @@
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.report import report_figures
+    from jaxaudio.evaluation.report import report_figures
 
     done = report_figures(
         snakemake.params.runs,

@@ -1,14 +1,14 @@
 # Before JAX starts: deterministic GPU kernels, one CPU thread pool for a one-thread job.
-from jaxaudio.xla_flags import set_training_flags
+from jaxaudio.runtime.xla_flags import set_training_flags
 
 set_training_flags(snakemake.threads)
 
-from jaxaudio.runlog import step_log
+from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
     import jax
 
-    from jaxaudio.train import train_run
+    from jaxaudio.training.loop import train_run
 
     log.info("JAX backend %s, devices %s", jax.default_backend(), jax.devices())
     result = train_run(

@@ -1,0 +1,435 @@
+"""Workflow configuration: validation with one-line errors, and resolution of runs.
+
+The JSON schema (``workflow/schemas/config.schema.yaml``) checks types, ranges and names
+of every key; :func:`check_config` adds the checks a schema cannot express (references
+between sections, files that must exist, feature settings librosa would reject). Each
+failure is a :class:`ConfigError` whose message starts with the config key at fault.
+
+:func:`run_settings` turns (experiment, model) into the complete, flat set of training
+hyperparameters. The workflow passes that dict to the train rule as ``params`` so that
+Snakemake reruns exactly the runs whose settings changed.
+
+Precedence (later wins): ``training`` < ``models.<m>`` < ``experiments.<e>`` keys
+(``lr_scale`` multiplies the learning rate last) < ``experiments.<e>.overrides.<m>``.
+
+Config files are merged by :func:`merge_layers` (the workflow and the CLI alike): mappings
+merge key by key, any other value replaces, and an **empty mapping replaces** — so
+``baselines: {}`` or ``predict: {}`` in an overlay means "none", as config/README.md says,
+instead of merging into the defaults and changing nothing (Snakemake's own merge). The file
+that set each key is remembered, and errors name it. Files are read by :func:`read_yaml`,
+which also reads ``1e-3`` as a number (PyYAML follows YAML 1.1 and reads it as text).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pandas as pd
+import yaml
+
+from jaxaudio.features.config import FeatureConfig
+from jaxaudio.data.manifest import ManifestError, check_manifest, resolve_manifest
+from jaxaudio.data.files import audio_inputs
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# The workflow's defaults, which the CLI (like Snakemake) merges user config files on top of.
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "logit_adjust", "lr", "epochs", "batch_size", "patience")
+
+
+log = logging.getLogger("jaxaudio.config.load")
+
+#: A layer's name for values given on Snakemake's command line (``--config key=value``).
+COMMAND_LINE = "--config"
+
+# YAML 1.2 floats, which include ``1e-3`` and ``5E+2`` (YAML 1.1 needs a dot: ``1.0e-3``).
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads YAML 1.2 floats such as ``1e-3`` as numbers."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot work; the message names the key (and its file)."""
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """One config file as a dict (empty file: ``{}``); ``1e-3`` is read as a number."""
+    try:
+        data = yaml.load(Path(path).read_text(), Loader=_ConfigLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: a config file must be a mapping of keys, not {type(data).__name__}")
+    return dict(data)
+
+
+Sources = dict[tuple[str, ...], str]
+
+
+def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, Any], Sources]:
+    """Merge config layers ``(name, mapping)`` left to right; later layers win.
+
+    Mappings merge key by key; any other value (lists included) replaces; an empty mapping
+    replaces too, so ``{}`` means "none". Returns the merged config and, for every key a
+    layer set, the name of the last layer that set it (for error messages).
+    """
+    config: dict[str, Any] = {}
+    sources: Sources = {}
+
+    def record(value: Any, name: str, path: tuple[str, ...]) -> None:
+        sources[path] = name
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                record(v, name, (*path, str(k)))
+
+    def update(base: dict[str, Any], new: Mapping[str, Any], name: str, prefix: tuple[str, ...]) -> None:
+        for k, v in new.items():
+            path = (*prefix, str(k))
+            if isinstance(v, Mapping) and v and isinstance(base.get(k), dict):
+                update(base[k], v, name, path)
+                continue
+            base[k] = copy.deepcopy(dict(v) if isinstance(v, Mapping) else v)
+            for stale in [p for p in sources if p[: len(path)] == path]:
+                del sources[stale]
+            record(v, name, path)
+
+    for name, layer in layers:
+        update(config, layer, name, ())
+    return config, sources
+
+
+def source_of(key: str, sources: Sources) -> str | None:
+    """The layer that set config key ``key`` (dotted, as in error messages), or None."""
+    parts = tuple(key.split("."))
+    for n in range(len(parts), 0, -1):
+        if parts[:n] in sources:
+            return sources[parts[:n]]
+    return None
+
+
+@contextmanager
+def _naming_sources(sources: Sources | None) -> Iterator[None]:
+    """Re-raise a :class:`ConfigError` with the file that set its key named (:func:`_with_source`)."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise (_with_source(exc, sources) if sources else exc) from exc.__cause__
+
+
+def _with_source(exc: ConfigError, sources: Sources) -> ConfigError:
+    """``exc`` with the file that set its key named: ``config key K (in FILE): ...``."""
+    msg = str(exc)
+    m = re.match(r"config key ([^\s:]+)", msg)
+    where = source_of(m[1], sources) if m else None
+    if where is None:
+        return exc
+    return ConfigError(f"{msg[: m.end()]} (in {where}){msg[m.end() :]}")
+
+
+def validate_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
+    """Validate against the JSON schema; raise the most relevant error as one line."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        key = _key(error.absolute_path)
+        if error.validator in ("additionalProperties", "unevaluatedProperties"):
+            raise ConfigError(f"config key {key}: {error.message}")
+        hint = ""
+        if error.validator == "type" and isinstance(error.instance, str) and _FLOAT.match(error.instance.strip()):
+            hint = f"; YAML 1.1 reads {error.instance!r} as text: write it with a dot, e.g. 1.0e-3, or as 0.001"
+        raise ConfigError(f"config key {key}: {error.message} (value {error.instance!r}){hint}")
+
+
+def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    for k, v in update.items():
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+            _deep_update(base[k], v)
+        else:
+            base[k] = copy.deepcopy(v)
+    return base
+
+
+def ladder_names(config: Mapping[str, Any]) -> list[str]:
+    """The experiments the rungs of ``compare.ladder`` name, in ladder order."""
+    return [step.get("experiment") for step in (config.get("compare") or {}).get("ladder") or []]
+
+
+def add_ladder_experiments(config: dict[str, Any], sources: Sources | None = None) -> list[str]:
+    """Declare the rollback ladder's experiments the config does not declare itself.
+
+    Each rung of ``compare.ladder`` names an experiment; when ``experiments:`` has no entry
+    of that name, it is the candidate experiment with the rung's ``changes`` applied (keys
+    replaced), so a user's config needs none of them and the rungs follow whatever the
+    candidate is. Returns the rung experiments' names in ladder order.
+    """
+    compare, experiments = config.get("compare") or {}, config.get("experiments") or {}
+    candidate = experiments.get(compare.get("candidate"))
+    for i, (step, name) in enumerate(zip(compare.get("ladder") or [], ladder_names(config))):
+        if name not in experiments and isinstance(candidate, Mapping):
+            experiments[name] = {**copy.deepcopy(dict(candidate)), **copy.deepcopy(dict(step.get("changes") or {}))}
+            if sources is not None:
+                sources[("experiments", str(name))] = f"compare.ladder.{i} (the candidate with its changes)"
+    return ladder_names(config)
+
+
+def run_settings(config: Mapping[str, Any], experiment: str, model: str, seed: int = 0) -> dict[str, Any]:
+    """Complete training hyperparameters of one (experiment, model, seed) run, as a plain dict.
+
+    The seed (initialisation, shuffling, dropout, augmentation) comes from ``run.seeds``
+    only, so repeating a run over seeds never changes anything else.
+    """
+    m = copy.deepcopy(dict(config["models"][model]))
+    e = config["experiments"][experiment]
+    s: dict[str, Any] = {"class_weights": "none", "normalise": False}
+    s.update(copy.deepcopy(config.get("training", {})))
+    s["arch"] = m.pop("arch")
+    s["model"] = m.pop("options", {})
+    s.update(m)
+    s.update({k: e[k] for k in EXPERIMENT_TRAINING_KEYS if k in e})
+    if "lr_scale" in e:
+        s["lr"] = s["lr"] * e["lr_scale"]
+    override = copy.deepcopy(e.get("overrides", {}).get(model, {}))
+    if "options" in override:
+        s["model"] = _deep_update(s["model"], override.pop("options"))
+    s.update(override)
+    s["seed"] = int(seed)
+    return s
+
+
+def check_config(
+    config: Mapping[str, Any],
+    schema_path: str | Path = SCHEMA_PATH,
+    sources: Sources | None = None,
+    dataset: bool = True,
+) -> list[str]:
+    """Every check that can run before any work starts; returns the warnings to show.
+
+    Schema, references between sections, paths, feature settings; with ``dataset`` also
+    the data set as the manifest or folder describes it (:func:`check_dataset`). Errors
+    name the key and, given ``sources`` (from :func:`merge_layers`), the file that set it.
+    """
+    with _naming_sources(sources):
+        _check_settings(config, schema_path, manifest_table=not dataset)  # check_dataset reads the manifest itself
+        return check_dataset(config) if dataset else []
+
+
+def finish_config(
+    config: dict[str, Any],
+    schema_path: str | Path = SCHEMA_PATH,
+    sources: Sources | None = None,
+    dataset: bool = True,
+) -> list[str]:
+    """Check what the user wrote, add the ladder's derived experiments, then every check.
+
+    The schema sees the config before :func:`add_ladder_experiments`, so a bad key in the
+    candidate is reported where the user wrote it, not in a rung copied from it. Returns
+    the warnings of :func:`check_config`.
+    """
+    with _naming_sources(sources):
+        validate_schema(config, schema_path)
+    add_ladder_experiments(config, sources)
+    return check_config(config, schema_path, sources, dataset)
+
+
+def _batch_size_key(config: Mapping[str, Any], experiment: str, model: str) -> str:
+    """The config key that sets a run's batch_size (the one precedence picks)."""
+    e = config["experiments"][experiment]
+    if "batch_size" in e.get("overrides", {}).get(model, {}):
+        return f"experiments.{experiment}.overrides.{model}.batch_size"
+    if "batch_size" in e:
+        return f"experiments.{experiment}.batch_size"
+    if "batch_size" in config["models"][model]:
+        return f"models.{model}.batch_size"
+    return "training.batch_size"
+
+
+def check_dataset(config: Mapping[str, Any]) -> list[str]:
+    """The data set as the manifest or folder describes it, checked before any decoding.
+
+    Resolves it as the manifest step will (missing files, species under
+    ``min_clips_per_species``, the seeded split) and rejects what would otherwise only fail
+    after features and training: fewer than 2 species, an empty validation or test split.
+    Returns warnings (species with no validation or test clip; a batch larger than the
+    training split, which silently becomes full-batch training); with ``strict: true`` a
+    warning is an error. The embedded synthetic set is known to pass and is not checked.
+    """
+    data = config["data"]
+    if data["source"] == "synthetic":
+        return []
+    key, source, split = f"data.{data['source']}", data[data["source"]], data["split"]
+    try:
+        df, species = resolve_manifest(source, split["seed"], split["val_fraction"], split["test_fraction"],
+                                       data["min_clips_per_species"], data["too_few_clips"])
+    except ManifestError as exc:
+        raise ConfigError(f"config key {key}: {exc}") from exc
+    if len(species) < 2:
+        raise ConfigError(f"config key {key}: {source}: {len(species)} species ({', '.join(species)}) after "
+                          f"data.min_clips_per_species={data['min_clips_per_species']}: a classifier needs at least 2")
+    counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
+    given = "split" in pd.read_csv(source, nrows=0).columns if Path(source).is_file() else False
+    for name, fraction in (("val", "val_fraction"), ("test", "test_fraction")):
+        if name not in counts.columns or counts[name].sum() == 0:
+            fix = "give some rows that split" if given else f"raise data.split.{fraction} (now {split[fraction]})"
+            raise ConfigError(f"config key {key}: {source}: the {name} split is empty ({len(df)} clips, "
+                              f"{len(species)} species): training and evaluation need it; {fix}")
+    warnings = []
+    for name in ("val", "test"):
+        missing = [f"{sp} ({counts.loc[sp].sum()} clips)" for sp in species if counts.loc[sp, name] == 0]
+        if missing:
+            warnings.append(f"{source}: {len(missing)} of {len(species)} species have no {name} clip and are "
+                            f"not scored there: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+    n_train = int(counts["train"].sum())
+    for exp in config["run"]["experiments"]:
+        for model in config["run"]["models"]:
+            b = run_settings(config, exp, model)["batch_size"]
+            if b > n_train:
+                warnings.append(f"config key {_batch_size_key(config, exp, model)}: batch_size {b} is larger than "
+                                f"the training split ({n_train} clips) of run {exp}/{model}: every epoch is one "
+                                f"full batch of {n_train}, {n_train} clips per update instead of {b}")
+    if warnings and config.get("strict", False):
+        raise ConfigError(f"{warnings[0]} (config key strict: true makes this an error)")
+    return warnings
+
+
+def _check_settings(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH,
+                    manifest_table: bool = True) -> None:
+    """Schema, references between sections, paths, feature and model settings; with
+    ``manifest_table`` also the manifest's structure (without it :func:`check_dataset` does that)."""
+    validate_schema(config, schema_path)
+    data = config["data"]
+    if data["source"] == "folder":
+        folder = data.get("folder")
+        if not folder:
+            raise ConfigError("config key data.folder: required when data.source is 'folder'")
+        if not Path(folder).is_dir():
+            raise ConfigError(f"config key data.folder: {folder!r} is not a folder")
+    if data["source"] == "manifest":
+        manifest = data.get("manifest")
+        if not manifest:
+            raise ConfigError("config key data.manifest: required when data.source is 'manifest'")
+        if not Path(manifest).is_file():
+            raise ConfigError(f"config key data.manifest: file {manifest!r} does not exist")
+        if manifest_table:
+            try:
+                check_manifest(manifest)
+            except ManifestError as exc:
+                raise ConfigError(f"config key data.manifest: {exc}") from exc
+    for i, name in enumerate(config["run"]["experiments"]):
+        if name not in config["experiments"]:
+            raise ConfigError(f"config key run.experiments.{i}: unknown experiment {name!r}; declared: {sorted(config['experiments'])}")
+    for i, name in enumerate(config["run"]["models"]):
+        if name not in config["models"]:
+            raise ConfigError(f"config key run.models.{i}: unknown model {name!r}; declared: {sorted(config['models'])}")
+    for exp, e in config["experiments"].items():
+        for model in e.get("overrides", {}):
+            if model not in config["models"]:
+                raise ConfigError(f"config key experiments.{exp}.overrides.{model}: unknown model {model!r}")
+    for i, b in enumerate(config.get("bundles") or []):
+        for key, pool in (("experiment", config["run"]["experiments"]), ("model", config["run"]["models"]),
+                          ("seed", config["run"].get("seeds", [0]))):
+            if b[key] not in pool:
+                raise ConfigError(f"config key bundles.{i}.{key}: {b[key]!r} is not one of the runs' {key}s {list(pool)}")
+    bundles = [(b["experiment"], b["model"], b["seed"]) for b in config.get("bundles") or []]
+    for name, job in (config.get("predict") or {}).items():
+        b = job["bundle"]
+        if b == "best":
+            if not config.get("bundle_best", True):
+                raise ConfigError(f"config key predict.{name}.bundle: 'best' needs bundle_best: true")
+        elif (b["experiment"], b["model"], b["seed"]) not in bundles:
+            raise ConfigError(f"config key predict.{name}.bundle: {b} is not one of the bundles the run writes "
+                              f"(config key bundles: {config.get('bundles') or []})")
+        try:  # before any training: an empty folder found after hours of work would waste them
+            audio_inputs(job["audio"])
+        except (FileNotFoundError, ValueError) as exc:
+            raise ConfigError(f"config key predict.{name}.audio: {exc}") from exc
+    for key in ("baseline", "candidate"):
+        name = config["compare"][key]
+        if name not in config["run"]["experiments"]:
+            raise ConfigError(f"config key compare.{key}: experiment {name!r} is not in run.experiments")
+    try:
+        FeatureConfig.from_dict(config["features"]).check()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    n_frames = FeatureConfig.from_dict(config["features"]).n_frames
+    n_mfcc = config["features"]["n_mfcc"]
+    for exp in config["run"]["experiments"]:
+        for model in config["run"]["models"]:
+            s = run_settings(config, exp, model)
+            if s["arch"] == "vit":
+                pf, pt = s["model"].get("patch", (8, 4))
+                if pf > n_mfcc or pt > n_frames:
+                    raise ConfigError(
+                        f"config key models.{model}.options.patch: patch ({pf}, {pt}) is larger than the "
+                        f"feature map ({n_mfcc} coefficients x {n_frames} frames)"
+                    )
+                dim, heads = s["model"].get("dim", 64), s["model"].get("heads", 4)
+                if dim % heads:
+                    raise ConfigError(f"config key models.{model}.options.dim: {dim} is not divisible by heads={heads}")
+
+
+def local_gpus() -> int:
+    """NVIDIA GPUs on this machine, counted from their device files (``/dev/nvidia0`` ...).
+
+    The workflow asks for a ``gpu`` resource per training job only where there are GPUs;
+    counting device files needs no CUDA library and takes microseconds at DAG build.
+    """
+    import glob
+
+    return len(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the working directory when it is under it (shorter messages)."""
+    p = Path(path).absolute()
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def merge_config_files(
+    paths: Sequence[str | Path], command_line: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Sources]:
+    """Config files merged left to right by :func:`merge_layers`, then ``command_line``."""
+    layers = [(_shown(p), read_yaml(p)) for p in paths]
+    if command_line:
+        layers.append((COMMAND_LINE, dict(command_line)))
+    return merge_layers(layers)
+
+
+def load_config(*paths: str | Path) -> dict[str, Any]:
+    """Merge YAML files left to right (the workflow's merge rules) and check; warnings logged."""
+    config, sources = merge_config_files(paths)
+    for warning in finish_config(config, sources=sources):
+        log.warning("%s", warning)
+    return config

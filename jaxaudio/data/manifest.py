@@ -1,0 +1,282 @@
+"""Reading, validating and resolving a data set manifest.
+
+A manifest is a CSV with columns ``path,species`` and optional ones:
+
+* ``split`` — ``train``/``val``/``test``; without it a seeded split stratified by species
+  (grouped when ``group`` is given) is made (:mod:`jaxaudio.data.splits`);
+* ``start``, ``end`` — seconds: the labelled clip is that part of the file (many clips cut
+  from one long recording); empty means the file's start / end;
+* ``group`` — recording, site or individual: no group is split across train/val/test.
+
+Relative paths are relative to the manifest's folder. A folder tree ``root/<species>/…``
+is turned into the same table (:func:`jaxaudio.data.folder.scan_folder`).
+
+The resolved manifest the workflow writes has absolute paths, a split for every row and the
+integer ``label`` of the species in the **species index order** (sorted names), the order of
+the model's outputs and of every per-class table. Each row is a *recording* (or a labelled
+segment of one); the features step may cut it into several clips (windows). Two more columns
+say where each row came from, so that later steps name the user's file rather than the
+workflow's copy: ``source_file`` (the manifest CSV or folder the user gave) and
+``source_line`` (the row's line in that CSV, header = line 1; empty for a folder).
+
+Line numbers are those of the file as an editor shows them: blank lines, which are skipped
+when reading, are counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jaxaudio.data.files import path_fault
+from jaxaudio.data.errors import ManifestError
+from jaxaudio.data.folder import scan_folder
+from jaxaudio.data.splits import assign_splits
+
+log = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("path", "species")
+OPTIONAL_COLUMNS = ("split", "start", "end", "group")
+#: Columns the resolved manifest adds to say where each row came from (see the module doc).
+SOURCE_COLUMNS = ("source_file", "source_line")
+SPLITS = ("train", "val", "test")
+#: Files listed by name in a "listed but not found" error (the count covers the rest).
+SHOWN_FAULTS = 10
+
+
+def _lines(index: pd.Index, limit: int = 5) -> list[int]:
+    return [int(i) + 2 for i in index[:limit]]  # 1-based line numbers after the header
+
+
+def _row_lines(path: Path, n_rows: int) -> list[int]:
+    """The line of each of the ``n_rows`` data rows pandas read from ``path``.
+
+    pandas skips blank (and whitespace-only) lines, so after one the row number plus 2 is no
+    longer the line an editor shows. Counted here on the raw bytes; when the count does not
+    match (quoted fields spanning lines, old Mac line ends) the plain ``row + 2`` is used.
+    """
+    raw = path.read_bytes().split(b"\n")
+    lines = [i + 1 for i, text in enumerate(raw) if text.strip()]
+    data = lines[1:]  # after the header (the first non-blank line)
+    return data if len(data) == n_rows else [i + 2 for i in range(n_rows)]
+
+
+def _parse_times(df: pd.DataFrame, path: Path) -> None:
+    """``start``/``end`` to floats (NaN = whole file), checked: numeric, >= 0, start < end."""
+    for col in ("start", "end"):
+        if col not in df.columns:
+            continue
+        raw = df[col].str.strip()
+        values = pd.to_numeric(raw.replace("", np.nan), errors="coerce")
+        bad = df.index[values.isna() & (raw != "")]
+        if len(bad):
+            raise ManifestError(f"{path}: {col!r} is not a number on line(s) {_lines(bad)} ({raw[bad[0]]!r})")
+        negative = df.index[values < 0]
+        if len(negative):
+            raise ManifestError(f"{path}: negative {col!r} on line(s) {_lines(negative)}")
+        df[col] = values
+    if "start" in df.columns and "end" in df.columns:
+        wrong = df.index[df["start"].fillna(0) >= df["end"].fillna(np.inf)]
+        if len(wrong):
+            i = wrong[0]
+            raise ManifestError(
+                f"{path}: start >= end on line(s) {_lines(wrong)} (line {i + 2}: start {df['start'][i]}, end {df['end'][i]})"
+            )
+
+
+def check_table(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Validate a manifest table (from a CSV or a folder scan); return it normalised.
+
+    Checks: required columns, no empty path or species, known split names, numeric and
+    consistent start/end, no duplicate rows (same file and segment twice would leak one clip
+    into two splits or weight it double).
+    """
+    path = Path(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{path}: missing required column(s) {missing}; found {list(df.columns)}")
+    if df.empty:
+        raise ManifestError(f"{path}: manifest has no rows")
+    df = df.copy()
+    df["species"] = df["species"].str.strip()
+    for col in REQUIRED_COLUMNS:
+        empty = df.index[df[col] == ""]
+        if len(empty):
+            raise ManifestError(f"{path}: empty {col!r} on line(s) {_lines(empty)}")
+    if "split" in df.columns:
+        df["split"] = df["split"].str.strip().str.lower()
+        bad = sorted(set(df["split"]) - set(SPLITS) - {""})
+        if bad:
+            line = int(df.index[df["split"].isin(bad)][0]) + 2
+            raise ManifestError(f"{path}: unknown split name(s) {bad} (first on line {line}); use {list(SPLITS)}")
+    _parse_times(df, path)
+    if "group" in df.columns:
+        df["group"] = df["group"].str.strip()
+    key = [c for c in ("path", "start", "end") if c in df.columns]
+    dup = df.index[df.duplicated(subset=key, keep=False)]
+    if len(dup):
+        raise ManifestError(f"{path}: duplicate rows (same file{' and segment' if len(key) > 1 else ''}) on lines {_lines(dup, 10)}")
+    return df
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Read and check a manifest CSV (cheap: does not touch the audio files); absolute paths.
+
+    The frame's index is the row's line in the file minus 2 (``index + 2`` is the line, as
+    every message here reports it, also after blank lines), and ``listed_path`` keeps each
+    path as written, for messages.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest file does not exist")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise ManifestError(f"{path}: cannot read as CSV ({exc})") from exc
+    df.index = pd.Index([line - 2 for line in _row_lines(path, len(df))])
+    df = check_table(df, path)
+    root = path.resolve().parent
+    df["listed_path"] = df["path"]
+    df["path"] = [str(p if Path(p).is_absolute() else root / p) for p in df["path"]]
+    return df
+
+
+def check_train_coverage(df: pd.DataFrame, path: str | Path) -> list[str]:
+    """Species in index order; a species with no training clip is an error naming it."""
+    species = sorted(df["species"].unique())
+    has_train = set(df.loc[df["split"] == "train", "species"])
+    no_train = [s for s in species if s not in has_train]
+    if no_train:
+        raise ManifestError(f"{path}: species with no training clip: {no_train}")
+    return species
+
+
+def _has_split(df: pd.DataFrame) -> bool:
+    return "split" in df.columns and (df["split"] != "").all()
+
+
+def check_manifest(path: str | Path) -> None:
+    """The checks that need no audio file: structure, split names, times, duplicates,
+    training coverage. Cheap enough to run when the workflow loads, before any job starts."""
+    df = read_manifest(path)
+    if _has_split(df):
+        check_train_coverage(df, path)
+
+
+def drop_small_species(df: pd.DataFrame, min_clips: int, policy: str, path: str | Path) -> pd.DataFrame:
+    """Exclude (with a warning listing them) or reject species with fewer than ``min_clips`` rows."""
+    counts = df["species"].value_counts()
+    small = sorted(counts.index[counts < min_clips])
+    if not small:
+        return df
+    listing = ", ".join(f"{s} ({counts[s]})" for s in small)
+    if policy == "error":
+        raise ManifestError(f"{path}: species with fewer than {min_clips} clips: {listing}")
+    log.warning("excluding %d species with fewer than %d clips: %s", len(small), min_clips, listing)
+    return df[~df["species"].isin(small)].reset_index(drop=True)
+
+
+def check_listed_files(df: pd.DataFrame, listed: list[str], source: str | Path) -> None:
+    """One :class:`ManifestError` for every row whose file cannot be opened at all.
+
+    Each fault is ``line N: <path as written>: <fault>`` (the line in the CSV; a folder source
+    has no lines, its files are named relative to it), in the words of
+    :func:`jaxaudio.data.files.path_fault` ("file does not exist", "is a folder, not an audio
+    file", ...). The contents are not read here (that is the features step's job).
+    """
+    faults = []
+    for p, shown, line in zip(df["path"], listed, df["source_line"]):
+        fault = path_fault(p)
+        if fault is not None:
+            faults.append((f"line {line}: " if line != "" else "") + f"{shown}: {fault}")
+    if not faults:
+        return
+    items = "; ".join(faults[:SHOWN_FAULTS]) + (f"; ... ({len(faults)} in all)" if len(faults) > SHOWN_FAULTS else "")
+    if all("file does not exist" in f for f in faults):
+        raise ManifestError(f"{source}: {len(faults)} audio file(s) listed but not found: {items}")
+    raise ManifestError(f"{source}: {len(faults)} listed path(s) cannot be read as audio files: {items}")
+
+
+def resolve_manifest(
+    source: str | Path,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    min_clips_per_species: int = 1,
+    too_few_clips: str = "exclude",
+) -> tuple[pd.DataFrame, list[str]]:
+    """The table with every check done, splits assigned and labels added.
+
+    ``source`` is a manifest CSV or a folder tree. Returns the frame (``path, species, split,
+    label``, any optional columns and ``source_file, source_line``) and the species in index
+    order. Every missing file (or folder listed as a file) is listed in one error with its
+    line; a species without a training clip is an error naming it.
+    """
+    source = Path(source)
+    if source.is_dir():
+        df = check_table(scan_folder(source).astype(str), source)
+        df["source_line"] = ""
+        listed = [str(Path(p).relative_to(source.absolute())) for p in df["path"]]
+    else:
+        df = read_manifest(source)
+        df["source_line"] = [int(i) + 2 for i in df.index]
+        listed = df.pop("listed_path").tolist()
+    df["source_file"] = str(source)
+    check_listed_files(df, listed, source)
+    df = drop_small_species(df, min_clips_per_species, too_few_clips, source)
+    if "split" in df.columns and not _has_split(df) and (df["split"] != "").any():
+        line = df.loc[df["split"] == "", "source_line"].iloc[0]
+        raise ManifestError(f"{source}: split column is partly empty (first on line {line}); fill it or drop the column")
+    if not _has_split(df):
+        df = assign_splits(df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction)
+    species = check_train_coverage(df, source)
+    df["label"] = df["species"].map({s: i for i, s in enumerate(species)}).astype(int)
+    df = df[[c for c in df.columns if c not in SOURCE_COLUMNS] + list(SOURCE_COLUMNS)]  # added columns last
+    return df.reset_index(drop=True), species
+
+
+def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
+    """Species in index order with row counts per split (written next to the manifest)."""
+    counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
+    return {
+        "species": species,
+        "n_clips": {s: int((df["split"] == s).sum()) for s in SPLITS},
+        "counts": {
+            sp: {s: int(counts.loc[sp, s]) if s in counts.columns else 0 for s in SPLITS} for sp in species
+        },
+    }
+
+
+def load_resolved(path: str | Path) -> pd.DataFrame:
+    """Read a table written by the workflow (resolved manifest or clip table)."""
+    df = pd.read_csv(path, dtype={"path": str, "species": str, "split": str, "group": str}, keep_default_na=False)
+    for col in ("start", "end", "clip_start", "source_line"):
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col].replace("", np.nan))
+    return df
+
+
+def write_resolved(df: pd.DataFrame, species: list[str], csv_path: str | Path, summary_path: str | Path) -> None:
+    df.to_csv(csv_path, index=False)
+    Path(summary_path).write_text(json.dumps(dataset_summary(df, species), indent=2) + "\n")
+
+
+def prepare_manifest(
+    source: str | Path,
+    out_csv: str | Path,
+    out_summary: str | Path,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    min_clips_per_species: int = 1,
+    too_few_clips: str = "exclude",
+) -> tuple[pd.DataFrame, list[str]]:
+    """Workflow step: resolve ``source`` and write the resolved manifest and its summary."""
+    df, species = resolve_manifest(source, seed, val_fraction, test_fraction, min_clips_per_species, too_few_clips)
+    write_resolved(df, species, out_csv, out_summary)
+    return df, species

@@ -1,0 +1,180 @@
+"""A model bundle: everything inference needs, in one directory, checked when loaded.
+
+The most common bug in bioacoustic tools is inference computing features or normalisation
+differently from training. A bundle carries the exact feature settings, the normalisation
+statistics, the species order and the decision thresholds together with the parameters, and
+:func:`load_bundle` refuses a bundle whose parts disagree::
+
+    bundle/
+      bundle.json   format version, feature settings (jaxaudio.features.cache.FeatureConfig),
+                    species in index order, thresholds (per species, tuned on val, plus the
+                    global default), test metrics, where it came from, library versions
+      model/        the trained model as jaxaudio.inference.model_store writes it (model.json: arch,
+                    options, input shape, species, normalisation; state/: orbax parameters)
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxaudio.features.config import FeatureConfig
+from jaxaudio.inference.errors import BundleError
+from jaxaudio.inference.model_store import error_summary, load_model, normaliser
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = 1
+METRIC_KEYS = ("accuracy", "macro_f1", "rare_f1", "cmap", "roc_auc", "tuned_macro_f1", "n_test")
+
+
+@dataclass
+class Bundle:
+    path: Path
+    model: Any  # flax nnx module, eval mode
+    meta: dict[str, Any]  # model.json
+    info: dict[str, Any]  # bundle.json
+    features: FeatureConfig
+    species: list[str]
+    thresholds: np.ndarray  # (C,) in species order
+    mean: np.ndarray
+    std: np.ndarray
+
+
+def versions() -> dict[str, str | None]:
+    out = {}
+    for dist in ("jaxaudio", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "librosa"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def write_bundle(
+    model_dir: str | Path,
+    metrics_json: str | Path,
+    feature_settings: dict[str, Any],
+    out_dir: str | Path,
+    source: dict[str, Any] | None = None,
+) -> Path:
+    """Assemble a bundle from a trained model, its evaluation and the feature settings.
+
+    The thresholds are those :func:`jaxaudio.evaluation.metrics.evaluate_predictions` tuned on the
+    validation split (``metrics.json["thresholds"]``); without them every species gets 0.5.
+    """
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    meta = json.loads((model_dir / "model.json").read_text())
+    metrics = json.loads(Path(metrics_json).read_text())
+    cfg = FeatureConfig.from_dict(feature_settings)
+    if tuple(meta["input_shape"]) != cfg.shape:
+        raise BundleError(f"{model_dir}: model input {tuple(meta['input_shape'])} does not match the feature settings {cfg.shape}")
+    th = metrics.get("thresholds") or {"per_species": {s: 0.5 for s in meta["species"]}, "global": 0.5, "tuned": []}
+    info = {
+        "format": BUNDLE_FORMAT,
+        "features": cfg.to_dict(),
+        "species": meta["species"],
+        "thresholds": th,
+        "metrics": {k: metrics.get(k) for k in METRIC_KEYS},
+        "source": source or {},
+        "versions": versions(),
+    }
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    shutil.copytree(model_dir, tmp / "model")
+    (tmp / "bundle.json").write_text(json.dumps(info, indent=2) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+    return out_dir
+
+
+def write_best_bundle(
+    runs: list[dict[str, Any]],
+    model_dirs: list[str | Path],
+    metrics: list[str | Path],
+    comparison_json: str | Path,
+    feature_settings: dict[str, Any],
+    out_dir: str | Path,
+) -> dict[str, Any]:
+    """Workflow step: the bundle of the comparison's recommended configuration, first seed.
+
+    The comparison chooses it on validation only (the best mean validation macro-F1 over
+    seeds, :func:`jaxaudio.evaluation.compare.recommend`); ``runs`` (``experiment, model, seed``),
+    ``model_dirs`` and ``metrics`` are parallel lists holding that run. The bundle's
+    ``source`` names the run, the rule and every configuration's validation score.
+    """
+    rec = json.loads(Path(comparison_json).read_text())["recommended"]
+    if rec.get("experiment") is None:
+        raise ValueError(f"{comparison_json}: no configuration recommended (no run has a validation score)")
+    key = (rec["experiment"], rec["model"], str(rec["seed"]))
+    found = [i for i, r in enumerate(runs) if (r["experiment"], r["model"], str(r["seed"])) == key]
+    if not found:
+        raise ValueError(f"{comparison_json}: recommended run {'/'.join(key)} is not among the runs given")
+    i = found[0]
+    source = {**runs[i], "chosen_by": rec["rule"], "mean_val_macro_f1": rec["mean_val_macro_f1"],
+              "val_macro_f1": rec["candidates"]}
+    write_bundle(model_dirs[i], metrics[i], feature_settings, out_dir, source=source)
+    return source
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file.
+
+    Errors are one line (``jaxaudio predict`` prints them as they are): a missing or damaged
+    file of the orbax checkpoint in ``model/state/`` is named by
+    :func:`jaxaudio.inference.model_store.check_checkpoint` before orbax is called.
+    """
+    path = Path(path)
+    info_path = path / "bundle.json"
+    if not info_path.is_file():
+        raise BundleError(f"{path}: not a model bundle (no bundle.json)")
+    try:
+        info = json.loads(info_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{info_path}: not valid JSON ({exc})") from exc
+    missing = [k for k in ("format", "features", "species", "thresholds") if k not in info]
+    if missing:
+        raise BundleError(f"{info_path}: missing key(s) {', '.join(missing)}")
+    if info["format"] != BUNDLE_FORMAT:
+        raise BundleError(f"{info_path}: bundle format {info['format']}, this jaxaudio reads format {BUNDLE_FORMAT}")
+    try:
+        cfg = FeatureConfig.from_dict(info["features"])
+    except (TypeError, ValueError) as exc:
+        raise BundleError(f"{info_path}: features: {exc}") from exc
+    if not (path / "model" / "model.json").is_file() or not (path / "model" / "state").is_dir():
+        raise BundleError(f"{path / 'model'}: incomplete (needs model.json and state/)")
+    try:
+        model, meta = load_model(path / "model")
+    except BundleError:  # incomplete/corrupt checkpoint: already one line naming the file
+        raise
+    except Exception as exc:  # noqa: BLE001 - model.json or flax errors, reported with the path, on one line
+        raise BundleError(f"{path / 'model'}: cannot rebuild the model ({error_summary(exc)})") from exc
+    species = list(info["species"])
+    if meta["species"] != species:
+        raise BundleError(f"{path}: bundle.json and model/model.json list different species")
+    if tuple(meta["input_shape"]) != cfg.shape:
+        raise BundleError(f"{path}: model input {tuple(meta['input_shape'])} does not match the bundle's features {cfg.shape}")
+    per = info["thresholds"].get("per_species", {})
+    lacking = [s for s in species if s not in per]
+    if lacking:
+        raise BundleError(f"{info_path}: thresholds missing for {len(lacking)} species: {', '.join(lacking[:5])}")
+    mine = versions()
+    for dist in ("jax", "flax"):
+        theirs = info.get("versions", {}).get(dist)
+        if theirs and mine[dist] and theirs.split(".")[:2] != mine[dist].split(".")[:2]:
+            log.warning("%s: made with %s %s, running %s %s", path, dist, theirs, dist, mine[dist])
+    mean, std = normaliser(meta)
+    return Bundle(
+        path=path, model=model, meta=meta, info=info, features=cfg, species=species,
+        thresholds=np.asarray([per[s] for s in species], np.float32), mean=mean, std=std,
+    )
