@@ -27,6 +27,8 @@ test: install
 lint: install
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 dry-run: install
 	$(BIN)/snakemake -n --cores $(CORES)

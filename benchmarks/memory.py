@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.run --only memory         # via the harness (JSON + table)
 
 Each measurement is a fresh child process (``python -m benchmarks.memory child ...``) that
-runs :func:`jaxaudio.training.loop.train` for one epoch on a synthetic feature cache of N clips of
+runs :func:`jaxaudio.training.loop.fit` for one epoch on a synthetic feature cache of N clips of
 ``(3, 40, 130)`` float32 (62.4 KB each: 0.62 GB at 10k, 6.2 GB at 100k) and reports its own
 peak resident set (``VmHWM`` of ``/proc/self/status``; not ``getrusage``'s ``ru_maxrss``,
 which Linux carries over ``execve`` from the forking parent). The training split is handed over
@@ -42,7 +42,9 @@ def write_cache(path: Path, n: int, seed: int = 0) -> None:
     rows = n + N_VAL
     block = np.random.default_rng(seed).normal(size=(2048, *SHAPE)).astype(np.float32)
     with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (rows, *SHAPE)})
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (rows, *SHAPE)}
+        )
         for start in range(0, rows, len(block)):
             f.write(block[: min(len(block), rows - start)].tobytes())
 
@@ -60,19 +62,30 @@ def child(features: Path, n: int, mode: str) -> dict[str, Any]:
     import jax
 
     from jaxaudio.features.streaming import NpyRows
-    from jaxaudio.training.loop import TrainSettings, train
+    from jaxaudio.training.loop import TrainData, fit
+    from jaxaudio.training.settings import TrainSettings
 
     y = np.random.default_rng(1).integers(0, N_CLASSES, n + N_VAL)
     y[:N_CLASSES] = np.arange(N_CLASSES)
     split_mib = n * int(np.prod(SHAPE)) * 4 / 2**20
     s = TrainSettings(
-        arch="cnn", model={"channels": [8, 16, 32]}, epochs=1, batch_size=BATCH, lr=1e-3, patience=5,
+        arch="cnn",
+        model={"channels": [8, 16, 32]},
+        epochs=1,
+        batch_size=BATCH,
+        lr=1e-3,
+        patience=5,
         device_memory_mb=1.0 if mode == "stream" else split_mib * 2,
     )
     t0 = time.perf_counter()
-    result = train(
-        s, NpyRows(features, np.arange(n)), y[:n], NpyRows(features, np.arange(n, n + N_VAL)), y[n:], N_CLASSES,
+    data = TrainData(
+        NpyRows(features, np.arange(n)),
+        y[:n],
+        NpyRows(features, np.arange(n, n + N_VAL)),
+        y[n:],
+        N_CLASSES,
     )
+    result = fit(s, data)
     seconds = time.perf_counter() - t0
     return {
         "mode": mode,
@@ -88,11 +101,15 @@ def child(features: Path, n: int, mode: str) -> dict[str, Any]:
 def measure(features: Path, n: int, mode: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.memory", "child", str(features), str(n), mode],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     if out.returncode:
-        raise RuntimeError(f"memory benchmark child ({mode}, {n} clips) failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(
+            f"memory benchmark child ({mode}, {n} clips) failed:\n{out.stderr[-3000:]}"
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -102,18 +119,28 @@ def bench_memory(sizes: tuple[int, ...], workdir: Path, log=print) -> dict[str, 
     runs = []
     for n in sizes:
         path = workdir / f"features_{n}.npy"
-        log(f"memory: writing a synthetic cache of {n} + {N_VAL} clips ({(n + N_VAL) * np.prod(SHAPE) * 4 / 1e9:.2f} GB)")
+        log(
+            f"memory: writing a synthetic cache of {n} + {N_VAL} clips ({(n + N_VAL) * np.prod(SHAPE) * 4 / 1e9:.2f} GB)"
+        )
         write_cache(path, n)
         modes = ("resident", "stream") if n == sizes[0] else ("stream",)
         for mode in modes:
             r = measure(path, n, mode)
-            log(f"memory: {mode:8s} {n:>7d} clips  peak RSS {r['peak_rss_mib']:.0f} MiB  ({r['seconds']:.0f} s, {r['samples_per_s']:.0f} samples/s)")
+            log(
+                f"memory: {mode:8s} {n:>7d} clips  peak RSS {r['peak_rss_mib']:.0f} MiB  ({r['seconds']:.0f} s, {r['samples_per_s']:.0f} samples/s)"
+            )
             runs.append(r)
         path.unlink()
     stream = [r for r in runs if r["mode"] == "stream"]
     return {
-        "runs": runs, "batch": BATCH, "shape": list(SHAPE), "model": "cnn channels 8-16-32", "val_clips": N_VAL,
-        "reference": stream[0], "largest": stream[-1], "ratio": stream[-1]["peak_rss_mib"] / stream[0]["peak_rss_mib"],
+        "runs": runs,
+        "batch": BATCH,
+        "shape": list(SHAPE),
+        "model": "cnn channels 8-16-32",
+        "val_clips": N_VAL,
+        "reference": stream[0],
+        "largest": stream[-1],
+        "ratio": stream[-1]["peak_rss_mib"] / stream[0]["peak_rss_mib"],
         "goal": GOAL,
     }
 

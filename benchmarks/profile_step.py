@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.profile_step [--arch cnn] [--samples 256] [--top 25]
 
-Runs the epoch program of ``jaxaudio.training.loop.make_steps`` (as the benchmark and the train rule
+Runs the epoch program ``jaxaudio.training.epochs.epoch_program`` (as the benchmark and the train rule
 do) under ``jax.profiler`` with a Perfetto trace, sums each XLA op's (fusion's) time over
 the epoch and prints milliseconds per step, largest first, with the op's output shape and
 the JAX operation it came from (``jvp()`` = forward, ``transpose(jvp())`` = backward). A
@@ -74,7 +74,9 @@ def group(op_name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.profile_step", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.profile_step", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--arch", choices=tuple(ARCHS), default="cnn")
     p.add_argument("--samples", type=int, default=256)
     p.add_argument("--top", type=int, default=25)
@@ -82,11 +84,20 @@ def main(argv: list[str] | None = None) -> int:
 
     import jax
 
+    from jaxaudio.training.epochs import epoch_program
+
     run = flax_training(args.arch, args.samples, *synthetic_training_data(args.samples))
-    state, train_epoch, steps, inputs = run["state"], run["train_epoch"], run["steps"], run["inputs"]
-    key = jax.random.key(0)
-    args_of = lambda e: (*inputs, jax.random.fold_in(key, e), key, e)  # noqa: E731
-    meta = op_metadata(train_epoch.lower(state, *args_of(0)).compile().as_text())
+    state, steps, keys = run["state"], run["steps"], run["keys"]
+    static = {"batch": run["batch"], "config": run["config"]}
+
+    # epoch e's arguments, as jaxaudio.training.epochs.scan_epoch passes them
+    def args_of(e):
+        return (*run["data"], run["consts"], jax.random.fold_in(keys.permutation, e), keys.step, e)
+
+    def train_epoch(state, *args):
+        return epoch_program(state, *args, **static)
+
+    meta = op_metadata(epoch_program.lower(state, *args_of(0), **static).compile().as_text())
 
     state, losses = train_epoch(state, *args_of(0))  # compile + warm-up
     jax.block_until_ready(losses)
@@ -106,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         if e.get("ph") == "X" and e.get("name") in meta:
             per_op[e["name"]] += e["dur"] / 1e3 / steps  # µs -> ms per step
 
-    print(f"{args.arch}, batch {run['batch']}, {steps} steps: {wall:.1f} ms per step untraced; "
-          f"XLA ops traced {sum(per_op.values()):.1f} ms per step")
+    print(
+        f"{args.arch}, batch {run['batch']}, {steps} steps: {wall:.1f} ms per step untraced; "
+        f"XLA ops traced {sum(per_op.values()):.1f} ms per step"
+    )
     groups: collections.Counter[str] = collections.Counter()
     for name, ms in per_op.items():
         groups[group(meta[name][1])] += ms

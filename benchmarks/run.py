@@ -4,8 +4,8 @@
 
 * ``features``: clips/s of the JAX MFCC frontend (``jaxaudio.features.frontend``, batches of 64) vs
   librosa one clip at a time (``jaxaudio.features.cache.mfcc_stack``), on decoded 3-s clips.
-* ``train``: samples/s of a training epoch as ``jaxaudio.training.loop.train`` runs it
-  (``jaxaudio.training.loop.make_steps``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
+* ``train``: samples/s of a training epoch as ``jaxaudio.training.loop.fit`` runs it
+  (``jaxaudio.training.epochs.scan_epoch``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
   models in eager PyTorch (CPU).
 * ``workflow``: wall time of ``make run``'s workflow and per-rule times (``benchmarks/workflow.py``).
 * ``memory``: peak RSS of training streamed from the cache at 10k and 100k clips
@@ -42,7 +42,12 @@ TORCH_HINT = "torch not installed: pip install -r benchmarks/requirements.txt"
 N_CLASSES = 90
 INPUT_SHAPE = (3, 40, 130)
 ARCHS = {
-    "cnn": {"batch": 64, "options": {"channels": [32, 64, 128]}, "goal": 1.0, "estimate_flops_per_sample": 0.3e9},
+    "cnn": {
+        "batch": 64,
+        "options": {"channels": [32, 64, 128]},
+        "goal": 1.0,
+        "estimate_flops_per_sample": 0.3e9,
+    },
     "vit": {
         "batch": 32,
         "options": {"patch": [8, 4], "dim": 64, "depth": 4, "heads": 4, "mlp_dim": 128},
@@ -94,11 +99,16 @@ def cpu_info() -> dict[str, Any]:
         return None
 
     flags = set((fields.get("Flags") or from_cpuinfo("flags") or "").split())
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     mhz_source = "lscpu 'CPU max MHz'"
     mhz = fields.get("CPU max MHz")
     if not mhz:
-        mhz, mhz_source = from_cpuinfo("cpu MHz"), "/proc/cpuinfo 'cpu MHz' (nominal; lscpu shows no max MHz)"
+        mhz, mhz_source = (
+            from_cpuinfo("cpu MHz"),
+            "/proc/cpuinfo 'cpu MHz' (nominal; lscpu shows no max MHz)",
+        )
     ghz = float(mhz) / 1000 if mhz else None
     if "avx512f" in flags:
         per_cycle, isa = 64, "AVX-512: 2 FMA units x 16 fp32 lanes x 2 FLOPs"
@@ -135,8 +145,12 @@ def accelerator() -> str | None:
 def gpu_info() -> dict[str, Any] | None:
     """Name, memory and driver of GPU 0 from ``nvidia-smi`` (None without one)."""
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20).stdout.strip()
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     if not out:
@@ -153,7 +167,10 @@ def environment(cpu: dict[str, Any]) -> dict[str, Any]:
         "time": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": {d: _version(d) for d in ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "librosa", "torch")},
+        "versions": {
+            d: _version(d)
+            for d in ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "librosa", "torch")
+        },
         "jax_devices": [str(d) for d in jax.devices()],
         "jax_backend": jax.default_backend(),
         "xla_flags": os.environ.get("XLA_FLAGS"),
@@ -186,8 +203,13 @@ def load_clips(n: int, cfg, manifest: Path) -> tuple[np.ndarray, dict[str, Any]]
     from jaxaudio.data.audio import AudioError, fit_length, load_audio
 
     if not manifest.is_file():
-        log(f"features: {manifest} not found: using {n} SYNTHETIC clips (noise + tones), not real recordings")
-        return synthetic_clips(n, cfg.n_samples, cfg.sample_rate), {"source": "synthetic", "manifest": str(manifest)}
+        log(
+            f"features: {manifest} not found: using {n} SYNTHETIC clips (noise + tones), not real recordings"
+        )
+        return synthetic_clips(n, cfg.n_samples, cfg.sample_rate), {
+            "source": "synthetic",
+            "manifest": str(manifest),
+        }
     df = pd.read_csv(manifest)
     clips, bad = [], 0
     t0 = time.perf_counter()
@@ -201,12 +223,23 @@ def load_clips(n: int, cfg, manifest: Path) -> tuple[np.ndarray, dict[str, Any]]
             bad += 1
     if not clips:
         log(f"features: no decodable file in {manifest}: using {n} SYNTHETIC clips (noise + tones)")
-        return synthetic_clips(n, cfg.n_samples, cfg.sample_rate), {"source": "synthetic", "manifest": str(manifest)}
+        return synthetic_clips(n, cfg.n_samples, cfg.sample_rate), {
+            "source": "synthetic",
+            "manifest": str(manifest),
+        }
     distinct = len(clips)
     out = np.stack([clips[i % distinct] for i in range(n)]).astype(np.float32)
-    log(f"features: decoded {distinct} real files in {time.perf_counter() - t0:.1f} s (not timed below)"
-        + (f", {bad} undecodable skipped" if bad else "") + (f", cycled to {n} clips" if distinct < n else ""))
-    return out, {"source": "real", "manifest": str(manifest), "distinct_files": distinct, "skipped_files": bad}
+    log(
+        f"features: decoded {distinct} real files in {time.perf_counter() - t0:.1f} s (not timed below)"
+        + (f", {bad} undecodable skipped" if bad else "")
+        + (f", cycled to {n} clips" if distinct < n else "")
+    )
+    return out, {
+        "source": "real",
+        "manifest": str(manifest),
+        "distinct_files": distinct,
+        "skipped_files": bad,
+    }
 
 
 def rel_errors(ours: np.ndarray, ref: np.ndarray, floor: float = 1.0) -> np.ndarray:
@@ -217,12 +250,13 @@ def rel_errors(ours: np.ndarray, ref: np.ndarray, floor: float = 1.0) -> np.ndar
     return (err / np.maximum(rng, floor)).max(axis=0)
 
 
-def bench_features(n_clips: int, repeats: int, manifest: Path, batch: int | None = None) -> dict[str, Any]:
-    from jaxaudio.runtime.batching import batched_apply
-    from jaxaudio.features.frontend import FRONTEND_BATCH
+def bench_features(
+    n_clips: int, repeats: int, manifest: Path, batch: int | None = None
+) -> dict[str, Any]:
     from jaxaudio.features.config import FeatureConfig
+    from jaxaudio.features.frontend import FRONTEND_BATCH, make_mfcc_frontend
     from jaxaudio.features.reference import mfcc_stack
-    from jaxaudio.features.frontend import make_mfcc_frontend
+    from jaxaudio.runtime.batching import batched_apply
 
     batch = batch or FRONTEND_BATCH  # default 64, as the workflow's features rule
     cfg = FeatureConfig(clip_seconds=3.0)
@@ -237,7 +271,9 @@ def bench_features(n_clips: int, repeats: int, manifest: Path, batch: int | None
             out = [mfcc_stack(c, cfg) for c in clips]
             lib_times.append(time.perf_counter() - t0)
             ref = np.stack(out) if ref is None else ref
-            log(f"features: librosa repeat {r + 1}/{repeats}: {n_clips / lib_times[-1]:.0f} clips/s")
+            log(
+                f"features: librosa repeat {r + 1}/{repeats}: {n_clips / lib_times[-1]:.0f} clips/s"
+            )
 
     # JAX frontend: one warm-up call (trace + compile + one batch), then batches of 64
     frontend = make_mfcc_frontend(cfg)
@@ -297,66 +333,110 @@ def _flops(compiled) -> float | None:
 def synthetic_training_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``n`` standard-normal inputs of ``INPUT_SHAPE`` and uniform labels of ``N_CLASSES``."""
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, *INPUT_SHAPE), dtype=np.float32), rng.integers(0, N_CLASSES, n).astype(np.int32)
+    return rng.standard_normal((n, *INPUT_SHAPE), dtype=np.float32), rng.integers(
+        0, N_CLASSES, n
+    ).astype(np.int32)
 
 
-def flax_training(arch: str, n: int, x: np.ndarray, y: np.ndarray, epochs: int | None = None,
-                  **steps_options: Any) -> dict[str, Any]:
-    """The benchmarks' training setup, as ``jaxaudio.training.loop.train`` builds it, for ``arch`` on ``n`` clips.
+def flax_training(
+    arch: str,
+    n: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int | None = None,
+    compute_dtype: str = "float32",
+    epoch_mode: str = "scan",
+) -> dict[str, Any]:
+    """The benchmarks' training setup, as ``jaxaudio.training.loop.fit`` builds it, for ``arch`` on ``n`` clips.
 
     AdamW (lr 1e-3, constant schedule), the arch's batch from ``ARCHS``, the data on the
-    device and neutral statistics (mean 0, std 1) and class weights (1). ``epochs`` sets the
-    schedule's length (its warm-up is capped by it; default: ``TrainSettings``'). ``steps_options``
-    go to ``make_steps`` (``compute_dtype``, ``epoch_mode``). Returns ``state``,
-    ``train_step``, ``train_epoch``, ``batch``, ``steps`` (per epoch) and ``inputs``
-    ``(x, y, mean, std, weights)`` on the device.
+    device and neutral statistics (mean 0, std 1) and class weights (1), the keys of seed 0
+    (``jaxaudio.training.epochs.run_keys``). ``epochs`` sets the schedule's length (its warm-up
+    is capped by it; default: ``TrainSettings``'). ``compute_dtype`` goes to the step's
+    ``StepConfig``; ``epoch_mode`` picks the epoch runner (``scan``, ``steps``). Returns
+    ``state``, ``config``, ``consts``, ``keys``, ``run_epoch`` (``jaxaudio.training.epochs``'
+    runner signature), ``batch``, ``steps`` (per epoch) and ``data`` ``(x, y)`` on the device.
     """
     import jax
-    import jax.numpy as jnp
 
     from jaxaudio.models.registry import build_model
-    from jaxaudio.training.loop import TrainSettings, epoch_layout, make_optimizer, make_steps
+    from jaxaudio.training.epochs import epoch_layout, epoch_runner, run_keys
+    from jaxaudio.training.optim import make_optimizer
+    from jaxaudio.training.settings import TrainSettings
+    from jaxaudio.training.state import TrainState
+    from jaxaudio.training.steps import StepConfig, StepConstants
 
     spec = ARCHS[arch]
-    s = TrainSettings(arch=arch, model=spec["options"], batch_size=spec["batch"], lr=1e-3, schedule="constant",
-                      **({} if epochs is None else {"epochs": epochs}))
+    s = TrainSettings(
+        arch=arch,
+        model=spec["options"],
+        batch_size=spec["batch"],
+        lr=1e-3,
+        schedule="constant",
+        **({} if epochs is None else {"epochs": epochs}),
+    )
     batch, steps = epoch_layout(n, s.batch_size)
     tx, _ = make_optimizer(s, steps)
-    model = build_model(arch, N_CLASSES, INPUT_SHAPE, s.model, s.seed)
-    state, train_step, train_epoch, _ = make_steps(model, tx, None, n, batch, **steps_options)
-    inputs = (jax.device_put(x), jax.device_put(y), jnp.zeros((INPUT_SHAPE[0], 1, 1), jnp.float32),
-              jnp.ones((INPUT_SHAPE[0], 1, 1), jnp.float32), jnp.ones((N_CLASSES,), jnp.float32))
-    return {"state": state, "train_step": train_step, "train_epoch": train_epoch, "batch": batch, "steps": steps,
-            "inputs": inputs}
+    state = TrainState.create(build_model(arch, N_CLASSES, INPUT_SHAPE, s.model, s.seed), tx)
+    consts = StepConstants(
+        mean=np.zeros((INPUT_SHAPE[0], 1, 1), np.float32),
+        std=np.ones((INPUT_SHAPE[0], 1, 1), np.float32),
+        weight_vector=np.ones((N_CLASSES,), np.float32),
+    )
+    return {
+        "state": state,
+        "config": StepConfig(compute_dtype=compute_dtype),
+        "consts": jax.device_put(consts),
+        "keys": run_keys(s.seed),
+        "run_epoch": epoch_runner(epoch_mode),
+        "batch": batch,
+        "steps": steps,
+        "data": (jax.device_put(x), jax.device_put(y)),
+    }
 
 
-def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, step_loop: bool = False,
-               compute_dtype: str = "float32") -> dict[str, Any]:
+def bench_flax(
+    arch: str,
+    n: int,
+    epochs: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    step_loop: bool = False,
+    compute_dtype: str = "float32",
+) -> dict[str, Any]:
     import jax
     import jax.numpy as jnp
+
+    from jaxaudio.training.steps import train_step
 
     spec = ARCHS[arch]
     run = flax_training(arch, n, x, y, epochs + 1, compute_dtype=compute_dtype)
-    state, train_step, train_epoch, batch, steps = (run[k] for k in ("state", "train_step", "train_epoch", "batch", "steps"))
-    x_d, y_d, mean, std, w = run["inputs"]
-    base_key = jax.random.key(0)
-    perm_key = jax.random.fold_in(jax.random.key(0), 1 << 30)
+    state, config, consts, keys, batch, steps = (
+        run[k] for k in ("state", "config", "consts", "keys", "batch", "steps")
+    )
+    x_d, y_d = run["data"]
 
     # FLOPs of one train step (forward + backward + AdamW) from XLA's cost analysis
     idx = jnp.arange(batch, dtype=jnp.int32)
     mask = jnp.ones((batch,), jnp.float32)
-    step_flops = _flops(train_step.lower(state, x_d, y_d, idx, mean, std, w, base_key, mask).compile())
+    step_flops = _flops(
+        train_step.lower(state, x_d, y_d, idx, keys.step, mask, consts, config=config).compile()
+    )
     flops_source = "XLA cost_analysis of one train step"
     estimate = spec["estimate_flops_per_sample"]
     if estimate and (step_flops is None or step_flops < 0.5 * estimate * batch):
         # XLA's GPU cost analysis leaves out library calls (cuDNN convolutions): 0.009
         # GFLOP/sample for the CNN on an H200, against 0.301 from the CPU backend's count
-        step_flops, flops_source = estimate * batch, "issue's estimate (0.3 GFLOP/sample fwd+bwd; XLA's count n/a)"
+        step_flops, flops_source = (
+            estimate * batch,
+            "issue's estimate (0.3 GFLOP/sample fwd+bwd; XLA's count n/a)",
+        )
 
     def timed_epochs(epoch_fn, state, first: int, label: str) -> tuple[Any, list[float], float]:
         """One warm-up epoch (compiles), then ``epochs`` timed ones; the state is donated."""
+
         def run(state, e):
-            state, losses = epoch_fn(state, x_d, y_d, mean, std, w, jax.random.fold_in(perm_key, e), base_key, e)
+            state, losses = epoch_fn(state, x_d, y_d, consts, keys, e, batch, config)
             jax.block_until_ready((state, losses))
             if not np.isfinite(float(jnp.mean(losses))):
                 raise RuntimeError(f"flax {arch} ({label}): non-finite loss")
@@ -373,8 +453,8 @@ def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ste
             log(f"train {arch}: flax ({label}) epoch {e - first}/{epochs}: {times[-1]:.2f} s")
         return state, times, warm
 
-    # The epoch as jaxaudio.training.loop.train runs it: one lax.scan program.
-    state, times, warm_s = timed_epochs(train_epoch, state, 0, "lax.scan epoch")
+    # The epoch as jaxaudio.training.loop.fit runs it: one lax.scan program.
+    state, times, warm_s = timed_epochs(run["run_epoch"], state, 0, "lax.scan epoch")
     rate = n * epochs / sum(times)
     gflops = step_flops * steps * epochs / sum(times) / 1e9 if step_flops else None
     out = {
@@ -394,13 +474,15 @@ def bench_flax(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ste
         # scan saves (dispatch) or costs (XLA's CPU backend has made loop bodies slower, e.g.
         # convolution weight gradients, jax-ml/jax#12868).
         loop = flax_training(arch, n, x, y, epochs + 1, epoch_mode="steps")
-        _, loop_times, _ = timed_epochs(loop["train_epoch"], loop["state"], 0, "step loop diagnostic")
+        _, loop_times, _ = timed_epochs(loop["run_epoch"], loop["state"], 0, "step loop diagnostic")
         out["step_loop_samples_per_s"] = n * epochs / sum(loop_times)
         out["step_loop_epoch_seconds"] = loop_times
     return out
 
 
-def bench_torch(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, channels_last: bool) -> dict[str, Any]:
+def bench_torch(
+    arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, channels_last: bool
+) -> dict[str, Any]:
     """Eager PyTorch epochs on the device JAX uses: CUDA when JAX runs on a GPU, else the CPU.
 
     On CUDA the whole training split sits on the GPU (as ours does) and the permutation is
@@ -424,7 +506,10 @@ def bench_torch(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ch
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     loss_fn = nn.CrossEntropyLoss(weight=torch.ones(N_CLASSES, device=dev))
     x_all, y_all = torch.from_numpy(x).to(dev), torch.from_numpy(y.astype(np.int64)).to(dev)
-    mean, std = torch.zeros(INPUT_SHAPE[0], 1, 1, device=dev), torch.ones(INPUT_SHAPE[0], 1, 1, device=dev)
+    mean, std = (
+        torch.zeros(INPUT_SHAPE[0], 1, 1, device=dev),
+        torch.ones(INPUT_SHAPE[0], 1, 1, device=dev),
+    )
 
     def run(e: int) -> float:
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(e)).to(dev)
@@ -455,13 +540,23 @@ def bench_torch(arch: str, n: int, epochs: int, x: np.ndarray, y: np.ndarray, ch
         "memory_format": "channels_last" if channels_last else "default",
         "threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-        "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32}
-        if dev.type == "cuda" else None,
+        "tf32": {
+            "cudnn": torch.backends.cudnn.allow_tf32,
+            "matmul": torch.backends.cuda.matmul.allow_tf32,
+        }
+        if dev.type == "cuda"
+        else None,
     }
 
 
-def bench_train(n: int, epochs: int, cpu: dict[str, Any], step_loop: bool = False,
-                archs: tuple[str, ...] = tuple(ARCHS), bf16: bool = False) -> dict[str, Any]:
+def bench_train(
+    n: int,
+    epochs: int,
+    cpu: dict[str, Any],
+    step_loop: bool = False,
+    archs: tuple[str, ...] = tuple(ARCHS),
+    bf16: bool = False,
+) -> dict[str, Any]:
     """Flax vs PyTorch samples/s per architecture; ``bf16`` adds our ``compute_dtype="bfloat16"`` epoch (a note)."""
     try:
         import torch  # noqa: F401
@@ -473,32 +568,53 @@ def bench_train(n: int, epochs: int, cpu: dict[str, Any], step_loop: bool = Fals
     x, y = synthetic_training_data(n)
     gpu = accelerator()
     peak = None if gpu else cpu.get("peak_gflops_fp32")  # a CPU peak means nothing for GPU rates
-    results: dict[str, Any] = {"samples": n, "epochs_timed": epochs, "input_shape": list(INPUT_SHAPE),
-                               "n_classes": N_CLASSES, "data": "synthetic random (standard normal, uniform labels)",
-                               "optimizer": "AdamW lr 1e-3 weight decay 1e-4, constant schedule",
-                               "loss": "class-weighted cross-entropy (weights all 1)", "torch_installed": has_torch,
-                               "device": "gpu" if gpu else "cpu", "archs": list(archs)}
+    results: dict[str, Any] = {
+        "samples": n,
+        "epochs_timed": epochs,
+        "input_shape": list(INPUT_SHAPE),
+        "n_classes": N_CLASSES,
+        "data": "synthetic random (standard normal, uniform labels)",
+        "optimizer": "AdamW lr 1e-3 weight decay 1e-4, constant schedule",
+        "loss": "class-weighted cross-entropy (weights all 1)",
+        "torch_installed": has_torch,
+        "device": "gpu" if gpu else "cpu",
+        "archs": list(archs),
+    }
     for arch in archs:
         spec = ARCHS[arch]
-        log(f"train {arch}: flax (batch {spec['batch']}, {n} samples, 1 warm-up + {epochs} timed epochs) ...")
+        log(
+            f"train {arch}: flax (batch {spec['batch']}, {n} samples, 1 warm-up + {epochs} timed epochs) ..."
+        )
         flax_r = bench_flax(arch, n, epochs, x, y, step_loop)
         if flax_r["gflops_per_s"] and peak:
             flax_r["share_of_peak"] = flax_r["gflops_per_s"] / peak
         log(f"train {arch}: flax {flax_r['samples_per_s']:.0f} samples/s ({flax_r['epoch_mode']})")
         goal = GPU_CNN_GOAL if gpu and arch == "cnn" else spec["goal"]
-        r: dict[str, Any] = {"batch": spec["batch"], "options": spec["options"], "flax": flax_r, "goal": goal}
+        r: dict[str, Any] = {
+            "batch": spec["batch"],
+            "options": spec["options"],
+            "flax": flax_r,
+            "goal": goal,
+        }
         if bf16:
             r["flax_bf16"] = bench_flax(arch, n, epochs, x, y, compute_dtype="bfloat16")
-            log(f"train {arch}: flax bfloat16 compute {r['flax_bf16']['samples_per_s']:.0f} samples/s")
+            log(
+                f"train {arch}: flax bfloat16 compute {r['flax_bf16']['samples_per_s']:.0f} samples/s"
+            )
         if has_torch:
             variants = [False, True] if arch == "cnn" else [False]
             r["torch"] = {}
             for cl in variants:
                 tr = bench_torch(arch, n, epochs, x, y, cl)
                 r["torch"][tr["memory_format"]] = tr
-                log(f"train {arch}: torch {tr['memory_format']} {tr['samples_per_s']:.0f} samples/s")
+                log(
+                    f"train {arch}: torch {tr['memory_format']} {tr['samples_per_s']:.0f} samples/s"
+                )
             best = max(r["torch"].values(), key=lambda v: v["samples_per_s"])
-            r["torch_best"] = {"memory_format": best["memory_format"], "samples_per_s": best["samples_per_s"]}
+            r["torch_best"] = {
+                "memory_format": best["memory_format"],
+                "samples_per_s": best["samples_per_s"],
+            }
             r["ratio"] = flax_r["samples_per_s"] / best["samples_per_s"]
         results[arch] = r
     return results
@@ -519,26 +635,57 @@ def table(res: dict[str, Any]) -> str:
     rows = [("benchmark", "reference", "ours", "ratio", "goal")]
     f = res.get("features")
     if f:
-        rows.append((f"features ({f['clip_seconds']:g} s clip, batch {f['batch']})", f"librosa {f['librosa_clips_per_s']:.0f} clips/s",
-                     f"jax {f['jax_clips_per_s']:.0f} clips/s", f"{f['ratio']:.2f}x", _goal(f["ratio"], f["goal"])))
+        rows.append(
+            (
+                f"features ({f['clip_seconds']:g} s clip, batch {f['batch']})",
+                f"librosa {f['librosa_clips_per_s']:.0f} clips/s",
+                f"jax {f['jax_clips_per_s']:.0f} clips/s",
+                f"{f['ratio']:.2f}x",
+                _goal(f["ratio"], f["goal"]),
+            )
+        )
     t = res.get("train")
     if t:
         for arch in t.get("archs", ARCHS):
             r = t[arch]
-            ref = f"torch best {r['torch_best']['samples_per_s']:.0f} s/s" if "torch_best" in r else "torch n/a"
+            ref = (
+                f"torch best {r['torch_best']['samples_per_s']:.0f} s/s"
+                if "torch_best" in r
+                else "torch n/a"
+            )
             ratio = r.get("ratio")
-            rows.append((f"train {arch} bs{r['batch']}", ref, f"flax {r['flax']['samples_per_s']:.0f} s/s",
-                         f"{ratio:.2f}x" if ratio is not None else "-", _goal(ratio, r["goal"])))
+            rows.append(
+                (
+                    f"train {arch} bs{r['batch']}",
+                    ref,
+                    f"flax {r['flax']['samples_per_s']:.0f} s/s",
+                    f"{ratio:.2f}x" if ratio is not None else "-",
+                    _goal(ratio, r["goal"]),
+                )
+            )
     m = res.get("memory")
     if m:
         small, large = m["reference"], m["largest"]
-        rows.append(("train peak RSS, streamed", f"{small['clips'] // 1000}k clips {small['peak_rss_mib']:.0f} MiB",
-                     f"{large['clips'] // 1000}k clips {large['peak_rss_mib']:.0f} MiB", f"{m['ratio']:.2f}x",
-                     f"<= {m['goal']:g}x  {'met' if m['ratio'] <= m['goal'] else 'not met'}"))
+        rows.append(
+            (
+                "train peak RSS, streamed",
+                f"{small['clips'] // 1000}k clips {small['peak_rss_mib']:.0f} MiB",
+                f"{large['clips'] // 1000}k clips {large['peak_rss_mib']:.0f} MiB",
+                f"{m['ratio']:.2f}x",
+                f"<= {m['goal']:g}x  {'met' if m['ratio'] <= m['goal'] else 'not met'}",
+            )
+        )
     wf = res.get("workflow")
     if wf:
-        rows.append(("make run workflow (wall)", f"jobs summed {wf['job_seconds_sum']:.0f} s", f"wall {wf['wall_seconds']:.0f} s",
-                     "-", f"<= {WORKFLOW_GOAL_S} s  {'met' if wf['wall_seconds'] <= WORKFLOW_GOAL_S else 'not met'}"))
+        rows.append(
+            (
+                "make run workflow (wall)",
+                f"jobs summed {wf['job_seconds_sum']:.0f} s",
+                f"wall {wf['wall_seconds']:.0f} s",
+                "-",
+                f"<= {WORKFLOW_GOAL_S} s  {'met' if wf['wall_seconds'] <= WORKFLOW_GOAL_S else 'not met'}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
     lines = [line.rstrip() for line in lines]
@@ -546,12 +693,16 @@ def table(res: dict[str, Any]) -> str:
     notes = []
     if f:
         e = f["max_rel_error"]
-        notes.append(f"features: {f['clips']} {f['data']['source']} clips, best of {f['repeats']} repeats; jax batches "
-                     f"of {f['batch']}, compile {f['jax_compile_seconds']:.2f} s (excluded); max error / channel range: "
-                     + ", ".join(f"{k} {v:.1e}" for k, v in e.items()))
+        notes.append(
+            f"features: {f['clips']} {f['data']['source']} clips, best of {f['repeats']} repeats; jax batches "
+            f"of {f['batch']}, compile {f['jax_compile_seconds']:.2f} s (excluded); max error / channel range: "
+            + ", ".join(f"{k} {v:.1e}" for k, v in e.items())
+        )
     if t:
-        notes.append(f"train: {t['samples']} synthetic samples {tuple(t['input_shape'])}, {N_CLASSES} classes, "
-                     f"1 warm-up + {t['epochs_timed']} timed epochs; s/s = samples per second")
+        notes.append(
+            f"train: {t['samples']} synthetic samples {tuple(t['input_shape'])}, {N_CLASSES} classes, "
+            f"1 warm-up + {t['epochs_timed']} timed epochs; s/s = samples per second"
+        )
         cpu = res["meta"]["cpu"]
         for arch in t.get("archs", ARCHS):
             fl = t[arch]["flax"]
@@ -564,49 +715,98 @@ def table(res: dict[str, Any]) -> str:
             if "step_loop_samples_per_s" in fl:
                 line += f"; as a per-batch step loop (diagnostic) {fl['step_loop_samples_per_s']:.0f} s/s"
             if "torch" in t[arch]:
-                line += "; torch " + ", ".join(f"{k} {v['samples_per_s']:.0f} s/s" for k, v in t[arch]["torch"].items())
+                line += "; torch " + ", ".join(
+                    f"{k} {v['samples_per_s']:.0f} s/s" for k, v in t[arch]["torch"].items()
+                )
                 line += f" (on {next(iter(t[arch]['torch'].values()))['device']})"
             if "flax_bf16" in t[arch]:
-                line += f"; flax with bfloat16 compute {t[arch]['flax_bf16']['samples_per_s']:.0f} s/s"
+                line += (
+                    f"; flax with bfloat16 compute {t[arch]['flax_bf16']['samples_per_s']:.0f} s/s"
+                )
             line += "; seconds per timed epoch: flax {:.3f}".format(np.mean(fl["epoch_seconds"]))
             if "torch_best" in t[arch]:
                 best = t[arch]["torch"][t[arch]["torch_best"]["memory_format"]]
                 line += ", torch best {:.3f}".format(np.mean(best["epoch_seconds"]))
             notes.append(line)
         if cpu.get("peak_gflops_fp32") and t.get("device") != "gpu":
-            notes.append(f"  peak {cpu['peak_gflops_fp32']:.0f} GFLOP/s assumed: {cpu['peak_assumption']}")
+            notes.append(
+                f"  peak {cpu['peak_gflops_fp32']:.0f} GFLOP/s assumed: {cpu['peak_assumption']}"
+            )
         if not t["torch_installed"]:
             notes.append(TORCH_HINT)
     if m:
-        notes.append(f"memory: one epoch of {m['model']}, batch {m['batch']}, {m['val_clips']} val clips, each run a fresh "
-                     "process (peak = VmHWM); split sizes and the resident reference:")
+        notes.append(
+            f"memory: one epoch of {m['model']}, batch {m['batch']}, {m['val_clips']} val clips, each run a fresh "
+            "process (peak = VmHWM); split sizes and the resident reference:"
+        )
         for r in m["runs"]:
-            notes.append(f"  {r['mode']:8s} {r['clips']:>7d} clips ({r['split_mib']:.0f} MiB split): peak RSS "
-                         f"{r['peak_rss_mib']:.0f} MiB, {r['seconds']:.0f} s")
+            notes.append(
+                f"  {r['mode']:8s} {r['clips']:>7d} clips ({r['split_mib']:.0f} MiB split): peak RSS "
+                f"{r['peak_rss_mib']:.0f} MiB, {r['seconds']:.0f} s"
+            )
     if wf:
-        notes.append(f"workflow: `{wf['command']}` on the default synthetic data, fresh results directory; per rule "
-                     "(Snakemake benchmark files: jobs, seconds summed, largest max_rss):")
+        notes.append(
+            f"workflow: `{wf['command']}` on the default synthetic data, fresh results directory; per rule "
+            "(Snakemake benchmark files: jobs, seconds summed, largest max_rss):"
+        )
         for rule, r in sorted(wf["per_rule"].items(), key=lambda kv: -kv[1]["seconds"]):
-            notes.append(f"  {rule:10s} {r['jobs']:>2d} job(s) {r['seconds']:7.1f} s  {r['max_rss_mib']:6.0f} MiB")
+            notes.append(
+                f"  {rule:10s} {r['jobs']:>2d} job(s) {r['seconds']:7.1f} s  {r['max_rss_mib']:6.0f} MiB"
+            )
     return "\n".join(lines + [""] + notes)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", choices=("features", "train", "memory", "workflow"), help="run one benchmark (default: all)")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny sizes (64 clips, 128 training samples): checks that everything runs; numbers are noisy")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
-    p.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="clips for the features benchmark")
-    p.add_argument("--clips", type=int, help="clips for the features benchmark (default 1000, --quick 64)")
-    p.add_argument("--samples", type=int, help="training samples per epoch (default 1024, --quick 128)")
-    p.add_argument("--epochs", type=int, default=3, help="timed epochs after the warm-up epoch (default 3)")
-    p.add_argument("--step-loop", action="store_true",
-                   help="train: also time the epoch as one jitted step call per batch (diagnostic)")
-    p.add_argument("--repeats", type=int, default=3, help="features: repeats, the best is reported (default 3)")
-    p.add_argument("--feature-batch", type=int, help="features: clips per frontend call (default 64, as the workflow)")
-    p.add_argument("--arch", choices=tuple(ARCHS), action="append", help="train: only this model (repeatable)")
-    p.add_argument("--bf16", action="store_true", help="train: also time our bfloat16-compute epoch (for GPUs)")
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument(
+        "--only",
+        choices=("features", "train", "memory", "workflow"),
+        help="run one benchmark (default: all)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes (64 clips, 128 training samples): checks that everything runs; numbers are noisy",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})",
+    )
+    p.add_argument(
+        "--manifest", type=Path, default=DEFAULT_MANIFEST, help="clips for the features benchmark"
+    )
+    p.add_argument(
+        "--clips", type=int, help="clips for the features benchmark (default 1000, --quick 64)"
+    )
+    p.add_argument(
+        "--samples", type=int, help="training samples per epoch (default 1024, --quick 128)"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=3, help="timed epochs after the warm-up epoch (default 3)"
+    )
+    p.add_argument(
+        "--step-loop",
+        action="store_true",
+        help="train: also time the epoch as one jitted step call per batch (diagnostic)",
+    )
+    p.add_argument(
+        "--repeats", type=int, default=3, help="features: repeats, the best is reported (default 3)"
+    )
+    p.add_argument(
+        "--feature-batch",
+        type=int,
+        help="features: clips per frontend call (default 64, as the workflow)",
+    )
+    p.add_argument(
+        "--arch", choices=tuple(ARCHS), action="append", help="train: only this model (repeatable)"
+    )
+    p.add_argument(
+        "--bf16", action="store_true", help="train: also time our bfloat16-compute epoch (for GPUs)"
+    )
     args = p.parse_args(argv)
 
     repeats, epochs = max(1, args.repeats), max(1, args.epochs)
@@ -621,13 +821,17 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, Any] = {"meta": {**environment(cpu), "quick": args.quick, "argv": sys.argv}}
     load = res["meta"]["loadavg_start"]
     if load and load[0] > 0.5 * cpu["cores"]:
-        log(f"warning: load average {load[0]:.1f} on {cpu['cores']} cores before the start: other work is running, "
-            "numbers will be low and noisy (ratios less so: both sides share the slowdown)")
+        log(
+            f"warning: load average {load[0]:.1f} on {cpu['cores']} cores before the start: other work is running, "
+            "numbers will be low and noisy (ratios less so: both sides share the slowdown)"
+        )
     t_start = time.perf_counter()
     if args.only in (None, "features"):
         res["features"] = bench_features(n_clips, repeats, args.manifest, args.feature_batch)
     if args.only in (None, "train"):
-        res["train"] = bench_train(n_train, epochs, cpu, args.step_loop, tuple(args.arch or ARCHS), args.bf16)
+        res["train"] = bench_train(
+            n_train, epochs, cpu, args.step_loop, tuple(args.arch or ARCHS), args.bf16
+        )
     if args.only in (None, "memory"):
         from benchmarks.memory import bench_memory
 
@@ -648,9 +852,12 @@ def main(argv: list[str] | None = None) -> int:
     log("")
     log(text)
     gpu = res["meta"]["gpu"]
-    log(f"\nwrote {args.out} ({res['meta']['seconds']:.0f} s; {cpu['model']}, {cpu['cores']} cores, "
+    log(
+        f"\nwrote {args.out} ({res['meta']['seconds']:.0f} s; {cpu['model']}, {cpu['cores']} cores, "
         f"jax {res['meta']['versions']['jax']} on {res['meta']['jax_devices']}"
-        + (f"; GPU {gpu['name']} {gpu['memory']}, driver {gpu['driver']}" if gpu else "") + ")")
+        + (f"; GPU {gpu['name']} {gpu['memory']}, driver {gpu['driver']}" if gpu else "")
+        + ")"
+    )
     return 0
 
 

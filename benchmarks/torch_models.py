@@ -109,17 +109,23 @@ class AudioViT(nn.Module):
         pf, pt = patch
         n_tokens = (f // pf) * (t // pt) + (pool == "cls")
         self.pool = pool
-        self.embed = nn.Conv2d(c, dim, (pf, pt), stride=(pf, pt))  # VALID: trailing rows/frames dropped
+        self.embed = nn.Conv2d(
+            c, dim, (pf, pt), stride=(pf, pt)
+        )  # VALID: trailing rows/frames dropped
         self.pos = nn.Parameter(torch.randn(1, n_tokens, dim) * 0.02)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim)) if pool == "cls" else None
-        self.blocks = nn.ModuleList([TransformerBlock(dim, heads, mlp_dim, dropout) for _ in range(depth)])
+        self.blocks = nn.ModuleList(
+            [TransformerBlock(dim, heads, mlp_dim, dropout) for _ in range(depth)]
+        )
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.head = nn.Linear(dim, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.embed(x)  # (B, dim, F/pf, T/pt)
-        x = x.flatten(2).transpose(1, 2)  # (B, tokens, dim), tokens in (F', T') row-major order as in Flax
+        x = x.flatten(2).transpose(
+            1, 2
+        )  # (B, tokens, dim), tokens in (F', T') row-major order as in Flax
         if self.cls is not None:
             x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
         x = self.drop(x + self.pos)
@@ -133,7 +139,9 @@ class AudioViT(nn.Module):
 ARCHITECTURES = {"cnn": AudioCNN, "vit": AudioViT}
 
 
-def build_model(arch: str, n_classes: int, input_shape: tuple[int, int, int], options: dict) -> nn.Module:
+def build_model(
+    arch: str, n_classes: int, input_shape: tuple[int, int, int], options: dict
+) -> nn.Module:
     """``jaxaudio.models.build_model`` for PyTorch (same architecture option names)."""
     opts = dict(options)
     if "patch" in opts:

@@ -21,6 +21,9 @@ import logging
 import sys
 from pathlib import Path
 
+from jaxaudio.config.load import DEFAULT_CONFIG, ConfigError, load_config
+from jaxaudio.config.resolve import run_settings
+from jaxaudio.layout import EVAL_FILE_NAMES, Layout
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 from jaxaudio.runtime.runlog import is_terminal
 
@@ -42,11 +45,11 @@ def _progress() -> bool:
 
 
 def _config(args: argparse.Namespace) -> dict:
-    from jaxaudio.config.load import DEFAULT_CONFIG, load_config
-
     files = [p for p in [DEFAULT_CONFIG] if p.is_file()] + list(args.config)
     if not files:
-        raise SystemExit(f"jaxaudio {args.command}: no config: {DEFAULT_CONFIG} is not there; pass -c CONFIG.yaml")
+        raise SystemExit(
+            f"jaxaudio {args.command}: no config: {DEFAULT_CONFIG} is not there; pass -c CONFIG.yaml"
+        )
     return load_config(*files)
 
 
@@ -59,104 +62,133 @@ def _locked_config(args: argparse.Namespace) -> dict:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from jaxaudio.features.cache import build_feature_cache
-    from jaxaudio.data.manifest import prepare_manifest
-    from jaxaudio.features.stats import stats_for_cache
     from jaxaudio.data.synthetic import synthesize
-    from jaxaudio.training.weights import weights_for_clips
+    from jaxaudio.stages import data, features, stats
 
     config = _locked_config(args)
-    r, data = Path(config["results"]), config["data"]
-    if data["source"] == "synthetic":
-        source = r / "data" / "synthetic" / "manifest.csv"
+    lay, d = Layout(config["results"]), config["data"]
+    if d["source"] == "synthetic":
+        source = Path(lay.synthetic_manifest())
         if not source.is_file():
-            synthesize(source.parent, preset=data["synthetic"]["preset"], seed=data["synthetic"]["seed"])
+            synthesize(source.parent, preset=d["synthetic"]["preset"], seed=d["synthetic"]["seed"])
     else:
-        source = data[data["source"]]
-    (r / "data").mkdir(parents=True, exist_ok=True)
-    (r / "features").mkdir(parents=True, exist_ok=True)
-    split = data["split"]
-    df, species = prepare_manifest(
-        source, r / "data" / "manifest.csv", r / "data" / "dataset.json", seed=split["seed"],
-        val_fraction=split["val_fraction"], test_fraction=split["test_fraction"],
-        min_clips_per_species=data["min_clips_per_species"], too_few_clips=data["too_few_clips"],
+        source = d[d["source"]]
+    Path(lay.manifest()).parent.mkdir(parents=True, exist_ok=True)
+    Path(lay.features()).parent.mkdir(parents=True, exist_ok=True)
+    df, species = data.manifest(
+        data.ManifestInputs(Path(source)),
+        data.ManifestOutputs(Path(lay.manifest()), Path(lay.dataset())),
+        split=d["split"],
+        min_clips=d["min_clips_per_species"],
+        too_few_clips=d["too_few_clips"],
     )
-    print(f"{len(df)} recording(s) of {len(species)} species; splits {df['split'].value_counts().to_dict()}")
-    clips = build_feature_cache(
-        r / "data" / "manifest.csv", dict(config["features"]), r / "features" / "features.npy",
-        r / "features" / "clips.csv", r / "features" / "skipped.csv", cache_dir=r / "features" / "cache",
-        on_bad_file=data["on_bad_file"], threads=args.threads, progress=_progress(), strict=config["strict"],
+    print(
+        f"{len(df)} recording(s) of {len(species)} species; splits {df['split'].value_counts().to_dict()}"
     )
-    stats_for_cache(r / "features" / "features.npy", r / "features" / "clips.csv", r / "features" / "stats.json")
-    w = weights_for_clips(r / "features" / "clips.csv", r / "data" / "class_weights.json",
-                          config["class_weights"]["effective_beta"], config["class_weights"]["recommended"])
-    print(f"wrote {r / 'features' / 'features.npy'}: {len(clips)} clip(s); stats.json; class_weights.json "
-          f"(imbalance ratio {w['imbalance_ratio']:.1f})")
+    cache = stats.CacheInputs(Path(lay.features()), Path(lay.clips()))
+    clips = features.features(
+        features.FeatureInputs(Path(lay.manifest())),
+        features.FeatureOutputs(cache.features, cache.clips, Path(lay.skipped())),
+        settings=dict(config["features"]),
+        cache_dir=lay.feature_cache(),
+        on_bad_file=d["on_bad_file"],
+        threads=args.threads,
+        progress=_progress(),
+        strict=config["strict"],
+    )
+    stats.stats(cache, stats.StatsOutputs(Path(lay.stats())))
+    w = stats.weight_table(
+        stats.WeightsInputs(cache.clips),
+        stats.WeightsOutputs(Path(lay.weight_table())),
+        beta=config["class_weights"]["effective_beta"],
+        recommended=config["class_weights"]["recommended"],
+    )
+    print(
+        f"wrote {lay.features()}: {len(clips)} clip(s); stats.json; class_weights.json "
+        f"(imbalance ratio {w['imbalance_ratio']:.1f})"
+    )
     return 0
 
 
-def _run_dirs(config: dict, args: argparse.Namespace) -> tuple[Path, Path, Path]:
-    """results/{train,eval,checkpoints}/<experiment>/<model>/seed<k>, as the workflow lays them out."""
-    from jaxaudio.config.load import ConfigError
-
+def _check_run(config: dict, args: argparse.Namespace) -> None:
+    """--experiment and --model must name an experiment and a model of the config."""
     for key, pool in (("experiment", config["experiments"]), ("model", config["models"])):
         if getattr(args, key) not in pool:
-            raise ConfigError(f"--{key} {getattr(args, key)!r}: not declared in the config; declared: {sorted(pool)}")
-    part = Path(args.experiment) / args.model / f"seed{args.seed}"
-    r = Path(config["results"])
-    return r / "train" / part, r / "eval" / part, r / "checkpoints" / part
+            raise ConfigError(
+                f"--{key} {getattr(args, key)!r}: not declared in the config; declared: {sorted(pool)}"
+            )
 
 
 def _need(*paths: Path) -> None:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise FileNotFoundError(f"missing {', '.join(missing)}: run the earlier step first (jaxaudio features / train)")
+        raise FileNotFoundError(
+            f"missing {', '.join(missing)}: run the earlier step first (jaxaudio features / train)"
+        )
 
 
 def _train(args: argparse.Namespace) -> int:
+    # Lazy: XLA's flags must be set before JAX is first imported (jaxaudio.runtime.xla_flags).
     from jaxaudio.runtime.xla_flags import set_training_flags
 
-    set_training_flags()  # before JAX starts its backend
+    set_training_flags()
     import jax
 
-    from jaxaudio.config.load import run_settings
-    from jaxaudio.training.loop import train_run
+    from jaxaudio.stages import train
 
     config = _locked_config(args)
-    r = Path(config["results"])
-    train_dir, _, ckpt = _run_dirs(config, args)
-    inputs = [r / "features" / "features.npy", r / "features" / "clips.csv", r / "features" / "stats.json",
-              r / "data" / "class_weights.json"]
-    _need(*inputs)
-    train_dir.mkdir(parents=True, exist_ok=True)
+    _check_run(config, args)
+    lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
+    inputs = train.Inputs(
+        Path(lay.features()), Path(lay.clips()), Path(lay.stats()), Path(lay.weight_table())
+    )
+    _need(inputs.features, inputs.clips, inputs.stats, inputs.weights)
+    outputs = train.Outputs(Path(lay.model(*run)), Path(lay.history(*run)), Path(lay.summary(*run)))
+    outputs.history.parent.mkdir(parents=True, exist_ok=True)
     progress = _progress()
-    logging.getLogger("jaxaudio").info("JAX backend %s, devices %s", jax.default_backend(), jax.devices())
-    result = train_run(*inputs, run_settings(config, args.experiment, args.model, args.seed), train_dir / "model",
-                       train_dir / "history.csv", train_dir / "summary.json", ckpt, progress=progress)
+    logging.getLogger("jaxaudio").info(
+        "JAX backend %s, devices %s", jax.default_backend(), jax.devices()
+    )
+    result = train.run(
+        inputs, outputs, run_settings(config, *run), lay.checkpoints(*run), progress=progress
+    )
     s = result.summary
-    print(f"wrote {train_dir}: best val macro-F1 {s['best_val_macro_f1']:.4f} at epoch {s['best_epoch']} "
-          f"of {s['epochs_run']}")
+    print(
+        f"wrote {outputs.history.parent}: best val macro-F1 {s['best_val_macro_f1']:.4f} at epoch "
+        f"{s['best_epoch']} of {s['epochs_run']}"
+    )
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from jaxaudio.evaluation.metrics import evaluate_run
+    from jaxaudio.stages import evaluate
 
     config = _locked_config(args)
-    r = Path(config["results"])
-    train_dir, eval_dir, _ = _run_dirs(config, args)
-    _need(train_dir / "model", train_dir / "history.csv", r / "features" / "features.npy")
-    eval_dir.mkdir(parents=True, exist_ok=True)
-    names = {"metrics": "metrics.json", "per_class": "per_class.csv", "confusion": "confusion.npy",
-             "scores": "test_scores.npz", "confusion_png": "confusion.png", "curves_png": "curves.png"}
-    m = evaluate_run(
-        train_dir / "model", train_dir / "history.csv", r / "features" / "features.npy", r / "features" / "clips.csv",
-        r / "data" / "class_weights.json", {k: str(eval_dir / v) for k, v in names.items()},
-        rare_quantile=config["evaluation"]["rare_quantile"], top_k=config["evaluation"]["top_k"],
+    _check_run(config, args)
+    lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
+    inputs = evaluate.Inputs(
+        Path(lay.model(*run)),
+        Path(lay.history(*run)),
+        Path(lay.features()),
+        Path(lay.clips()),
+        Path(lay.weight_table()),
+    )
+    _need(inputs.model, inputs.history, inputs.features)
+    outputs = evaluate.Outputs(
+        **{k: Path(lay.eval_file(name, *run)) for k, name in EVAL_FILE_NAMES.items()}
+    )
+    outputs.metrics.parent.mkdir(parents=True, exist_ok=True)
+    m = evaluate.run(
+        inputs,
+        outputs,
+        rare_quantile=config["evaluation"]["rare_quantile"],
+        top_k=config["evaluation"]["top_k"],
         title=f"{args.experiment} / {args.model} / seed {args.seed}",
     )
-    print(f"wrote {eval_dir}: test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
-          f"rare-F1 {m['rare_f1']:.3f}, cmAP {m['cmap']:.3f}")
+    print(
+        f"wrote {outputs.metrics.parent}: test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
+        f"rare-F1 {m['rare_f1']:.3f}, cmAP {m['cmap']:.3f}"
+    )
     return 0
 
 
@@ -167,7 +199,9 @@ def _bundle(args: argparse.Namespace) -> int:
 
     config = yaml.safe_load(Path(args.config).read_text())
     if "features" not in config:
-        raise SystemExit(f"{args.config}: no features: section (the feature settings the model was trained with)")
+        raise SystemExit(
+            f"{args.config}: no features: section (the feature settings the model was trained with)"
+        )
     out = write_bundle(args.model_dir, args.metrics, config["features"], args.out)
     print(f"wrote {out}")
     return 0
@@ -179,11 +213,24 @@ def _predict(args: argparse.Namespace) -> int:
     file failed, or 2 when not one file could be read."""
     from jaxaudio.inference.predict import predict_paths
 
-    run = predict_paths(args.bundle, args.inputs, args.out, args.raven, args.window, args.hop, args.top_k,
-                        args.min_score, args.merge, args.batch_size, progress=_progress())
+    run = predict_paths(
+        args.bundle,
+        args.inputs,
+        args.out,
+        args.raven,
+        args.window,
+        args.hop,
+        args.top_k,
+        args.min_score,
+        args.merge,
+        args.batch_size,
+        progress=_progress(),
+    )
     for r in run.failures:
         print(f"jaxaudio predict: failed: {r.file}: {r.reason}", file=sys.stderr)
-    print(f"wrote {args.out}: {len(run.detections)} detection(s) in {len(run.read)} of {len(run.files)} file(s)")
+    print(
+        f"wrote {args.out}: {len(run.detections)} detection(s) in {len(run.read)} of {len(run.files)} file(s)"
+    )
     print(f"wrote {run.failed_csv}: {len(run.failures)} file(s) failed")
     if args.raven:
         print(f"wrote {len(run.raven)} Raven selection table(s) to {args.raven}")
@@ -192,67 +239,123 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jaxaudio", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="`jaxaudio COMMAND --help` for each command's options.")
+    p = argparse.ArgumentParser(
+        prog="jaxaudio",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="`jaxaudio COMMAND --help` for each command's options.",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="write the embedded synthetic data set (audio + manifest.csv)")
     s.add_argument("out_dir", type=Path)
-    s.add_argument("--preset", default="small", help="small (make run's default, 10 species) or large (90 species)")
+    s.add_argument(
+        "--preset",
+        default="small",
+        help="small (make run's default, 10 species) or large (90 species)",
+    )
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_synth)
 
-    config_help = "config file merged on top of the repository's config/config.yaml (repeatable, later wins)"
-    f = sub.add_parser("features", help="resolve the data (splits), build the feature cache, stats and class weights",
-                       description="Resolve data: (the split is written to <results>/data/manifest.csv), decode and "
-                       "featurise every recording into <results>/features/, then the train-split channel statistics "
-                       "and the class weights. Recordings already featurised are reused.")
+    config_help = (
+        "config file merged on top of the repository's config/config.yaml (repeatable, later wins)"
+    )
+    f = sub.add_parser(
+        "features",
+        help="resolve the data (splits), build the feature cache, stats and class weights",
+        description="Resolve data: (the split is written to <results>/data/manifest.csv), decode and "
+        "featurise every recording into <results>/features/, then the train-split channel statistics "
+        "and the class weights. Recordings already featurised are reused.",
+    )
     f.add_argument("-c", "--config", action="append", type=Path, default=[], help=config_help)
     f.add_argument("--threads", type=int, default=4, help="decoding threads (default 4)")
     f.set_defaults(func=_features)
 
-    for name, func, what in (("train", _train, "train one (experiment, model, seed) run; resumes from its checkpoints"),
-                             ("evaluate", _evaluate, "score a trained run on the test split (metrics, per-class CSV, plots)")):
-        t = sub.add_parser(name, help=what, description=what + ". Reads and writes the workflow's paths under results:.")
+    for name, func, what in (
+        ("train", _train, "train one (experiment, model, seed) run; resumes from its checkpoints"),
+        (
+            "evaluate",
+            _evaluate,
+            "score a trained run on the test split (metrics, per-class CSV, plots)",
+        ),
+    ):
+        t = sub.add_parser(
+            name,
+            help=what,
+            description=what + ". Reads and writes the workflow's paths under results:.",
+        )
         t.add_argument("-c", "--config", action="append", type=Path, default=[], help=config_help)
         t.add_argument("--experiment", required=True, help="a name under experiments: (e.g. v2)")
         t.add_argument("--model", required=True, help="a name under models: (e.g. cnn)")
         t.add_argument("--seed", type=int, default=0)
         t.set_defaults(func=func)
 
-    b = sub.add_parser("bundle", help="assemble a model bundle (parameters, features, stats, species, thresholds)")
+    b = sub.add_parser(
+        "bundle", help="assemble a model bundle (parameters, features, stats, species, thresholds)"
+    )
     b.add_argument("model_dir", type=Path, help="results/train/<exp>/<model>/seed<k>/model")
-    b.add_argument("metrics", type=Path, help="results/eval/<exp>/<model>/seed<k>/metrics.json (thresholds, metrics)")
-    b.add_argument("--config", type=Path, required=True, help="the config the model was trained with (its features: section)")
+    b.add_argument(
+        "metrics",
+        type=Path,
+        help="results/eval/<exp>/<model>/seed<k>/metrics.json (thresholds, metrics)",
+    )
+    b.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="the config the model was trained with (its features: section)",
+    )
     b.add_argument("--out", type=Path, required=True, help="bundle directory to write")
     b.set_defaults(func=_bundle)
 
     r = sub.add_parser("predict", help="detect species in recordings of any length")
     r.add_argument("bundle", type=Path)
     r.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
-    r.add_argument("--out", type=Path, required=True, help="detections CSV: file,start_s,end_s,species,score")
-    r.add_argument("--window", type=float, help="window seconds (default: the bundle's clip_seconds)")
-    r.add_argument("--hop", type=float, help="hop seconds (default: the bundle's features.window_hop_seconds)")
+    r.add_argument(
+        "--out", type=Path, required=True, help="detections CSV: file,start_s,end_s,species,score"
+    )
+    r.add_argument(
+        "--window", type=float, help="window seconds (default: the bundle's clip_seconds)"
+    )
+    r.add_argument(
+        "--hop", type=float, help="hop seconds (default: the bundle's features.window_hop_seconds)"
+    )
     r.add_argument("--top-k", type=int, default=1, help="species reported per window (default 1)")
-    r.add_argument("--min-score", type=float,
-                   help="report scores >= this (default: each species' threshold tuned on validation)")
-    r.add_argument("--merge", action="store_true", help="join overlapping windows of the same species")
-    r.add_argument("--raven", type=Path, help="also write one Raven selection table per file to this folder")
+    r.add_argument(
+        "--min-score",
+        type=float,
+        help="report scores >= this (default: each species' threshold tuned on validation)",
+    )
+    r.add_argument(
+        "--merge", action="store_true", help="join overlapping windows of the same species"
+    )
+    r.add_argument(
+        "--raven", type=Path, help="also write one Raven selection table per file to this folder"
+    )
     r.add_argument("--batch-size", type=int, default=64)
-    r.add_argument("--strict", action="store_true",
-                   help="exit 1 when any file failed (the outputs are still written); without it a run exits 0 "
-                   "unless no file at all could be read. Failed files are listed in failed.csv beside --out")
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when any file failed (the outputs are still written); without it a run exits 0 "
+        "unless no file at all could be read. Failed files are listed in failed.csv beside --out",
+    )
     r.set_defaults(func=_predict)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, ResultsLocked) as exc:  # AudioError, BundleError, ConfigError are
+    except (
+        FileNotFoundError,
+        ValueError,
+        ResultsLocked,
+    ) as exc:  # AudioError, BundleError, ConfigError are
         # ValueErrors
         print(f"jaxaudio {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -22,5 +22,7 @@ set_training_flags()
 @pytest.fixture(scope="session")
 def birdsounds() -> Path:
     if not (BIRDSOUNDS / "manifest.csv").is_file():
-        pytest.skip(f"real recordings not found at {BIRDSOUNDS} (only in the project's CI and dev machines)")
+        pytest.skip(
+            f"real recordings not found at {BIRDSOUNDS} (only in the project's CI and dev machines)"
+        )
     return BIRDSOUNDS

@@ -38,8 +38,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from jaxaudio.features.streaming import NpyRows
-
 log = logging.getLogger("jaxaudio.logreg")
 
 #: Rows of the (possibly memory-mapped) feature stack read at a time.
@@ -109,7 +107,9 @@ def _check_labels(y: np.ndarray, n_classes: int) -> np.ndarray:
 def build_pipeline(settings: LogRegSettings) -> Pipeline:
     """The unfitted ``StandardScaler -> LogisticRegression`` pipeline for ``settings``."""
     if settings.class_weight not in CLASS_WEIGHTS:
-        raise ValueError(f"unknown class_weight {settings.class_weight!r}; choose from {sorted(CLASS_WEIGHTS)}")
+        raise ValueError(
+            f"unknown class_weight {settings.class_weight!r}; choose from {sorted(CLASS_WEIGHTS)}"
+        )
     return Pipeline(
         [
             ("scaler", StandardScaler()),
@@ -126,7 +126,9 @@ def build_pipeline(settings: LogRegSettings) -> Pipeline:
     )
 
 
-def fit_logreg(x_train: np.ndarray, y_train: np.ndarray, n_classes: int, settings: LogRegSettings) -> Pipeline:
+def fit_logreg(
+    x_train: np.ndarray, y_train: np.ndarray, n_classes: int, settings: LogRegSettings
+) -> Pipeline:
     """Fit the baseline on ``pooled_features(x_train)`` and integer labels ``y_train``.
 
     The scaler's mean/std come from the training rows only (the pipeline fits it on them and
@@ -145,7 +147,9 @@ def fit_logreg(x_train: np.ndarray, y_train: np.ndarray, n_classes: int, setting
     return model
 
 
-def predict_proba(model: Pipeline, x: np.ndarray, n_classes: int, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+def predict_proba(
+    model: Pipeline, x: np.ndarray, n_classes: int, chunk_rows: int = CHUNK_ROWS
+) -> np.ndarray:
     """Class probabilities ``(N, n_classes)`` in class-index order ``0 .. n_classes-1``.
 
     sklearn's ``predict_proba`` has one column per entry of ``model.classes_`` (the labels
@@ -182,59 +186,7 @@ def load_logreg(directory: str | Path) -> tuple[Pipeline, dict[str, Any]]:
     directory = Path(directory).resolve()
     model_path, meta_path = directory / MODEL_FILE, directory / META_FILE
     if not model_path.is_file() or not meta_path.is_file():
-        raise FileNotFoundError(f"{directory}: not a saved baseline (needs {MODEL_FILE} and {META_FILE})")
+        raise FileNotFoundError(
+            f"{directory}: not a saved baseline (needs {MODEL_FILE} and {META_FILE})"
+        )
     return joblib.load(model_path), json.loads(meta_path.read_text())
-
-
-def logreg_run(
-    features_npy: str | Path,
-    clips_csv: str | Path,
-    weights_json: str | Path,
-    settings: dict[str, Any],
-    model_dir: str | Path,
-    out: dict[str, str],
-    rare_quantile: float = 0.25,
-    top_k: int = 5,
-    cache_dir: str | Path | None = None,
-) -> dict[str, Any]:
-    """Workflow step: fit the baseline on the training clips, evaluate it on the test clips.
-
-    Writes the fitted pipeline to ``model_dir`` and the same evaluation files as a deep model
-    (``out``: ``metrics``, ``per_class``, ``confusion``), so the comparison treats both alike.
-    With ``cache_dir`` the outputs are stored there and reused, without fitting, when the
-    inputs' content and the settings are the same (:mod:`jaxaudio.runtime.step_cache`).
-    """
-    from jaxaudio.evaluation.metrics import evaluate_predictions, save_evaluation
-    from jaxaudio.data.manifest import load_resolved
-    from jaxaudio.runtime.step_cache import cached_outputs, file_digest, fingerprint
-
-    def fit() -> None:
-        s = LogRegSettings(**settings)
-        df = load_resolved(clips_csv)
-        species = sorted(df["species"].unique())
-        features = NpyRows(features_npy)  # read in chunks (see jaxaudio.features.streaming)
-        if len(features) != len(df):
-            raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
-        split, labels = df["split"].to_numpy(), df["label"].to_numpy()
-        tr, va, te = (np.flatnonzero(split == k) for k in ("train", "val", "test"))
-        if te.size == 0:
-            raise ValueError(f"{clips_csv}: no test clips to evaluate on")
-        model = fit_logreg(NpyRows(features_npy, tr), labels[tr], len(species), s)
-        probs = predict_proba(model, NpyRows(features_npy, te), len(species))
-        train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
-        val = (labels[va], predict_proba(model, NpyRows(features_npy, va), len(species))) if va.size else None
-        ev = evaluate_predictions(labels[te], probs, species, train_counts, rare_quantile, top_k, val=val)
-        save_logreg(model, model_dir, {"arch": "logreg", "species": species, "settings": s.__dict__,
-                                       "input_shape": list(features.shape[1:])})
-        save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
-
-    if cache_dir is None:
-        fit()
-    else:
-        key = fingerprint(features=file_digest(features_npy), clips=file_digest(clips_csv),
-                          weights=file_digest(weights_json), settings=dict(settings), rare_quantile=rare_quantile,
-                          top_k=top_k)
-        outputs = {"model": model_dir, **{k: out[k] for k in ("metrics", "per_class", "confusion")}}
-        if cached_outputs(cache_dir, key, outputs, fit):
-            log.info("inputs and settings unchanged (content fingerprint %s): outputs reused from %s", key, cache_dir)
-    return json.loads(Path(out["metrics"]).read_text())

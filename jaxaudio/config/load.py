@@ -1,16 +1,11 @@
-"""Workflow configuration: validation with one-line errors, and resolution of runs.
+"""Workflow configuration: read, merged and checked before any work, with one-line errors.
 
 The JSON schema (``workflow/schemas/config.schema.yaml``) checks types, ranges and names
 of every key; :func:`check_config` adds the checks a schema cannot express (references
 between sections, files that must exist, feature settings librosa would reject). Each
 failure is a :class:`ConfigError` whose message starts with the config key at fault.
-
-:func:`run_settings` turns (experiment, model) into the complete, flat set of training
-hyperparameters. The workflow passes that dict to the train rule as ``params`` so that
-Snakemake reruns exactly the runs whose settings changed.
-
-Precedence (later wins): ``training`` < ``models.<m>`` < ``experiments.<e>`` keys
-(``lr_scale`` multiplies the learning rate last) < ``experiments.<e>.overrides.<m>``.
+What one run's settings are (the precedence of ``training``, ``models``, ``experiments``
+and ``overrides``) is :mod:`jaxaudio.config.resolve`'s.
 
 Config files are merged by :func:`merge_layers` (the workflow and the CLI alike): mappings
 merge key by key, any other value replaces, and an **empty mapping replaces** â€” so
@@ -18,31 +13,47 @@ merge key by key, any other value replaces, and an **empty mapping replaces** â€
 instead of merging into the defaults and changing nothing (Snakemake's own merge). The file
 that set each key is remembered, and errors name it. Files are read by :func:`read_yaml`,
 which also reads ``1e-3`` as a number (PyYAML follows YAML 1.1 and reads it as text).
+
+Imports nothing heavier than PyYAML, jsonschema and pandas (which Snakemake loads anyway):
+the workflow checks a config and builds its DAG without librosa or JAX.
 """
 
 from __future__ import annotations
 
 import copy
+import glob
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import jsonschema
 import pandas as pd
 import yaml
 
-from jaxaudio.features.config import FeatureConfig
-from jaxaudio.data.manifest import ManifestError, check_manifest, resolve_manifest
+from jaxaudio.config.resolve import add_ladder_experiments, run_settings, run_value, setting_key
 from jaxaudio.data.files import audio_inputs
+from jaxaudio.data.manifest import ManifestError, check_manifest, resolve_manifest
+from jaxaudio.features.config import FeatureConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 # The workflow's defaults, which the CLI (like Snakemake) merges user config files on top of.
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
-EXPERIMENT_TRAINING_KEYS = ("class_weights", "normalise", "augment", "logit_adjust", "lr", "epochs", "batch_size", "patience")
 
+#: ``data.source``: the embedded synthetic set, ``data.manifest`` or ``data.folder``.
+DataSource = Literal["synthetic", "manifest", "folder"]
+DATA_SOURCES: tuple[str, ...] = get_args(DataSource)
+
+# What the checks take for optional keys a config leaves out: config/config.yaml's values
+# (tests/unit/config/test_defaults.py checks they agree).
+STRICT_DEFAULT = False
+BUNDLE_BEST_DEFAULT = True
+SEEDS_DEFAULT = (0,)
+#: AudioViT's constructor defaults that the checks need when a model's options leave them
+#: out (jaxaudio.models.vit imports JAX; test_defaults.py checks they agree).
+VIT_DEFAULTS: dict[str, Any] = {"patch": (8, 4), "dim": 64, "heads": 4}
 
 log = logging.getLogger("jaxaudio.config.load")
 
@@ -88,7 +99,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: a config file must be a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: a config file must be a mapping of keys, not {type(data).__name__}"
+        )
     return dict(data)
 
 
@@ -111,7 +124,9 @@ def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[
             for k, v in value.items():
                 record(v, name, (*path, str(k)))
 
-    def update(base: dict[str, Any], new: Mapping[str, Any], name: str, prefix: tuple[str, ...]) -> None:
+    def update(
+        base: dict[str, Any], new: Mapping[str, Any], name: str, prefix: tuple[str, ...]
+    ) -> None:
         for k, v in new.items():
             path = (*prefix, str(k))
             if isinstance(v, Mapping) and v and isinstance(base.get(k), dict):
@@ -165,65 +180,13 @@ def validate_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_
         if error.validator in ("additionalProperties", "unevaluatedProperties"):
             raise ConfigError(f"config key {key}: {error.message}")
         hint = ""
-        if error.validator == "type" and isinstance(error.instance, str) and _FLOAT.match(error.instance.strip()):
+        if (
+            error.validator == "type"
+            and isinstance(error.instance, str)
+            and _FLOAT.match(error.instance.strip())
+        ):
             hint = f"; YAML 1.1 reads {error.instance!r} as text: write it with a dot, e.g. 1.0e-3, or as 0.001"
         raise ConfigError(f"config key {key}: {error.message} (value {error.instance!r}){hint}")
-
-
-def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    for k, v in update.items():
-        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
-            _deep_update(base[k], v)
-        else:
-            base[k] = copy.deepcopy(v)
-    return base
-
-
-def ladder_names(config: Mapping[str, Any]) -> list[str]:
-    """The experiments the rungs of ``compare.ladder`` name, in ladder order."""
-    return [step.get("experiment") for step in (config.get("compare") or {}).get("ladder") or []]
-
-
-def add_ladder_experiments(config: dict[str, Any], sources: Sources | None = None) -> list[str]:
-    """Declare the rollback ladder's experiments the config does not declare itself.
-
-    Each rung of ``compare.ladder`` names an experiment; when ``experiments:`` has no entry
-    of that name, it is the candidate experiment with the rung's ``changes`` applied (keys
-    replaced), so a user's config needs none of them and the rungs follow whatever the
-    candidate is. Returns the rung experiments' names in ladder order.
-    """
-    compare, experiments = config.get("compare") or {}, config.get("experiments") or {}
-    candidate = experiments.get(compare.get("candidate"))
-    for i, (step, name) in enumerate(zip(compare.get("ladder") or [], ladder_names(config))):
-        if name not in experiments and isinstance(candidate, Mapping):
-            experiments[name] = {**copy.deepcopy(dict(candidate)), **copy.deepcopy(dict(step.get("changes") or {}))}
-            if sources is not None:
-                sources[("experiments", str(name))] = f"compare.ladder.{i} (the candidate with its changes)"
-    return ladder_names(config)
-
-
-def run_settings(config: Mapping[str, Any], experiment: str, model: str, seed: int = 0) -> dict[str, Any]:
-    """Complete training hyperparameters of one (experiment, model, seed) run, as a plain dict.
-
-    The seed (initialisation, shuffling, dropout, augmentation) comes from ``run.seeds``
-    only, so repeating a run over seeds never changes anything else.
-    """
-    m = copy.deepcopy(dict(config["models"][model]))
-    e = config["experiments"][experiment]
-    s: dict[str, Any] = {"class_weights": "none", "normalise": False}
-    s.update(copy.deepcopy(config.get("training", {})))
-    s["arch"] = m.pop("arch")
-    s["model"] = m.pop("options", {})
-    s.update(m)
-    s.update({k: e[k] for k in EXPERIMENT_TRAINING_KEYS if k in e})
-    if "lr_scale" in e:
-        s["lr"] = s["lr"] * e["lr_scale"]
-    override = copy.deepcopy(e.get("overrides", {}).get(model, {}))
-    if "options" in override:
-        s["model"] = _deep_update(s["model"], override.pop("options"))
-    s.update(override)
-    s["seed"] = int(seed)
-    return s
 
 
 def check_config(
@@ -239,7 +202,9 @@ def check_config(
     name the key and, given ``sources`` (from :func:`merge_layers`), the file that set it.
     """
     with _naming_sources(sources):
-        _check_settings(config, schema_path, manifest_table=not dataset)  # check_dataset reads the manifest itself
+        _check_settings(
+            config, schema_path, manifest_table=not dataset
+        )  # check_dataset reads the manifest itself
         return check_dataset(config) if dataset else []
 
 
@@ -261,18 +226,6 @@ def finish_config(
     return check_config(config, schema_path, sources, dataset)
 
 
-def _batch_size_key(config: Mapping[str, Any], experiment: str, model: str) -> str:
-    """The config key that sets a run's batch_size (the one precedence picks)."""
-    e = config["experiments"][experiment]
-    if "batch_size" in e.get("overrides", {}).get(model, {}):
-        return f"experiments.{experiment}.overrides.{model}.batch_size"
-    if "batch_size" in e:
-        return f"experiments.{experiment}.batch_size"
-    if "batch_size" in config["models"][model]:
-        return f"models.{model}.batch_size"
-    return "training.batch_size"
-
-
 def check_dataset(config: Mapping[str, Any]) -> list[str]:
     """The data set as the manifest or folder describes it, checked before any decoding.
 
@@ -288,45 +241,100 @@ def check_dataset(config: Mapping[str, Any]) -> list[str]:
         return []
     key, source, split = f"data.{data['source']}", data[data["source"]], data["split"]
     try:
-        df, species = resolve_manifest(source, split["seed"], split["val_fraction"], split["test_fraction"],
-                                       data["min_clips_per_species"], data["too_few_clips"])
+        df, species = resolve_manifest(
+            source,
+            split["seed"],
+            split["val_fraction"],
+            split["test_fraction"],
+            data["min_clips_per_species"],
+            data["too_few_clips"],
+        )
     except ManifestError as exc:
         raise ConfigError(f"config key {key}: {exc}") from exc
     if len(species) < 2:
-        raise ConfigError(f"config key {key}: {source}: {len(species)} species ({', '.join(species)}) after "
-                          f"data.min_clips_per_species={data['min_clips_per_species']}: a classifier needs at least 2")
+        raise ConfigError(
+            f"config key {key}: {source}: {len(species)} species ({', '.join(species)}) after "
+            f"data.min_clips_per_species={data['min_clips_per_species']}: a classifier needs at least 2"
+        )
     counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
-    given = "split" in pd.read_csv(source, nrows=0).columns if Path(source).is_file() else False
-    for name, fraction in (("val", "val_fraction"), ("test", "test_fraction")):
-        if name not in counts.columns or counts[name].sum() == 0:
-            fix = "give some rows that split" if given else f"raise data.split.{fraction} (now {split[fraction]})"
-            raise ConfigError(f"config key {key}: {source}: the {name} split is empty ({len(df)} clips, "
-                              f"{len(species)} species): training and evaluation need it; {fix}")
-    warnings = []
-    for name in ("val", "test"):
-        missing = [f"{sp} ({counts.loc[sp].sum()} clips)" for sp in species if counts.loc[sp, name] == 0]
-        if missing:
-            warnings.append(f"{source}: {len(missing)} of {len(species)} species have no {name} clip and are "
-                            f"not scored there: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
-    n_train = int(counts["train"].sum())
-    for exp in config["run"]["experiments"]:
-        for model in config["run"]["models"]:
-            b = run_settings(config, exp, model)["batch_size"]
-            if b > n_train:
-                warnings.append(f"config key {_batch_size_key(config, exp, model)}: batch_size {b} is larger than "
-                                f"the training split ({n_train} clips) of run {exp}/{model}: every epoch is one "
-                                f"full batch of {n_train}, {n_train} clips per update instead of {b}")
-    if warnings and config.get("strict", False):
+    _check_splits_not_empty(key, source, split, df, species, counts)
+    warnings = _missing_split_warnings(source, species, counts) + _batch_warnings(
+        config, int(counts["train"].sum())
+    )
+    if warnings and config.get("strict", STRICT_DEFAULT):
         raise ConfigError(f"{warnings[0]} (config key strict: true makes this an error)")
     return warnings
 
 
-def _check_settings(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH,
-                    manifest_table: bool = True) -> None:
+def _check_splits_not_empty(
+    key: str,
+    source: str,
+    split: Mapping[str, Any],
+    df: pd.DataFrame,
+    species: list[str],
+    counts: pd.DataFrame,
+) -> None:
+    """Training and evaluation need a validation and a test clip; say how to get them."""
+    given = "split" in pd.read_csv(source, nrows=0).columns if Path(source).is_file() else False
+    for name, fraction in (("val", "val_fraction"), ("test", "test_fraction")):
+        if name not in counts.columns or counts[name].sum() == 0:
+            fix = (
+                "give some rows that split"
+                if given
+                else f"raise data.split.{fraction} (now {split[fraction]})"
+            )
+            raise ConfigError(
+                f"config key {key}: {source}: the {name} split is empty ({len(df)} clips, "
+                f"{len(species)} species): training and evaluation need it; {fix}"
+            )
+
+
+def _missing_split_warnings(source: str, species: list[str], counts: pd.DataFrame) -> list[str]:
+    """One warning per split (val, test) that some species have no clip in."""
+    warnings = []
+    for name in ("val", "test"):
+        missing = [
+            f"{sp} ({counts.loc[sp].sum()} clips)" for sp in species if counts.loc[sp, name] == 0
+        ]
+        if missing:
+            warnings.append(
+                f"{source}: {len(missing)} of {len(species)} species have no {name} clip and are "
+                f"not scored there: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}"
+            )
+    return warnings
+
+
+def _batch_warnings(config: Mapping[str, Any], n_train: int) -> list[str]:
+    """A warning per run whose batch is larger than the ``n_train`` training clips."""
+    warnings = []
+    for exp in config["run"]["experiments"]:
+        for model in config["run"]["models"]:
+            b = run_value(config, exp, model, "batch_size")
+            if b > n_train:
+                warnings.append(
+                    f"config key {setting_key(config, exp, model, 'batch_size')}: batch_size {b} is "
+                    f"larger than the training split ({n_train} clips) of run {exp}/{model}: every "
+                    f"epoch is one full batch of {n_train}, {n_train} clips per update instead of {b}"
+                )
+    return warnings
+
+
+def _check_settings(
+    config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH, manifest_table: bool = True
+) -> None:
     """Schema, references between sections, paths, feature and model settings; with
     ``manifest_table`` also the manifest's structure (without it :func:`check_dataset` does that)."""
     validate_schema(config, schema_path)
-    data = config["data"]
+    _check_data_source(config["data"], manifest_table)
+    _check_run_names(config)
+    _check_bundles(config)
+    _check_predict(config)
+    _check_compare(config)
+    _check_model_options(config, _check_features(config["features"]))
+
+
+def _check_data_source(data: Mapping[str, Any], manifest_table: bool) -> None:
+    """``data.folder`` / ``data.manifest``: given and there when the source names it."""
     if data["source"] == "folder":
         folder = data.get("folder")
         if not folder:
@@ -344,57 +352,105 @@ def _check_settings(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_
                 check_manifest(manifest)
             except ManifestError as exc:
                 raise ConfigError(f"config key data.manifest: {exc}") from exc
+
+
+def _check_run_names(config: Mapping[str, Any]) -> None:
+    """``run`` and ``overrides`` name only declared experiments and models."""
     for i, name in enumerate(config["run"]["experiments"]):
         if name not in config["experiments"]:
-            raise ConfigError(f"config key run.experiments.{i}: unknown experiment {name!r}; declared: {sorted(config['experiments'])}")
+            raise ConfigError(
+                f"config key run.experiments.{i}: unknown experiment {name!r}; declared: {sorted(config['experiments'])}"
+            )
     for i, name in enumerate(config["run"]["models"]):
         if name not in config["models"]:
-            raise ConfigError(f"config key run.models.{i}: unknown model {name!r}; declared: {sorted(config['models'])}")
+            raise ConfigError(
+                f"config key run.models.{i}: unknown model {name!r}; declared: {sorted(config['models'])}"
+            )
     for exp, e in config["experiments"].items():
         for model in e.get("overrides", {}):
             if model not in config["models"]:
-                raise ConfigError(f"config key experiments.{exp}.overrides.{model}: unknown model {model!r}")
+                raise ConfigError(
+                    f"config key experiments.{exp}.overrides.{model}: unknown model {model!r}"
+                )
+
+
+def _check_bundles(config: Mapping[str, Any]) -> None:
+    """Each of ``bundles`` is one of the runs."""
     for i, b in enumerate(config.get("bundles") or []):
-        for key, pool in (("experiment", config["run"]["experiments"]), ("model", config["run"]["models"]),
-                          ("seed", config["run"].get("seeds", [0]))):
+        for key, pool in (
+            ("experiment", config["run"]["experiments"]),
+            ("model", config["run"]["models"]),
+            ("seed", config["run"].get("seeds", SEEDS_DEFAULT)),
+        ):
             if b[key] not in pool:
-                raise ConfigError(f"config key bundles.{i}.{key}: {b[key]!r} is not one of the runs' {key}s {list(pool)}")
+                raise ConfigError(
+                    f"config key bundles.{i}.{key}: {b[key]!r} is not one of the runs' {key}s {list(pool)}"
+                )
+
+
+def _check_predict(config: Mapping[str, Any]) -> None:
+    """Each ``predict`` job names a bundle the run writes and audio that is there."""
     bundles = [(b["experiment"], b["model"], b["seed"]) for b in config.get("bundles") or []]
     for name, job in (config.get("predict") or {}).items():
         b = job["bundle"]
         if b == "best":
-            if not config.get("bundle_best", True):
-                raise ConfigError(f"config key predict.{name}.bundle: 'best' needs bundle_best: true")
+            if not config.get("bundle_best", BUNDLE_BEST_DEFAULT):
+                raise ConfigError(
+                    f"config key predict.{name}.bundle: 'best' needs bundle_best: true"
+                )
         elif (b["experiment"], b["model"], b["seed"]) not in bundles:
-            raise ConfigError(f"config key predict.{name}.bundle: {b} is not one of the bundles the run writes "
-                              f"(config key bundles: {config.get('bundles') or []})")
+            raise ConfigError(
+                f"config key predict.{name}.bundle: {b} is not one of the bundles the run writes "
+                f"(config key bundles: {config.get('bundles') or []})"
+            )
         try:  # before any training: an empty folder found after hours of work would waste them
             audio_inputs(job["audio"])
         except (FileNotFoundError, ValueError) as exc:
             raise ConfigError(f"config key predict.{name}.audio: {exc}") from exc
+
+
+def _check_compare(config: Mapping[str, Any]) -> None:
+    """The comparison's baseline and candidate are experiments the run trains."""
     for key in ("baseline", "candidate"):
         name = config["compare"][key]
         if name not in config["run"]["experiments"]:
-            raise ConfigError(f"config key compare.{key}: experiment {name!r} is not in run.experiments")
+            raise ConfigError(
+                f"config key compare.{key}: experiment {name!r} is not in run.experiments"
+            )
+
+
+def _check_features(features: Mapping[str, Any]) -> FeatureConfig:
+    """The feature settings, as ``FeatureConfig`` checks them."""
     try:
-        FeatureConfig.from_dict(config["features"]).check()
+        cfg = FeatureConfig.from_dict(dict(features))
+        cfg.check()
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    n_frames = FeatureConfig.from_dict(config["features"]).n_frames
-    n_mfcc = config["features"]["n_mfcc"]
+    return cfg
+
+
+def _check_model_options(config: Mapping[str, Any], features: FeatureConfig) -> None:
+    """Every run's ViT fits its patches in the feature map and splits ``dim`` over its heads."""
+    n_frames, n_mfcc = features.n_frames, features.n_mfcc
     for exp in config["run"]["experiments"]:
         for model in config["run"]["models"]:
             s = run_settings(config, exp, model)
-            if s["arch"] == "vit":
-                pf, pt = s["model"].get("patch", (8, 4))
-                if pf > n_mfcc or pt > n_frames:
-                    raise ConfigError(
-                        f"config key models.{model}.options.patch: patch ({pf}, {pt}) is larger than the "
-                        f"feature map ({n_mfcc} coefficients x {n_frames} frames)"
-                    )
-                dim, heads = s["model"].get("dim", 64), s["model"].get("heads", 4)
-                if dim % heads:
-                    raise ConfigError(f"config key models.{model}.options.dim: {dim} is not divisible by heads={heads}")
+            if s["arch"] != "vit":
+                continue
+            pf, pt = s["model"].get("patch", VIT_DEFAULTS["patch"])
+            if pf > n_mfcc or pt > n_frames:
+                raise ConfigError(
+                    f"config key models.{model}.options.patch: patch ({pf}, {pt}) is larger than the "
+                    f"feature map ({n_mfcc} coefficients x {n_frames} frames)"
+                )
+            dim, heads = (
+                s["model"].get("dim", VIT_DEFAULTS["dim"]),
+                s["model"].get("heads", VIT_DEFAULTS["heads"]),
+            )
+            if dim % heads:
+                raise ConfigError(
+                    f"config key models.{model}.options.dim: {dim} is not divisible by heads={heads}"
+                )
 
 
 def local_gpus() -> int:
@@ -403,8 +459,6 @@ def local_gpus() -> int:
     The workflow asks for a ``gpu`` resource per training job only where there are GPUs;
     counting device files needs no CUDA library and takes microseconds at DAG build.
     """
-    import glob
-
     return len(glob.glob("/dev/nvidia[0-9]*"))
 
 

@@ -112,8 +112,13 @@ def _header_frames(path: str | Path) -> tuple[int, int] | None:
                 cid, csize = struct.unpack(order + "4sI", f.read(8))
                 if wav and cid == b"fmt ":
                     fmt = f.read(min(csize, 26))
-                    tag, block_align = struct.unpack("<H", fmt[:2])[0], struct.unpack("<H", fmt[12:14])[0]
-                    if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: tag in the sub-format GUID
+                    tag, block_align = (
+                        struct.unpack("<H", fmt[:2])[0],
+                        struct.unpack("<H", fmt[12:14])[0],
+                    )
+                    if (
+                        tag == 0xFFFE and len(fmt) >= 26
+                    ):  # WAVE_FORMAT_EXTENSIBLE: tag in the sub-format GUID
                         tag = struct.unpack("<H", fmt[24:26])[0]
                 elif wav and cid == b"data":
                     if tag not in _WAV_FRAME_TAGS or block_align == 0 or csize == 0xFFFFFFFF:
@@ -138,7 +143,8 @@ def _open(path: str | Path) -> tuple[Any, int]:
         if ext not in AUDIO_EXTENSIONS:
             shown = f"'{ext}'" if ext else "(no file extension)"
             raise _fault(
-                path, f"unsupported format {shown}: cannot decode ({msg}); audio files must be {', '.join(AUDIO_EXTENSIONS)}"
+                path,
+                f"unsupported format {shown}: cannot decode ({msg}); audio files must be {', '.join(AUDIO_EXTENSIONS)}",
             ) from exc
         raise _fault(path, f"cannot decode: {msg}") from exc
     header = _header_frames(path)
@@ -164,7 +170,10 @@ def audio_info(path: str | Path) -> dict[str, Any]:
     """
     info, promised = _open(path)
     if promised > info.frames:
-        raise _fault(path, f"holds {info.frames} of the {promised} frames its header announces: file is truncated")
+        raise _fault(
+            path,
+            f"holds {info.frames} of the {promised} frames its header announces: file is truncated",
+        )
     return {
         "samplerate": int(info.samplerate),
         "channels": int(info.channels),
@@ -188,7 +197,9 @@ def _frame_range(
         if value is not None and value < 0:
             raise _fault(path, f"{name} {value} s is negative")
     if start is not None and end is not None and start >= end:
-        raise _fault(path, f"start {start} s is not before end {end} s (the file is {duration:.3f} s long)")
+        raise _fault(
+            path, f"start {start} s is not before end {end} s (the file is {duration:.3f} s long)"
+        )
     if end is not None and end > duration + END_TOLERANCE_S:
         raise _fault(path, f"end {end} s is past the end of the file ({duration:.3f} s)")
     if start is not None and start >= duration:
@@ -230,7 +241,9 @@ def decodable_frames(path: str | Path, first: int, limit: int, channels: int = 1
     return np.concatenate(parts)
 
 
-def load_audio(path: str | Path, sample_rate: int, start: float | None = None, end: float | None = None) -> np.ndarray:
+def load_audio(
+    path: str | Path, sample_rate: int, start: float | None = None, end: float | None = None
+) -> np.ndarray:
     """Decode ``path`` (or its ``start``..``end`` seconds) to mono float32 at ``sample_rate`` Hz.
 
     Every fault is an :class:`AudioError` naming the file (see the module docstring).
@@ -255,11 +268,17 @@ def load_audio(path: str | Path, sample_rate: int, start: float | None = None, e
         raise _fault(path, f"file has no samples{segment}")
     finite = np.isfinite(data)
     if not finite.all():
-        raise _fault(path, f"contains NaN or infinite samples ({int(data.size - finite.sum())} of {data.size}){segment}")
+        raise _fault(
+            path,
+            f"contains NaN or infinite samples ({int(data.size - finite.sum())} of {data.size}){segment}",
+        )
     y = data.mean(axis=1)
     peak = float(np.max(np.abs(y)))
     if peak < SILENCE_THRESHOLD:
-        raise _fault(path, f"all samples are silent (peak |amplitude| {peak:.3g} < {SILENCE_THRESHOLD:g}){segment}")
+        raise _fault(
+            path,
+            f"all samples are silent (peak |amplitude| {peak:.3g} < {SILENCE_THRESHOLD:g}){segment}",
+        )
     if sr != sample_rate:
         y = librosa.resample(y, orig_sr=sr, target_sr=sample_rate, res_type="soxr_hq")
     return y.astype(np.float32, copy=False)

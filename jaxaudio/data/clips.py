@@ -62,5 +62,7 @@ class ClipTable:
         """The feature cache (or its ``rows``), read in chunks; its length must match."""
         cache = NpyRows(features_npy)
         if len(cache) != len(self):
-            raise ValueError(f"{features_npy} has {len(cache)} clips but {self.path} has {len(self)} rows")
+            raise ValueError(
+                f"{features_npy} has {len(cache)} clips but {self.path} has {len(self)} rows"
+            )
         return cache if rows is None else NpyRows(features_npy, rows)

@@ -40,9 +40,13 @@ def audio_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     out: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+            found = sorted(
+                p for p in item.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
+            )
             if not found:
-                raise AudioError(f"{item}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})")
+                raise AudioError(
+                    f"{item}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})"
+                )
             out.extend(found)
         elif item.is_file():
             out.append(item)

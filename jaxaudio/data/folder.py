@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from jaxaudio.data.files import AUDIO_EXTENSIONS
 from jaxaudio.data.errors import ManifestError
+from jaxaudio.data.files import AUDIO_EXTENSIONS
 
 
 def _is_audio(name: str) -> bool:
@@ -46,7 +46,9 @@ def scan_folder(root: str | Path) -> pd.DataFrame:
     if not root.exists():
         raise ManifestError(f"{root}: data folder does not exist")
     if not root.is_dir():
-        raise ManifestError(f"{root}: is not a folder (give a manifest CSV or a folder root/<species>/...)")
+        raise ManifestError(
+            f"{root}: is not a folder (give a manifest CSV or a folder root/<species>/...)"
+        )
     root = root.absolute()
     rows: list[tuple[str, str]] = []
     loose: list[str] = []
@@ -75,7 +77,11 @@ def scan_folder(root: str | Path) -> pd.DataFrame:
             f"{_listing(loose)}; put each file in root/<species>/"
         )
     if not rows:
-        found = f" (found {len(others)} other file(s), e.g. {_listing(others, 3)})" if others else ""
-        raise ManifestError(f"{root}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in this folder or its subfolders{found}")
+        found = (
+            f" (found {len(others)} other file(s), e.g. {_listing(others, 3)})" if others else ""
+        )
+        raise ManifestError(
+            f"{root}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in this folder or its subfolders{found}"
+        )
     df = pd.DataFrame(rows, columns=["path", "species"])
     return df.sort_values(["species", "path"], kind="stable").reset_index(drop=True)

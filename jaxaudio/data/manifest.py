@@ -28,13 +28,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
-from jaxaudio.data.files import path_fault
 from jaxaudio.data.errors import ManifestError
+from jaxaudio.data.files import path_fault
 from jaxaudio.data.folder import scan_folder
 from jaxaudio.data.splits import assign_splits
 
@@ -45,6 +45,9 @@ OPTIONAL_COLUMNS = ("split", "start", "end", "group")
 #: Columns the resolved manifest adds to say where each row came from (see the module doc).
 SOURCE_COLUMNS = ("source_file", "source_line")
 SPLITS = ("train", "val", "test")
+#: ``data.too_few_clips``: what happens to a species under ``min_clips_per_species``.
+TooFewClips = Literal["exclude", "error"]
+TOO_FEW_CLIPS: tuple[str, ...] = get_args(TooFewClips)
 #: Files listed by name in a "listed but not found" error (the count covers the rest).
 SHOWN_FAULTS = 10
 
@@ -75,7 +78,9 @@ def _parse_times(df: pd.DataFrame, path: Path) -> None:
         values = pd.to_numeric(raw.replace("", np.nan), errors="coerce")
         bad = df.index[values.isna() & (raw != "")]
         if len(bad):
-            raise ManifestError(f"{path}: {col!r} is not a number on line(s) {_lines(bad)} ({raw[bad[0]]!r})")
+            raise ManifestError(
+                f"{path}: {col!r} is not a number on line(s) {_lines(bad)} ({raw[bad[0]]!r})"
+            )
         negative = df.index[values < 0]
         if len(negative):
             raise ManifestError(f"{path}: negative {col!r} on line(s) {_lines(negative)}")
@@ -99,7 +104,9 @@ def check_table(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     path = Path(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise ManifestError(f"{path}: missing required column(s) {missing}; found {list(df.columns)}")
+        raise ManifestError(
+            f"{path}: missing required column(s) {missing}; found {list(df.columns)}"
+        )
     if df.empty:
         raise ManifestError(f"{path}: manifest has no rows")
     df = df.copy()
@@ -113,14 +120,18 @@ def check_table(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
         bad = sorted(set(df["split"]) - set(SPLITS) - {""})
         if bad:
             line = int(df.index[df["split"].isin(bad)][0]) + 2
-            raise ManifestError(f"{path}: unknown split name(s) {bad} (first on line {line}); use {list(SPLITS)}")
+            raise ManifestError(
+                f"{path}: unknown split name(s) {bad} (first on line {line}); use {list(SPLITS)}"
+            )
     _parse_times(df, path)
     if "group" in df.columns:
         df["group"] = df["group"].str.strip()
     key = [c for c in ("path", "start", "end") if c in df.columns]
     dup = df.index[df.duplicated(subset=key, keep=False)]
     if len(dup):
-        raise ManifestError(f"{path}: duplicate rows (same file{' and segment' if len(key) > 1 else ''}) on lines {_lines(dup, 10)}")
+        raise ManifestError(
+            f"{path}: duplicate rows (same file{' and segment' if len(key) > 1 else ''}) on lines {_lines(dup, 10)}"
+        )
     return df
 
 
@@ -168,7 +179,9 @@ def check_manifest(path: str | Path) -> None:
         check_train_coverage(df, path)
 
 
-def drop_small_species(df: pd.DataFrame, min_clips: int, policy: str, path: str | Path) -> pd.DataFrame:
+def drop_small_species(
+    df: pd.DataFrame, min_clips: int, policy: str, path: str | Path
+) -> pd.DataFrame:
     """Exclude (with a warning listing them) or reject species with fewer than ``min_clips`` rows."""
     counts = df["species"].value_counts()
     small = sorted(counts.index[counts < min_clips])
@@ -196,10 +209,14 @@ def check_listed_files(df: pd.DataFrame, listed: list[str], source: str | Path) 
             faults.append((f"line {line}: " if line != "" else "") + f"{shown}: {fault}")
     if not faults:
         return
-    items = "; ".join(faults[:SHOWN_FAULTS]) + (f"; ... ({len(faults)} in all)" if len(faults) > SHOWN_FAULTS else "")
+    items = "; ".join(faults[:SHOWN_FAULTS]) + (
+        f"; ... ({len(faults)} in all)" if len(faults) > SHOWN_FAULTS else ""
+    )
     if all("file does not exist" in f for f in faults):
         raise ManifestError(f"{source}: {len(faults)} audio file(s) listed but not found: {items}")
-    raise ManifestError(f"{source}: {len(faults)} listed path(s) cannot be read as audio files: {items}")
+    raise ManifestError(
+        f"{source}: {len(faults)} listed path(s) cannot be read as audio files: {items}"
+    )
 
 
 def resolve_manifest(
@@ -208,7 +225,7 @@ def resolve_manifest(
     val_fraction: float = 0.15,
     test_fraction: float = 0.25,
     min_clips_per_species: int = 1,
-    too_few_clips: str = "exclude",
+    too_few_clips: TooFewClips = "exclude",
 ) -> tuple[pd.DataFrame, list[str]]:
     """The table with every check done, splits assigned and labels added.
 
@@ -231,12 +248,18 @@ def resolve_manifest(
     df = drop_small_species(df, min_clips_per_species, too_few_clips, source)
     if "split" in df.columns and not _has_split(df) and (df["split"] != "").any():
         line = df.loc[df["split"] == "", "source_line"].iloc[0]
-        raise ManifestError(f"{source}: split column is partly empty (first on line {line}); fill it or drop the column")
+        raise ManifestError(
+            f"{source}: split column is partly empty (first on line {line}); fill it or drop the column"
+        )
     if not _has_split(df):
-        df = assign_splits(df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction)
+        df = assign_splits(
+            df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction
+        )
     species = check_train_coverage(df, source)
     df["label"] = df["species"].map({s: i for i, s in enumerate(species)}).astype(int)
-    df = df[[c for c in df.columns if c not in SOURCE_COLUMNS] + list(SOURCE_COLUMNS)]  # added columns last
+    df = df[
+        [c for c in df.columns if c not in SOURCE_COLUMNS] + list(SOURCE_COLUMNS)
+    ]  # added columns last
     return df.reset_index(drop=True), species
 
 
@@ -247,21 +270,26 @@ def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
         "species": species,
         "n_clips": {s: int((df["split"] == s).sum()) for s in SPLITS},
         "counts": {
-            sp: {s: int(counts.loc[sp, s]) if s in counts.columns else 0 for s in SPLITS} for sp in species
+            sp: {s: int(counts.loc[sp, s]) if s in counts.columns else 0 for s in SPLITS}
+            for sp in species
         },
     }
 
 
 def load_resolved(path: str | Path) -> pd.DataFrame:
     """Read a table written by the workflow (resolved manifest or clip table)."""
-    df = pd.read_csv(path, dtype={"path": str, "species": str, "split": str, "group": str}, keep_default_na=False)
+    df = pd.read_csv(
+        path, dtype={"path": str, "species": str, "split": str, "group": str}, keep_default_na=False
+    )
     for col in ("start", "end", "clip_start", "source_line"):
         if col in df.columns:
             df[col] = pd.to_numeric(df[col].replace("", np.nan))
     return df
 
 
-def write_resolved(df: pd.DataFrame, species: list[str], csv_path: str | Path, summary_path: str | Path) -> None:
+def write_resolved(
+    df: pd.DataFrame, species: list[str], csv_path: str | Path, summary_path: str | Path
+) -> None:
     df.to_csv(csv_path, index=False)
     Path(summary_path).write_text(json.dumps(dataset_summary(df, species), indent=2) + "\n")
 
@@ -274,9 +302,11 @@ def prepare_manifest(
     val_fraction: float = 0.15,
     test_fraction: float = 0.25,
     min_clips_per_species: int = 1,
-    too_few_clips: str = "exclude",
+    too_few_clips: TooFewClips = "exclude",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Workflow step: resolve ``source`` and write the resolved manifest and its summary."""
-    df, species = resolve_manifest(source, seed, val_fraction, test_fraction, min_clips_per_species, too_few_clips)
+    df, species = resolve_manifest(
+        source, seed, val_fraction, test_fraction, min_clips_per_species, too_few_clips
+    )
     write_resolved(df, species, out_csv, out_summary)
     return df, species

@@ -305,67 +305,120 @@ def _durations(
     return n_notes, float(rng.uniform(lo, hi)), gap
 
 
+def _sweep_species(centre: float, tag: str, rng: np.random.Generator) -> SpeciesParams:
+    """An FM sweep whose band sits geometrically around ``centre``.
+
+    With ``r ~ U(1.4, 2.6)`` the band is ``f_lo = centre / sqrt(r)``,
+    ``f_hi = min(centre sqrt(r), MAX_CALL_HZ)``, so ``centre`` is its geometric mean (until
+    the cap) and the sweep spans a fraction of an octave to over one. Direction (up/down) and
+    shape (exponential/linear) are each a fair coin, so two sweeps in one frequency slot
+    still differ; 1-3 notes of 0.06-0.25 s.
+    """
+    ratio = float(rng.uniform(1.4, 2.6))  # f_high / f_low
+    f_lo, f_hi = centre / math.sqrt(ratio), min(centre * math.sqrt(ratio), MAX_CALL_HZ)
+    up = bool(rng.random() < 0.5)
+    shape = "exp" if rng.random() < 0.5 else "linear"
+    n_notes, note, gap = _durations(rng, (1, 3), (0.06, 0.25))
+    params = {
+        "f_start": f_lo if up else f_hi,
+        "f_end": f_hi if up else f_lo,
+        "shape": shape,
+    }
+    return SpeciesParams(
+        f"Sweep {tag} {'up' if up else 'down'}", "sweep", n_notes, note, gap, (f_lo, f_hi), params
+    )
+
+
+def _stack_species(centre: float, tag: str, rng: np.random.Generator) -> SpeciesParams:
+    """A harmonic stack with fundamental ``f0 = centre`` and a slow vibrato of depth ``d``.
+
+    ``d ~ U(0, 0.03)``; the number of harmonics ``H`` is drawn from ``2 .. min(8, H_max)``
+    with ``H_max = floor(MAX_CALL_HZ / (f0 (1 + d)))``, the most whose top (at the vibrato's
+    peak) stays below :data:`MAX_CALL_HZ` (``H = 1`` when not even two fit). Declared range:
+    ``f0 (1 - d) .. H f0 (1 + d)``; 1-3 notes of 0.12-0.35 s.
+    """
+    f0 = centre
+    depth = float(rng.uniform(0.0, 0.03))
+    max_h = max(1, int(MAX_CALL_HZ // (f0 * (1 + depth))))
+    n_harm = int(rng.integers(2, min(8, max_h) + 1)) if max_h >= 2 else 1
+    params = {
+        "f0": f0,
+        "n_harmonics": n_harm,
+        "rolloff": float(rng.uniform(0.35, 0.85)),
+        "vibrato_hz": float(rng.uniform(3.0, 12.0)),
+        "vibrato_depth": depth,
+    }
+    n_notes, note, gap = _durations(rng, (1, 3), (0.12, 0.35))
+    f_range = (f0 * (1 - depth), n_harm * f0 * (1 + depth))
+    return SpeciesParams(f"Stack {tag}", "stack", n_notes, note, gap, f_range, params)
+
+
+def _trill_species(centre: float, tag: str, rng: np.random.Generator) -> SpeciesParams:
+    """A trill: carrier ``fc = centre`` pulsed at 8-40 Hz with duty 0.25-0.7.
+
+    Each pulse chirps down by a fraction ``c ~ U(0, 0.15)``, so the declared range is
+    ``fc (1 - c) .. fc``; 1-2 notes of 0.25-0.55 s (long enough to hold several pulses).
+    """
+    chirp = float(rng.uniform(0.0, 0.15))
+    params = {
+        "fc": centre,
+        "rate_hz": float(rng.uniform(8.0, 40.0)),
+        "duty": float(rng.uniform(0.25, 0.7)),
+        "chirp": chirp,
+    }
+    n_notes, note, gap = _durations(rng, (1, 2), (0.25, 0.55))
+    return SpeciesParams(
+        f"Trill {tag}", "trill", n_notes, note, gap, (centre * (1 - chirp), centre), params
+    )
+
+
+def _noise_species(centre: float, tag: str, rng: np.random.Generator) -> SpeciesParams:
+    """Band-limited noise centred on ``centre``, of bandwidth ``bw = centre U(0.1, 0.5)``.
+
+    Half the noise species are amplitude-modulated (15-60 Hz, depth 0.6-1; named
+    "pulsed"), so two noise species in one band can still be told apart. Declared range:
+    ``centre ± bw / 2``; 1-3 notes of 0.08-0.3 s.
+    """
+    bw = centre * float(rng.uniform(0.1, 0.5))
+    am = bool(rng.random() < 0.5)
+    params = {
+        "fc": centre,
+        "bw": bw,
+        "am_hz": float(rng.uniform(15.0, 60.0)) if am else 0.0,
+        "am_depth": float(rng.uniform(0.6, 1.0)) if am else 0.0,
+    }
+    n_notes, note, gap = _durations(rng, (1, 3), (0.08, 0.3))
+    name = f"Noise {tag}" + (" pulsed" if am else "")
+    return SpeciesParams(
+        name, "noise", n_notes, note, gap, (centre - bw / 2, centre + bw / 2), params
+    )
+
+
+#: The species builder of each call family: ``(centre Hz, name tag, rng) -> SpeciesParams``.
+_FAMILY_BUILDERS = {
+    "sweep": _sweep_species,
+    "stack": _stack_species,
+    "trill": _trill_species,
+    "noise": _noise_species,
+}
+
+
 def _make_species(
     kind: str, number: int, width: int, slot: int, n_slots: int, rng: np.random.Generator
 ) -> SpeciesParams:
+    """One species of family ``kind``, its parameters drawn from its own ``rng``.
+
+    The family's characteristic frequency is drawn inside frequency slot ``slot`` of
+    ``n_slots`` (:func:`_slot_value`, position ``U(0.2, 0.8)`` so neighbouring slots keep a
+    margin), then the family's builder draws the rest. The name carries ``number``
+    zero-padded to ``width`` digits. The draws happen in a fixed order, which is what makes
+    the catalogue reproducible from its seed.
+    """
     centre = _slot_value(kind, slot, n_slots, float(rng.uniform(0.2, 0.8)))
     tag = f"{number:0{width}d}"
-    if kind == "sweep":
-        ratio = float(rng.uniform(1.4, 2.6))  # f_high / f_low
-        f_lo, f_hi = centre / math.sqrt(ratio), min(centre * math.sqrt(ratio), MAX_CALL_HZ)
-        up = bool(rng.random() < 0.5)
-        shape = "exp" if rng.random() < 0.5 else "linear"
-        n_notes, note, gap = _durations(rng, (1, 3), (0.06, 0.25))
-        params = {
-            "f_start": f_lo if up else f_hi,
-            "f_end": f_hi if up else f_lo,
-            "shape": shape,
-        }
-        return SpeciesParams(
-            f"Sweep {tag} {'up' if up else 'down'}", kind, n_notes, note, gap, (f_lo, f_hi), params
-        )
-    if kind == "stack":
-        f0 = centre
-        depth = float(rng.uniform(0.0, 0.03))
-        max_h = max(1, int(MAX_CALL_HZ // (f0 * (1 + depth))))
-        n_harm = int(rng.integers(2, min(8, max_h) + 1)) if max_h >= 2 else 1
-        params = {
-            "f0": f0,
-            "n_harmonics": n_harm,
-            "rolloff": float(rng.uniform(0.35, 0.85)),
-            "vibrato_hz": float(rng.uniform(3.0, 12.0)),
-            "vibrato_depth": depth,
-        }
-        n_notes, note, gap = _durations(rng, (1, 3), (0.12, 0.35))
-        f_range = (f0 * (1 - depth), n_harm * f0 * (1 + depth))
-        return SpeciesParams(f"Stack {tag}", kind, n_notes, note, gap, f_range, params)
-    if kind == "trill":
-        chirp = float(rng.uniform(0.0, 0.15))
-        params = {
-            "fc": centre,
-            "rate_hz": float(rng.uniform(8.0, 40.0)),
-            "duty": float(rng.uniform(0.25, 0.7)),
-            "chirp": chirp,
-        }
-        n_notes, note, gap = _durations(rng, (1, 2), (0.25, 0.55))
-        return SpeciesParams(
-            f"Trill {tag}", kind, n_notes, note, gap, (centre * (1 - chirp), centre), params
-        )
-    if kind == "noise":
-        bw = centre * float(rng.uniform(0.1, 0.5))
-        am = bool(rng.random() < 0.5)
-        params = {
-            "fc": centre,
-            "bw": bw,
-            "am_hz": float(rng.uniform(15.0, 60.0)) if am else 0.0,
-            "am_depth": float(rng.uniform(0.6, 1.0)) if am else 0.0,
-        }
-        n_notes, note, gap = _durations(rng, (1, 3), (0.08, 0.3))
-        name = f"Noise {tag}" + (" pulsed" if am else "")
-        return SpeciesParams(
-            name, kind, n_notes, note, gap, (centre - bw / 2, centre + bw / 2), params
-        )
-    raise ValueError(f"unknown call kind {kind!r}")
+    if kind not in _FAMILY_BUILDERS:
+        raise ValueError(f"unknown call kind {kind!r}")
+    return _FAMILY_BUILDERS[kind](centre, tag, rng)
 
 
 def species_catalogue(n_species: int, seed: int = 0) -> list[SpeciesParams]:
@@ -403,9 +456,7 @@ def species_catalogue(n_species: int, seed: int = 0) -> list[SpeciesParams]:
 # --------------------------------------------------------------------------------------
 
 
-def _note(
-    sp: SpeciesParams, n: int, sr: int, rng: np.random.Generator, pitch: float
-) -> np.ndarray:
+def _note(sp: SpeciesParams, n: int, sr: int, rng: np.random.Generator, pitch: float) -> np.ndarray:
     """One note of ``n`` samples, un-normalised, without envelope."""
     t = np.arange(n) / sr
     dur = n / sr

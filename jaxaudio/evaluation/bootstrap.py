@@ -95,20 +95,30 @@ def paired_bootstrap(
         raise ValueError("paired bootstrap needs at least one seed of each side")
     for p in (*candidate, *baseline):
         if np.shape(p) != y.shape:
-            raise ValueError(f"predictions of shape {np.shape(p)} do not pair with {y.shape[0]} test labels")
+            raise ValueError(
+                f"predictions of shape {np.shape(p)} do not pair with {y.shape[0]} test labels"
+            )
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     rare = np.asarray(rare, bool)
     n = len(y)
     full = np.ones((1, n))
-    point = {k: _seed_mean(y, candidate, full, n_classes, rare)[k] - _seed_mean(y, baseline, full, n_classes, rare)[k]
-             for k in METRICS}
+    point = {
+        k: _seed_mean(y, candidate, full, n_classes, rare)[k]
+        - _seed_mean(y, baseline, full, n_classes, rare)[k]
+        for k in METRICS
+    }
     rng = np.random.default_rng(seed)
     out: dict[str, dict[str, Any]] = {}
     deltas: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
     for start in range(0, n_resamples, 500):  # in blocks: (500, n) weights at a time
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=min(500, n_resamples - start)).astype(np.float64)
-        c, b = _seed_mean(y, candidate, w, n_classes, rare), _seed_mean(y, baseline, w, n_classes, rare)
+        w = rng.multinomial(n, np.full(n, 1.0 / n), size=min(500, n_resamples - start)).astype(
+            np.float64
+        )
+        c, b = (
+            _seed_mean(y, candidate, w, n_classes, rare),
+            _seed_mean(y, baseline, w, n_classes, rare),
+        )
         for k in METRICS:
             deltas[k].append(c[k] - b[k])
     alpha = 1.0 - confidence

@@ -33,16 +33,34 @@ import numpy as np
 import pandas as pd
 
 from jaxaudio.evaluation.bootstrap import paired_bootstrap
-from jaxaudio.evaluation.decision import DEFAULT_THRESHOLDS, GO, decide, divergence, oscillation, seed_disagreement
+from jaxaudio.evaluation.decision import (
+    DEFAULT_THRESHOLDS,
+    GO,
+    decide,
+    divergence,
+    oscillation,
+    seed_disagreement,
+)
 from jaxaudio.evaluation.findings import analysis_lines, findings_markdown
 
-METRICS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "top_k_accuracy", "rare_f1",
-           "cmap", "roc_auc", "tuned_macro_f1")
+METRICS = (
+    "accuracy",
+    "macro_f1",
+    "weighted_f1",
+    "balanced_accuracy",
+    "top_k_accuracy",
+    "rare_f1",
+    "cmap",
+    "roc_auc",
+    "tuned_macro_f1",
+)
 TABLE_METRICS = ("accuracy", "macro_f1", "rare_f1", "cmap")
 CI_METRICS = ("macro_f1", "accuracy", "rare_f1")
 #: How the recommended configuration is chosen (written into comparison.json).
-RECOMMENDATION_RULE = ("the experiment x model with the best mean over seeds of each run's best validation "
-                       "macro-F1 (ties: the first in run order); test metrics are reported, never used to choose")
+RECOMMENDATION_RULE = (
+    "the experiment x model with the best mean over seeds of each run's best validation "
+    "macro-F1 (ties: the first in run order); test metrics are reported, never used to choose"
+)
 #: The files of a run the comparison reads (the workflow's input names).
 EVAL_KEYS = ("metrics", "histories", "per_class", "confusion", "scores")
 #: Confusion cells listed in the analysis (largest change between baseline and candidate first).
@@ -79,14 +97,24 @@ def training_checks(rs: Sequence[Mapping[str, Any]], t: Mapping[str, float]) -> 
         h = r["history"]
         d, o = divergence(h, t["max_val_loss_growth"]), oscillation(h, t["max_val_f1_drop"])
         per_seed[_seed(r)] = {
-            "diverged": d["diverged"], "val_loss_growth": d["val_loss_growth"], "unstable": o["unstable"],
-            "max_val_f1_drop": o["max_drop"], "epochs": int(len(h)),
-            "best_epoch": int(h["epoch"].to_numpy()[h["val_macro_f1"].to_numpy().argmax()]) if len(h) else None,
+            "diverged": d["diverged"],
+            "val_loss_growth": d["val_loss_growth"],
+            "unstable": o["unstable"],
+            "max_val_f1_drop": o["max_drop"],
+            "epochs": int(len(h)),
+            "best_epoch": int(h["epoch"].to_numpy()[h["val_macro_f1"].to_numpy().argmax()])
+            if len(h)
+            else None,
         }
         diverged += [f"seed {_seed(r)}: {x}" for x in d["reasons"]]
         unstable += [f"seed {_seed(r)}: {x}" for x in o["reasons"]]
     unstable += seed_disagreement([r["metrics"]["macro_f1"] for r in rs], t["max_seed_std"])
-    return {"stable": not diverged and not unstable, "per_seed": per_seed, "diverged": diverged, "unstable": unstable}
+    return {
+        "stable": not diverged and not unstable,
+        "per_seed": per_seed,
+        "diverged": diverged,
+        "unstable": unstable,
+    }
 
 
 def best_val(r: Mapping[str, Any]) -> float | None:
@@ -100,18 +128,31 @@ def _rare_mask(r: Mapping[str, Any]) -> np.ndarray:
     return np.array([s in rare for s in r["species"]], bool)
 
 
-def intervals_vs(rs: Sequence[Mapping[str, Any]], base: Sequence[Mapping[str, Any]], confidence: float,
-                 n_resamples: int) -> dict[str, Any] | None:
+def intervals_vs(
+    rs: Sequence[Mapping[str, Any]],
+    base: Sequence[Mapping[str, Any]],
+    confidence: float,
+    n_resamples: int,
+) -> dict[str, Any] | None:
     """Paired bootstrap of (these runs - the baseline's) on their shared test clips."""
     if any("y_test" not in r for r in (*rs, *base)):
         return None
     y = base[0]["y_test"]
     for r in (*rs, *base):
         if not np.array_equal(r["y_test"], y):
-            raise ValueError(f"{r['experiment']}/{r['model']}/seed{_seed(r)}: test clips differ from the baseline's; "
-                             "the paired bootstrap needs the same test split")
-    return paired_bootstrap(y, [r["y_pred"] for r in rs], [r["y_pred"] for r in base], len(base[0]["species"]),
-                            _rare_mask(base[0]), n_resamples, confidence)
+            raise ValueError(
+                f"{r['experiment']}/{r['model']}/seed{_seed(r)}: test clips differ from the baseline's; "
+                "the paired bootstrap needs the same test split"
+            )
+    return paired_bootstrap(
+        y,
+        [r["y_pred"] for r in rs],
+        [r["y_pred"] for r in base],
+        len(base[0]["species"]),
+        _rare_mask(base[0]),
+        n_resamples,
+        confidence,
+    )
 
 
 def judge(rs, base, t, refs, confidence, n_resamples) -> dict[str, Any]:
@@ -123,11 +164,15 @@ def judge(rs, base, t, refs, confidence, n_resamples) -> dict[str, Any]:
     base_m = seed_summary([r["metrics"] for r in base])[0]
     vals = [best_val(r) for r in rs]
     return {
-        "metrics": m, "std": sd, "n_seeds": len(rs),
+        "metrics": m,
+        "std": sd,
+        "n_seeds": len(rs),
         "seeds": {_seed(r): {k: r["metrics"].get(k) for k in METRICS} for r in rs},
         "val_macro_f1": {_seed(r): v for r, v in zip(rs, vals)},
         "mean_val_macro_f1": float(np.mean(vals)) if None not in vals else None,
-        "delta_vs_baseline": {k: None if m[k] is None or base_m[k] is None else m[k] - base_m[k] for k in METRICS},
+        "delta_vs_baseline": {
+            k: None if m[k] is None or base_m[k] is None else m[k] - base_m[k] for k in METRICS
+        },
         "intervals": intervals,
         "stability": checks,
         "decision": decision,
@@ -138,6 +183,7 @@ def judge(rs, base, t, refs, confidence, n_resamples) -> dict[str, Any]:
 
 def beats_baselines(metrics: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]]) -> bool:
     """True when macro-F1 and rare-F1 are strictly above those of every reference baseline."""
+
     def above(k: str, ref: Mapping[str, Any]) -> bool:
         return ref.get(k) is None or (metrics.get(k) is not None and metrics[k] > ref[k])
 
@@ -152,60 +198,100 @@ def plan_report(base: Mapping[str, Any], cand: Mapping[str, Any]) -> dict[str, A
     return {
         "baseline_v1": {"accuracy": b["accuracy"], "f1_macro": b["macro_f1"]},
         "baseline_v2": {"accuracy": c["accuracy"], "f1_macro": c["macro_f1"]},
-        "improvements": {"f1_macro_delta": d_f1, "accuracy_delta": d_acc,
-                         "relative_improvement_pct": 100 * d_f1 / b["macro_f1"] if b["macro_f1"] else None},
+        "improvements": {
+            "f1_macro_delta": d_f1,
+            "accuracy_delta": d_acc,
+            "relative_improvement_pct": 100 * d_f1 / b["macro_f1"] if b["macro_f1"] else None,
+        },
     }
 
 
-def rare_species_changes(base: Sequence[Mapping[str, Any]], cand: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def rare_species_changes(
+    base: Sequence[Mapping[str, Any]], cand: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     """Per rare species: train count, test support, mean F1 over seeds of baseline and candidate."""
+
     def mean_f1(rs):
-        return pd.concat([r["per_class"].set_index("species")["f1"] for r in rs], axis=1).mean(axis=1)
+        return pd.concat([r["per_class"].set_index("species")["f1"] for r in rs], axis=1).mean(
+            axis=1
+        )
 
     pc = base[0]["per_class"].set_index("species")
     fb, fc = mean_f1(base), mean_f1(cand)
-    rows = [{"species": s, "train_count": int(pc.loc[s, "train_count"]), "support": int(pc.loc[s, "support"]),
-             "baseline_f1": float(fb[s]), "candidate_f1": float(fc[s]), "delta": float(fc[s] - fb[s])}
-            for s in pc.index if bool(pc.loc[s, "rare"]) and int(pc.loc[s, "support"]) > 0]
+    rows = [
+        {
+            "species": s,
+            "train_count": int(pc.loc[s, "train_count"]),
+            "support": int(pc.loc[s, "support"]),
+            "baseline_f1": float(fb[s]),
+            "candidate_f1": float(fc[s]),
+            "delta": float(fc[s] - fb[s]),
+        }
+        for s in pc.index
+        if bool(pc.loc[s, "rare"]) and int(pc.loc[s, "support"]) > 0
+    ]
     return sorted(rows, key=lambda r: r["delta"])
 
 
-def confusion_changes(base: Sequence[Mapping[str, Any]], cand: Sequence[Mapping[str, Any]],
-                      top: int = CONFUSION_PAIRS) -> list[dict[str, Any]]:
+def confusion_changes(
+    base: Sequence[Mapping[str, Any]], cand: Sequence[Mapping[str, Any]], top: int = CONFUSION_PAIRS
+) -> list[dict[str, Any]]:
     """The off-diagonal (true, predicted) cells whose mean count over seeds changed most."""
     species = base[0]["species"]
     diff = np.mean([r["confusion"] for r in cand], 0) - np.mean([r["confusion"] for r in base], 0)
     np.fill_diagonal(diff, 0)
     order = np.argsort(-np.abs(diff), axis=None, kind="stable")[:top]
-    return [{"true": species[i], "predicted": species[j], "delta": float(diff[i, j])}
-            for i, j in zip(*np.unravel_index(order, diff.shape)) if diff[i, j] != 0]
+    return [
+        {"true": species[i], "predicted": species[j], "delta": float(diff[i, j])}
+        for i, j in zip(*np.unravel_index(order, diff.shape))
+        if diff[i, j] != 0
+    ]
 
 
-def ladder_outcome(ladder: Sequence[Mapping[str, Any]], results: Mapping[str, Any]) -> dict[str, Any]:
+def ladder_outcome(
+    ladder: Sequence[Mapping[str, Any]], results: Mapping[str, Any]
+) -> dict[str, Any]:
     """Each rung with its decision (``ran: false`` when its experiment did not run), and the
     first rung that reached GO (``None`` when none did)."""
     rungs = []
     for step in ladder:
         r = results.get(step["experiment"])
-        rungs.append({"rung": step["rung"], "experiment": step["experiment"], "ran": r is not None,
-                      **({k: r[k] for k in ("metrics", "intervals", "decision", "reasons")} if r else {})})
+        rungs.append(
+            {
+                "rung": step["rung"],
+                "experiment": step["experiment"],
+                "ran": r is not None,
+                **({k: r[k] for k in ("metrics", "intervals", "decision", "reasons")} if r else {}),
+            }
+        )
     first = next((r for r in rungs if r.get("decision") == GO), None)
-    return {"rungs": rungs, "first_go": first and {"rung": first["rung"], "experiment": first["experiment"]}}
+    return {
+        "rungs": rungs,
+        "first_go": first and {"rung": first["rung"], "experiment": first["experiment"]},
+    }
 
 
 def recommend(models: Mapping[str, Any], order: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """The configuration with the best mean validation macro-F1 (:data:`RECOMMENDATION_RULE`)."""
-    scored = [(models[m]["experiments"][e]["mean_val_macro_f1"], i, e, m) for i, (e, m) in enumerate(order)
-              if models[m]["experiments"][e]["mean_val_macro_f1"] is not None]
+    scored = [
+        (models[m]["experiments"][e]["mean_val_macro_f1"], i, e, m)
+        for i, (e, m) in enumerate(order)
+        if models[m]["experiments"][e]["mean_val_macro_f1"] is not None
+    ]
     if not scored:
         return {"rule": RECOMMENDATION_RULE, "experiment": None, "model": None}
     best = max(scored, key=lambda s: (s[0], -s[1]))
     _, _, exp, model = best
     r = models[model]["experiments"][exp]
     return {
-        "rule": RECOMMENDATION_RULE, "experiment": exp, "model": model, "seed": min(r["seeds"], key=int),
-        "mean_val_macro_f1": r["mean_val_macro_f1"], "val_macro_f1": r["val_macro_f1"],
-        "test_metrics": {k: r["metrics"][k] for k in TABLE_METRICS}, "decision": r["decision"],
+        "rule": RECOMMENDATION_RULE,
+        "experiment": exp,
+        "model": model,
+        "seed": min(r["seeds"], key=int),
+        "mean_val_macro_f1": r["mean_val_macro_f1"],
+        "val_macro_f1": r["val_macro_f1"],
+        "test_metrics": {k: r["metrics"][k] for k in TABLE_METRICS},
+        "decision": r["decision"],
         "candidates": {f"{e}/{m}": v for v, _, e, m in scored},
     }
 
@@ -244,38 +330,82 @@ def compare_runs(
             if needed not in exps:
                 raise ValueError(f"model {model}: {role} experiment {needed!r} has no result")
         base = exps[baseline]
-        results = {exp: judge(rs, base, t, refs, confidence, n_resamples) for exp, rs in exps.items()}
+        results = {
+            exp: judge(rs, base, t, refs, confidence, n_resamples) for exp, rs in exps.items()
+        }
         for exp, res in results.items():
-            table.append({"model": model, "experiment": exp, "n_seeds": res["n_seeds"], "ladder": exp in rung_names,
-                          **{k: res["metrics"][k] for k in TABLE_METRICS},
-                          **{f"{k}_std": res["std"][k] for k in TABLE_METRICS},
-                          "intervals": res["intervals"], "mean_val_macro_f1": res["mean_val_macro_f1"],
-                          "decision": res["decision"], "beats_baselines": res["beats_baselines"]})
+            table.append(
+                {
+                    "model": model,
+                    "experiment": exp,
+                    "n_seeds": res["n_seeds"],
+                    "ladder": exp in rung_names,
+                    **{k: res["metrics"][k] for k in TABLE_METRICS},
+                    **{f"{k}_std": res["std"][k] for k in TABLE_METRICS},
+                    "intervals": res["intervals"],
+                    "mean_val_macro_f1": res["mean_val_macro_f1"],
+                    "decision": res["decision"],
+                    "beats_baselines": res["beats_baselines"],
+                }
+            )
         cand = results[candidate]
         models[model] = {
-            "decision": cand["decision"], "reasons": cand["reasons"], "experiments": results,
+            "decision": cand["decision"],
+            "reasons": cand["reasons"],
+            "experiments": results,
             **plan_report(results[baseline], cand),
-            "analysis": {"rare_species": rare_species_changes(base, exps[candidate]),
-                         "confusion_changes": confusion_changes(base, exps[candidate])},
-            "ladder": ladder_outcome(ladder, results) if cand["decision"] != GO or rung_names & set(results) else None,
+            "analysis": {
+                "rare_species": rare_species_changes(base, exps[candidate]),
+                "confusion_changes": confusion_changes(base, exps[candidate]),
+            },
+            "ladder": ladder_outcome(ladder, results)
+            if cand["decision"] != GO or rung_names & set(results)
+            else None,
         }
     for name, m in refs.items():
-        table.append({"model": "sklearn", "experiment": name, "n_seeds": 1, "ladder": False,
-                      **{k: m[k] for k in TABLE_METRICS}, **{f"{k}_std": None for k in TABLE_METRICS},
-                      "intervals": None, "mean_val_macro_f1": None, "decision": "reference", "beats_baselines": None})
+        table.append(
+            {
+                "model": "sklearn",
+                "experiment": name,
+                "n_seeds": 1,
+                "ladder": False,
+                **{k: m[k] for k in TABLE_METRICS},
+                **{f"{k}_std": None for k in TABLE_METRICS},
+                "intervals": None,
+                "mean_val_macro_f1": None,
+                "decision": "reference",
+                "beats_baselines": None,
+            }
+        )
     decisions = {m["decision"] for m in models.values()}
     overall = "GO" if decisions == {"GO"} else "NO-GO" if decisions == {"NO-GO"} else "INVESTIGATE"
     return {
-        "decision": overall, "baseline": baseline, "candidate": candidate, "thresholds": t,
-        "bootstrap": {"confidence": confidence, "n_resamples": n_resamples, "paired": "test clips, seeds averaged"},
-        "models": models, "baselines": refs, "table": table, "recommended": recommend(models, order),
+        "decision": overall,
+        "baseline": baseline,
+        "candidate": candidate,
+        "thresholds": t,
+        "bootstrap": {
+            "confidence": confidence,
+            "n_resamples": n_resamples,
+            "paired": "test clips, seeds averaged",
+        },
+        "models": models,
+        "baselines": refs,
+        "table": table,
+        "recommended": recommend(models, order),
     }
 
 
 def decisions_only(comparison: Mapping[str, Any]) -> dict[str, Any]:
     """What the ladder checkpoint needs: each model's candidate decision and reasons."""
-    return {"decision": comparison["decision"], "candidate": comparison["candidate"],
-            "models": {m: {"decision": v["decision"], "reasons": v["reasons"]} for m, v in comparison["models"].items()}}
+    return {
+        "decision": comparison["decision"],
+        "candidate": comparison["candidate"],
+        "models": {
+            m: {"decision": v["decision"], "reasons": v["reasons"]}
+            for m, v in comparison["models"].items()
+        },
+    }
 
 
 def _cell(v: Any, sd: Any, multi: bool, width: int) -> str:
@@ -298,52 +428,83 @@ def format_table(comparison: Mapping[str, Any]) -> str:
     w = 13 if multi else 6
     beats = {True: "yes", False: "no", None: "-"}
     pct = f"{100 * comparison['bootstrap']['confidence']:g}%"
-    names = [row["experiment"] + (" (ladder)" if row.get("ladder") else "") for row in comparison["table"]]
+    names = [
+        row["experiment"] + (" (ladder)" if row.get("ladder") else "")
+        for row in comparison["table"]
+    ]
     e = max([20, *map(len, names)])
-    head = (f"{'model':8} {'experiment':{e}} {'acc':>{w}} {'macroF1':>{w}} {'rareF1':>{w}} {'cmAP':>{w}} {'valF1':>6} "
-            f"{'dMacroF1 [' + pct + ' CI]':>22} {'dRareF1 [' + pct + ' CI]':>22}  {'decision':11} beats baselines")
+    head = (
+        f"{'model':8} {'experiment':{e}} {'acc':>{w}} {'macroF1':>{w}} {'rareF1':>{w}} {'cmAP':>{w}} {'valF1':>6} "
+        f"{'dMacroF1 [' + pct + ' CI]':>22} {'dRareF1 [' + pct + ' CI]':>22}  {'decision':11} beats baselines"
+    )
     lines = [head, "-" * len(head)]
     for row, name in zip(comparison["table"], names):
         cells = " ".join(_cell(row[k], row.get(f"{k}_std"), multi, w) for k in TABLE_METRICS)
         val = f"{row['mean_val_macro_f1']:.3f}" if row.get("mean_val_macro_f1") is not None else "-"
         ci = row.get("intervals") or {}
-        lines.append(f"{row['model']:8} {name:{e}} {cells} {val:>6} {_ci(ci.get('macro_f1'))} {_ci(ci.get('rare_f1'))}  "
-                     f"{row['decision']:11} {beats[row.get('beats_baselines')]}")
+        lines.append(
+            f"{row['model']:8} {name:{e}} {cells} {val:>6} {_ci(ci.get('macro_f1'))} {_ci(ci.get('rare_f1'))}  "
+            f"{row['decision']:11} {beats[row.get('beats_baselines')]}"
+        )
     if multi:
         seeds = sorted({row["n_seeds"] for row in comparison["table"] if row["model"] != "sklearn"})
-        lines.append(f"mean ± sample std over {'/'.join(map(str, seeds))} seeds; intervals: paired bootstrap over the "
-                     f"test clips ({comparison['bootstrap']['n_resamples']} resamples), mean over seeds")
-    lines.append(f"overall decision ({comparison['candidate']} vs {comparison['baseline']}): {comparison['decision']}")
+        lines.append(
+            f"mean ± sample std over {'/'.join(map(str, seeds))} seeds; intervals: paired bootstrap over the "
+            f"test clips ({comparison['bootstrap']['n_resamples']} resamples), mean over seeds"
+        )
+    lines.append(
+        f"overall decision ({comparison['candidate']} vs {comparison['baseline']}): {comparison['decision']}"
+    )
     rec = comparison.get("recommended") or {}
     if rec.get("experiment"):
-        lines.append(f"recommended (best mean validation macro-F1, {rec['mean_val_macro_f1']:.3f}): "
-                     f"{rec['experiment']} / {rec['model']}")
+        lines.append(
+            f"recommended (best mean validation macro-F1, {rec['mean_val_macro_f1']:.3f}): "
+            f"{rec['experiment']} / {rec['model']}"
+        )
     for model, m in comparison["models"].items():
         lines += ["", f"{model}: {m['decision']}"]
         lines.extend(f"  {r['level']}: {r['reason']}" for r in m["reasons"])
         if m.get("ladder"):
             first = m["ladder"]["first_go"]
-            lines.append(f"  ladder: {'first GO rung: ' + first['rung'] + ' (' + first['experiment'] + ')' if first else 'no rung reached GO'}")
+            lines.append(
+                f"  ladder: {'first GO rung: ' + first['rung'] + ' (' + first['experiment'] + ')' if first else 'no rung reached GO'}"
+            )
         lines += ["", *analysis_lines(m, comparison)]
     return "\n".join(lines).rstrip()
 
 
-def load_run(run: Mapping[str, Any], metrics: str, history: str, per_class: str, confusion: str,
-             scores: str | None) -> dict[str, Any]:
+def load_run(
+    run: Mapping[str, Any],
+    metrics: str,
+    history: str,
+    per_class: str,
+    confusion: str,
+    scores: str | None,
+) -> dict[str, Any]:
     """One run's evaluation files as :func:`compare_runs` takes them."""
     pc = pd.read_csv(per_class)
-    rec = {**run, "metrics": json.loads(Path(metrics).read_text()), "history": pd.read_csv(history),
-           "per_class": pc, "species": list(pc["species"]), "confusion": np.load(confusion)}
+    rec = {
+        **run,
+        "metrics": json.loads(Path(metrics).read_text()),
+        "history": pd.read_csv(history),
+        "per_class": pc,
+        "species": list(pc["species"]),
+        "confusion": np.load(confusion),
+    }
     if scores is not None:
         with np.load(scores) as z:
             rec["y_test"], rec["y_pred"] = z["y"], z["probs"].argmax(1)
     return rec
 
 
-def load_runs(runs: Sequence[Mapping[str, Any]], files: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+def load_runs(
+    runs: Sequence[Mapping[str, Any]], files: Mapping[str, Sequence[str]]
+) -> list[dict[str, Any]]:
     """Every run's files (``files``: ``metrics, histories, per_class, confusion, scores``,
     lists parallel to ``runs``) loaded by :func:`load_run`."""
-    files = {k: [v] if isinstance(v, (str, Path)) else list(v) for k, v in files.items()}  # one run: one path
+    files = {
+        k: [v] if isinstance(v, (str, Path)) else list(v) for k, v in files.items()
+    }  # one run: one path
     keys = EVAL_KEYS[:4]
     if any(len(files[k]) != len(runs) for k in keys):
         raise ValueError(f"runs and their files must be parallel lists ({len(runs)} runs)")
@@ -353,9 +514,16 @@ def load_runs(runs: Sequence[Mapping[str, Any]], files: Mapping[str, Sequence[st
 
 def _compare_with(runs, files, settings: Mapping[str, Any], ladder, refs) -> dict[str, Any]:
     """:func:`compare_runs` on the runs' files with the config's ``compare`` section."""
-    return compare_runs(load_runs(runs, files), settings["baseline"], settings["candidate"],
-                        settings.get("thresholds") or {}, ladder, refs, settings.get("confidence", 0.95),
-                        settings.get("bootstrap", 2000))
+    return compare_runs(
+        load_runs(runs, files),
+        settings["baseline"],
+        settings["candidate"],
+        settings.get("thresholds") or {},
+        ladder,
+        refs,
+        settings.get("confidence", 0.95),
+        settings.get("bootstrap", 2000),
+    )
 
 
 def compare_files(
@@ -377,8 +545,12 @@ def compare_files(
     return comparison
 
 
-def decision_file(runs: Sequence[Mapping[str, Any]], files: Mapping[str, Sequence[str]], settings: Mapping[str, Any],
-                  out_json: str) -> dict[str, Any]:
+def decision_file(
+    runs: Sequence[Mapping[str, Any]],
+    files: Mapping[str, Sequence[str]],
+    settings: Mapping[str, Any],
+    out_json: str,
+) -> dict[str, Any]:
     """Workflow step (the ladder's checkpoint): the candidate's decision per model, from the
     baseline's and the candidate's runs, with the same rules as :func:`compare_files`."""
     comparison = _compare_with(runs, files, settings, (), None)

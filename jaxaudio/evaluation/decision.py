@@ -62,8 +62,10 @@ def divergence(history: pd.DataFrame, max_val_loss_growth: float) -> dict[str, A
             low, last = float(history["val_loss"].min()), float(history["val_loss"].iloc[-1])
             growth = last / low if low > 0 else math.inf
             if growth > max_val_loss_growth:
-                reasons.append(f"val loss diverged: last {last:.3g} = {growth:.2f}x the lowest {low:.3g} "
-                               f"(max_val_loss_growth {max_val_loss_growth:g})")
+                reasons.append(
+                    f"val loss diverged: last {last:.3g} = {growth:.2f}x the lowest {low:.3g} "
+                    f"(max_val_loss_growth {max_val_loss_growth:g})"
+                )
     return {"diverged": bool(reasons), "val_loss_growth": growth, "reasons": reasons}
 
 
@@ -80,8 +82,10 @@ def oscillation(history: pd.DataFrame, max_val_f1_drop: float) -> dict[str, Any]
     if drop[k] > max_val_f1_drop:
         b = int(np.flatnonzero(f1[: k + 1] == best[k])[0])
         epochs = history["epoch"].to_numpy()
-        reasons.append(f"val macro-F1 fell from {best[k]:.3f} (epoch {epochs[b]}) to {f1[k]:.3f} (epoch {epochs[k]}), "
-                       f"more than max_val_f1_drop {max_val_f1_drop:g}")
+        reasons.append(
+            f"val macro-F1 fell from {best[k]:.3f} (epoch {epochs[b]}) to {f1[k]:.3f} (epoch {epochs[k]}), "
+            f"more than max_val_f1_drop {max_val_f1_drop:g}"
+        )
     return {"max_drop": float(drop[k]), "unstable": bool(reasons), "reasons": reasons}
 
 
@@ -91,8 +95,10 @@ def seed_disagreement(per_seed_macro_f1: Sequence[float], max_seed_std: float) -
         return []
     sd = float(np.std(per_seed_macro_f1, ddof=1))
     if sd > max_seed_std:
-        return [f"seeds disagree: macro-F1 std {sd:.3f} over {len(per_seed_macro_f1)} seeds > max_seed_std "
-                f"{max_seed_std:g}"]
+        return [
+            f"seeds disagree: macro-F1 std {sd:.3f} over {len(per_seed_macro_f1)} seeds > max_seed_std "
+            f"{max_seed_std:g}"
+        ]
     return []
 
 
@@ -130,16 +136,25 @@ def decide(
         if ci and ci["high"] is not None and ci["high"] < 0:
             fire(NO_GO, f"worse than the baseline: {label} {_interval(ci)} lies below 0")
     if t["investigate_macro_f1"] <= f1 <= t["go_macro_f1"]:
-        fire(INVESTIGATE, f"macro-F1 {f1:.3f} between investigate_macro_f1 {t['investigate_macro_f1']:g} and "
-                          f"go_macro_f1 {t['go_macro_f1']:g}")
+        fire(
+            INVESTIGATE,
+            f"macro-F1 {f1:.3f} between investigate_macro_f1 {t['investigate_macro_f1']:g} and "
+            f"go_macro_f1 {t['go_macro_f1']:g}",
+        )
     for r in unstable:
         fire(INVESTIGATE, r)
     if intervals is not None:
         ci = intervals.get("rare_f1")
         if not ci or ci["low"] is None:
-            fire(INVESTIGATE, "no improvement for rare species can be shown: no rare species with test clips")
+            fire(
+                INVESTIGATE,
+                "no improvement for rare species can be shown: no rare species with test clips",
+            )
         elif ci["low"] <= 0:
-            fire(INVESTIGATE, f"no improvement for rare species: rare-F1 {_interval(ci)} reaches 0 or below")
+            fire(
+                INVESTIGATE,
+                f"no improvement for rare species: rare-F1 {_interval(ci)} reaches 0 or below",
+            )
     if not acc > t["go_accuracy"]:
         fire(INVESTIGATE, f"accuracy {acc:.3f} <= go_accuracy {t['go_accuracy']:g}")
     if rare is None or not rare > t["go_rare_f1"]:
@@ -150,8 +165,10 @@ def decide(
         return NO_GO, reasons
     if INVESTIGATE in levels:
         return INVESTIGATE, reasons
-    passed = (f"macro-F1 {f1:.3f} > {t['go_macro_f1']:g}, accuracy {acc:.3f} > {t['go_accuracy']:g}, rare-F1 "
-              f"{rare:.3f} > {t['go_rare_f1']:g}, training stable")
+    passed = (
+        f"macro-F1 {f1:.3f} > {t['go_macro_f1']:g}, accuracy {acc:.3f} > {t['go_accuracy']:g}, rare-F1 "
+        f"{rare:.3f} > {t['go_rare_f1']:g}, training stable"
+    )
     if intervals is not None:
         passed += f"; rare species improved: {_interval(intervals['rare_f1'])}"
     return GO, [{"level": GO, "reason": passed}]

@@ -45,7 +45,6 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
-from jaxaudio.features.streaming import NpyRows
 from jaxaudio.evaluation.thresholds import f1_at_thresholds, tune_thresholds
 
 __all__ = [
@@ -84,9 +83,7 @@ def rare_threshold(train_counts: Mapping[str, int], quantile: float) -> float:
     counts = np.asarray([train_counts[s] for s in train_counts], dtype=float)
     if not np.all(np.isfinite(counts)) or np.any(counts < 0):
         bad = [s for s in train_counts if not (float(train_counts[s]) >= 0)]
-        raise ValueError(
-            f"train_counts must be finite and non-negative; bad species: {bad}"
-        )
+        raise ValueError(f"train_counts must be finite and non-negative; bad species: {bad}")
     return float(np.quantile(counts, float(quantile)))
 
 
@@ -156,6 +153,66 @@ class Evaluation:
     confusion: np.ndarray
 
 
+def _check_species(species: Sequence[str]) -> int:
+    """The number of classes ``C``, after checking there are at least two, uniquely named.
+
+    Fewer than two classes makes every metric here degenerate (and sklearn's binary paths
+    kick in), and duplicated names would make the per-class table and ``train_counts``
+    look-ups ambiguous.
+    """
+    species = list(species)
+    n_classes = len(species)
+    if n_classes < 2:
+        raise ValueError(f"need at least 2 species, got {n_classes}")
+    if len(set(species)) != n_classes:
+        dupes = sorted({s for s in species if species.count(s) > 1})
+        raise ValueError(f"species names must be unique; duplicated: {dupes}")
+    return n_classes
+
+
+def _check_labels(y_true: np.ndarray) -> np.ndarray:
+    """``y_true`` as an array, checked to be a non-empty 1-D integer vector (range not yet).
+
+    Float labels are refused rather than cast, so a caller passing probabilities or one-hot
+    rows by mistake gets an error instead of silently truncated labels.
+    """
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        raise ValueError(f"y_true must be 1-D, got shape {y.shape}")
+    if not (np.issubdtype(y.dtype, np.integer) or y.size == 0):
+        raise ValueError(f"y_true must hold integer class labels, got dtype {y.dtype}")
+    if y.size == 0:
+        raise ValueError("y_true is empty: no test samples to evaluate")
+    return y
+
+
+def _check_probs(probs: np.ndarray, n_rows: int, n_classes: int) -> np.ndarray:
+    """``probs`` as a finite ``(n_rows, n_classes)`` float64 array.
+
+    ``argmax`` and the ranking metrics are meaningless with NaN/inf scores (NaN wins every
+    ``argmax``), so non-finite values are an error that counts them, not a warning.
+    """
+    p = np.asarray(probs)
+    if p.ndim != 2:
+        raise ValueError(f"probs must be 2-D (N x C), got shape {p.shape}")
+    if not np.issubdtype(p.dtype, np.number) or np.issubdtype(p.dtype, np.complexfloating):
+        raise ValueError(f"probs must be real numbers, got dtype {p.dtype}")
+    if p.shape[0] != n_rows:
+        raise ValueError(
+            f"shape mismatch: probs has {p.shape[0]} rows but y_true has {n_rows} labels"
+        )
+    if p.shape[1] != n_classes:
+        raise ValueError(
+            f"shape mismatch: probs has {p.shape[1]} columns but there are {n_classes} species"
+        )
+    p = p.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(p)):
+        n_nan = int(np.isnan(p).sum())
+        n_inf = int(np.isinf(p).sum())
+        raise ValueError(f"probs contains non-finite values ({n_nan} NaN, {n_inf} inf)")
+    return p
+
+
 def _validate(
     y_true: np.ndarray,
     probs: np.ndarray,
@@ -165,53 +222,20 @@ def _validate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check shapes, label range, species coverage and finiteness.
 
-    Returns ``y_true`` as a 1-D int64 array and ``probs`` as 2-D float64.
+    Returns ``y_true`` as a 1-D int64 array and ``probs`` as 2-D float64. The checks run
+    in a fixed order (species, labels, scores, label range, ``train_counts``, ``top_k``),
+    so the first problem found is the one reported.
     """
     species = list(species)
-    n_classes = len(species)
-    if n_classes < 2:
-        raise ValueError(f"need at least 2 species, got {n_classes}")
-    if len(set(species)) != n_classes:
-        dupes = sorted({s for s in species if species.count(s) > 1})
-        raise ValueError(f"species names must be unique; duplicated: {dupes}")
-
-    y = np.asarray(y_true)
-    if y.ndim != 1:
-        raise ValueError(f"y_true must be 1-D, got shape {y.shape}")
-    if not (np.issubdtype(y.dtype, np.integer) or y.size == 0):
-        raise ValueError(f"y_true must hold integer class labels, got dtype {y.dtype}")
-    if y.size == 0:
-        raise ValueError("y_true is empty: no test samples to evaluate")
-
-    p = np.asarray(probs)
-    if p.ndim != 2:
-        raise ValueError(f"probs must be 2-D (N x C), got shape {p.shape}")
-    if not np.issubdtype(p.dtype, np.number) or np.issubdtype(p.dtype, np.complexfloating):
-        raise ValueError(f"probs must be real numbers, got dtype {p.dtype}")
-    if p.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"shape mismatch: probs has {p.shape[0]} rows but y_true has "
-            f"{y.shape[0]} labels"
-        )
-    if p.shape[1] != n_classes:
-        raise ValueError(
-            f"shape mismatch: probs has {p.shape[1]} columns but there are "
-            f"{n_classes} species"
-        )
-    p = p.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(p)):
-        n_nan = int(np.isnan(p).sum())
-        n_inf = int(np.isinf(p).sum())
-        raise ValueError(
-            f"probs contains non-finite values ({n_nan} NaN, {n_inf} inf)"
-        )
+    n_classes = _check_species(species)
+    y = _check_labels(y_true)
+    p = _check_probs(probs, y.shape[0], n_classes)
 
     out_of_range = (y < 0) | (y >= n_classes)
     if np.any(out_of_range):
         bad = sorted(set(y[out_of_range].tolist()))
         raise ValueError(
-            f"labels out of range: y_true must lie in 0..{n_classes - 1}, "
-            f"found {bad[:10]}"
+            f"labels out of range: y_true must lie in 0..{n_classes - 1}, found {bad[:10]}"
         )
 
     missing = [s for s in species if s not in train_counts]
@@ -255,9 +279,7 @@ def _top_k_accuracy(y: np.ndarray, p: np.ndarray, k: int) -> float:
             message=r".*greater than or equal to 'n_classes'.*",
             category=UndefinedMetricWarning,
         )
-        return float(
-            top_k_accuracy_score(y, score, k=int(k), labels=np.arange(n_classes))
-        )
+        return float(top_k_accuracy_score(y, score, k=int(k), labels=np.arange(n_classes)))
 
 
 def _balanced_accuracy(y: np.ndarray, y_pred: np.ndarray) -> float:
@@ -278,92 +300,30 @@ def _balanced_accuracy(y: np.ndarray, y_pred: np.ndarray) -> float:
         return float(balanced_accuracy_score(y, y_pred))
 
 
-def evaluate_predictions(
-    y_true: np.ndarray,
-    probs: np.ndarray,
-    species: Sequence[str],
-    train_counts: Mapping[str, int],
-    rare_quantile: float = 0.25,
-    top_k: int = 5,
-    val: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Evaluation:
-    """Compute test-split metrics from class probabilities.
+def _per_class_table(
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    species: list[str],
+    counts: Mapping[str, int],
+    rare_set: set[str],
+) -> pd.DataFrame:
+    """Per-species precision, recall, F1 and support, with the train count and rare flag.
 
-    Notation: ``N`` test clips, ``C = len(species)`` classes, true labels
-    :math:`y_i`, predictions :math:`\\hat y_i = \\arg\\max_c p_{ic}`.  For
-    class *c*: :math:`TP_c = \\#\\{i: y_i = c, \\hat y_i = c\\}`, precision
+    For class *c*: :math:`TP_c = \\#\\{i: y_i = c, \\hat y_i = c\\}`, precision
     :math:`P_c = TP_c / \\#\\{\\hat y_i = c\\}`, recall
     :math:`R_c = TP_c / \\#\\{y_i = c\\}` (support :math:`n_c = \\#\\{y_i=c\\}`),
-    :math:`F1_c = 2 P_c R_c / (P_c + R_c)`; any 0/0 is taken as 0
-    (``zero_division=0``).
+    :math:`F1_c = 2 P_c R_c / (P_c + R_c)`; any 0/0 is taken as 0.
 
-    Metrics (all from :mod:`sklearn.metrics`):
-
-    * ``accuracy`` = :math:`\\frac1N \\sum_i \\mathbf 1[\\hat y_i = y_i]`.
-    * ``macro_f1`` = :math:`\\frac1{|L|}\\sum_{c\\in L} F1_c` and
-      ``weighted_f1`` = :math:`\\sum_{c\\in L} n_c F1_c / N`, where *L* is
-      sklearn's default label set: the classes occurring in ``y_true`` **or**
-      ``y_pred``.  A species absent from both does not count (it would add a
-      meaningless 0 to the macro average); a species that is predicted but has
-      no test clips does count, with :math:`F1_c = 0`, because those
-      predictions are real errors.
-    * ``balanced_accuracy`` = mean of :math:`R_c` over classes present in
-      ``y_true`` (sklearn ``balanced_accuracy_score``).
-    * ``top_k_accuracy`` — see :func:`_top_k_accuracy`; ``top_k`` holds *k*.
-      Trivially 1.0 when ``k >= C``.
-    * ``rare_f1`` = mean of :math:`F1_c` over rare species (see
-      :func:`rare_species`) with test support > 0; ``None`` (JSON ``null``) if
-      no rare species occurs in the test split.  Rare species with no test
-      clips are left out because their F1 is undefined, not zero.
-    * ``cmap`` — class-wise mean average precision, the detection metric of BirdSet and
-      Perch: :math:`AP_c` = ``average_precision_score(1[y = c], p_{:,c})`` (the area under
-      the one-vs-rest precision-recall curve, threshold free), averaged over the species
-      with test clips. ``roc_auc`` — the one-vs-rest ROC-AUC averaged over the same species
-      (a species whose clips are all of the test split has no negatives and is left out).
-    * with ``val = (y_val, probs_val)``: per-species thresholds tuned on validation
-      (:mod:`jaxaudio.evaluation.thresholds`) in ``thresholds``, and ``tuned_macro_f1``, the mean over
-      species with test clips of the one-vs-rest F1 of ``p_{:,c} >= t_c`` on the test split.
-    * ``rare_species``, ``rare_threshold``, ``rare_quantile``, ``n_test``,
-      ``n_classes`` for provenance.
-
-    Per-class precision/recall/F1/support come from
-    ``precision_recall_fscore_support(labels=range(C), zero_division=0)``, so
-    every species gets a row (support 0 if it has no test clips).
-
-    Args:
-        y_true: shape ``(N,)`` integer labels in ``0..C-1``.
-        probs: shape ``(N, C)`` scores (softmax probabilities), finite.
-        species: the ``C`` species names, in class index order.
-        train_counts: training examples per species; must cover ``species``
-            (extra keys are ignored).  Used to define rare species.
-        rare_quantile: quantile of training counts defining "rare".
-        top_k: *k* for top-k accuracy.
-
-    Returns:
-        An :class:`Evaluation`.
-
-    Raises:
-        ValueError: on shape mismatches, out-of-range or non-integer labels,
-            non-finite probabilities, duplicated species, species missing from
-            ``train_counts``, fewer than 2 species, no test samples, or an
-            invalid ``top_k``/``rare_quantile``.
+    From ``precision_recall_fscore_support(labels=range(C), zero_division=0)``: naming every
+    label gives every species a row, in class index order, even one without test clips
+    (support 0, and 0 rather than NaN for its 0/0 ratios), so tables of different runs line
+    up species by species. The other columns of :data:`PER_CLASS_COLUMNS` (``ap`` ...
+    ``f1_tuned``) are created empty; :func:`evaluate_predictions` fills them.
     """
-    y, p = _validate(y_true, probs, species, train_counts, top_k)
-    species = [str(s) for s in species]
-    n_classes = len(species)
-    labels = np.arange(n_classes)
-    y_pred = np.argmax(p, axis=1).astype(np.int64)
-
-    # Rare species are defined among the classes of this model only.
-    counts = {s: int(train_counts[s]) for s in species}
-    threshold = rare_threshold(counts, rare_quantile)
-    rare = rare_species(counts, rare_quantile)
-    rare_set = set(rare)
-
     precision, recall, f1, support = precision_recall_fscore_support(
-        y, y_pred, labels=labels, zero_division=0
+        y, y_pred, labels=np.arange(len(species)), zero_division=0
     )
-    per_class = pd.DataFrame(
+    return pd.DataFrame(
         {
             "species": species,
             "train_count": [counts[s] for s in species],
@@ -376,46 +336,162 @@ def evaluate_predictions(
         columns=list(PER_CLASS_COLUMNS),
     )
 
-    confusion = confusion_matrix(y, y_pred, labels=labels).astype(np.int64)
 
-    # threshold-free ranking metrics, one-vs-rest per species with test clips
-    ap = np.full(n_classes, np.nan)
-    auc = np.full(n_classes, np.nan)
+def _ranking_scores(
+    y: np.ndarray, p: np.ndarray, support: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-species one-vs-rest average precision and ROC-AUC, ``(C,)`` each, NaN where undefined.
+
+    :math:`AP_c` = ``average_precision_score(1[y = c], p_{:,c})``, the area under species
+    *c*'s one-vs-rest precision-recall curve: threshold free, so it scores the ranking a
+    detector would threshold, not the argmax. Both are undefined (NaN) for a species with no
+    test clips (no positives), and ROC-AUC also for a species that has every test clip (no
+    negatives); the means in :func:`_ranking_summary` leave those species out.
+    """
+    ap = np.full(p.shape[1], np.nan)
+    auc = np.full(p.shape[1], np.nan)
     for c in np.flatnonzero(np.asarray(support) > 0):
         positive = y == c
         ap[c] = average_precision_score(positive, p[:, c])
         if not positive.all():
             auc[c] = roc_auc_score(positive, p[:, c])
-    per_class["ap"], per_class["roc_auc"] = ap, auc
-    thresholds = None
-    if val is not None:
-        thresholds = tune_thresholds(val[0], val[1], species)
-        per_class["threshold"] = [thresholds["per_species"][s] for s in species]
-        per_class["f1_tuned"] = f1_at_thresholds(y, p, thresholds, species)
-    else:
-        per_class["threshold"] = per_class["f1_tuned"] = np.nan
-    with_support = per_class["support"] > 0
+    return ap, auc
 
-    rare_with_support = per_class["rare"] & (per_class["support"] > 0)
-    rare_f1: float | None = (
-        float(per_class.loc[rare_with_support, "f1"].mean())
-        if bool(rare_with_support.any())
-        else None
-    )
 
-    metrics: dict[str, Any] = {
-        "n_test": int(y.shape[0]),
-        "n_classes": int(n_classes),
+def _threshold_columns(
+    y: np.ndarray, p: np.ndarray, species: list[str], val: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[dict[str, Any] | None, Any, Any]:
+    """``(thresholds, threshold column, f1_tuned column)`` of the per-class table.
+
+    With ``val = (y_val, probs_val)`` the per-species thresholds :math:`t_c` are tuned on
+    validation only (:func:`~jaxaudio.evaluation.thresholds.tune_thresholds`) and applied
+    unchanged to the test split: ``f1_tuned[c]`` is the one-vs-rest F1 of
+    :math:`p_{:,c} \\ge t_c`. Without validation scores nothing can be tuned: no thresholds
+    and NaN columns.
+    """
+    if val is None:
+        return None, np.nan, np.nan
+    thresholds = tune_thresholds(val[0], val[1], species)
+    column = [thresholds["per_species"][s] for s in species]
+    return thresholds, column, f1_at_thresholds(y, p, thresholds, species)
+
+
+def _label_metrics(y: np.ndarray, y_pred: np.ndarray, p: np.ndarray, top_k: int) -> dict[str, Any]:
+    """The hard-label metrics, from ``accuracy`` to ``top_k_accuracy`` (keys in this order).
+
+    * ``accuracy`` = :math:`\\frac1N \\sum_i \\mathbf 1[\\hat y_i = y_i]`.
+    * ``macro_f1`` = :math:`\\frac1{|L|}\\sum_{c\\in L} F1_c` and
+      ``weighted_f1`` = :math:`\\sum_{c\\in L} n_c F1_c / N`, where *L* is
+      sklearn's default label set: the classes occurring in ``y_true`` **or**
+      ``y_pred``.  A species absent from both does not count (it would add a
+      meaningless 0 to the macro average); a species that is predicted but has
+      no test clips does count, with :math:`F1_c = 0`, because those
+      predictions are real errors.
+    * ``balanced_accuracy`` = mean of :math:`R_c` over classes present in
+      ``y_true`` (:func:`_balanced_accuracy`).
+    * ``top_k_accuracy`` — see :func:`_top_k_accuracy`; ``top_k`` holds *k*.
+      Trivially 1.0 when ``k >= C``.
+    """
+    return {
         "accuracy": float(accuracy_score(y, y_pred)),
         "macro_f1": float(f1_score(y, y_pred, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(y, y_pred, average="weighted", zero_division=0)),
         "balanced_accuracy": _balanced_accuracy(y, y_pred),
         "top_k": int(top_k),
         "top_k_accuracy": _top_k_accuracy(y, p, int(top_k)),
-        "rare_f1": rare_f1,
+    }
+
+
+def _rare_f1(per_class: pd.DataFrame) -> float | None:
+    """Mean :math:`F1_c` over rare species (:func:`rare_species`) with test support > 0.
+
+    ``None`` (JSON ``null``) if no rare species occurs in the test split. Rare species with
+    no test clips are left out because their F1 is undefined, not zero.
+    """
+    rare_with_support = per_class["rare"] & (per_class["support"] > 0)
+    return (
+        float(per_class.loc[rare_with_support, "f1"].mean())
+        if bool(rare_with_support.any())
+        else None
+    )
+
+
+def _ranking_summary(ap: np.ndarray, auc: np.ndarray) -> dict[str, float | None]:
+    """``cmap`` and ``roc_auc``: the means of :func:`_ranking_scores` over defined species.
+
+    ``cmap`` is class-wise mean average precision, the detection metric of BirdSet and
+    Perch: :math:`\\frac1{|S|}\\sum_{c \\in S} AP_c` over the species *S* with test clips
+    (never empty: the test split has a clip). ``roc_auc`` averages the same way over the
+    species that also have negatives; ``None`` if there is none.
+    """
+    return {
         "cmap": float(np.nanmean(ap)),
         "roc_auc": float(np.nanmean(auc)) if np.isfinite(auc).any() else None,
-        "tuned_macro_f1": float(per_class.loc[with_support, "f1_tuned"].mean()) if thresholds else None,
+    }
+
+
+def _tuned_macro_f1(per_class: pd.DataFrame, thresholds: dict[str, Any] | None) -> float | None:
+    """Mean ``f1_tuned`` (:func:`_threshold_columns`) over species with test clips; ``None``
+    without tuned thresholds. Species without test clips are left out, as in ``cmap``."""
+    with_support = per_class["support"] > 0
+    return float(per_class.loc[with_support, "f1_tuned"].mean()) if thresholds else None
+
+
+def evaluate_predictions(
+    y_true: np.ndarray,
+    probs: np.ndarray,
+    species: Sequence[str],
+    train_counts: Mapping[str, int],
+    rare_quantile: float = 0.25,
+    top_k: int = 5,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Evaluation:
+    """Compute test-split metrics from class probabilities.
+
+    The hard prediction is :math:`\\hat y_i = \\arg\\max_c p_{ic}`; per-class precision
+    :math:`P_c`, recall :math:`R_c`, support :math:`n_c` and :math:`F1_c` are defined in
+    :func:`_per_class_table`. ``metrics`` holds, in this order (all from :mod:`sklearn.metrics`):
+
+    * ``n_test``, ``n_classes``;
+    * ``accuracy``, ``macro_f1``, ``weighted_f1``, ``balanced_accuracy``, ``top_k``,
+      ``top_k_accuracy`` — see :func:`_label_metrics`;
+    * ``rare_f1`` — mean F1 of the rare species with test clips (:func:`_rare_f1`);
+    * ``cmap``, ``roc_auc`` — threshold-free one-vs-rest ranking (:func:`_ranking_summary`);
+    * ``tuned_macro_f1``, ``thresholds`` — with ``val = (y_val, probs_val)``, per-species
+      thresholds tuned on validation (:func:`_threshold_columns`, :func:`_tuned_macro_f1`);
+    * ``rare_species``, ``rare_threshold``, ``rare_quantile`` for provenance.
+
+    Args: ``y_true`` ``(N,)`` integer labels in ``0..C-1``; ``probs`` ``(N, C)`` finite scores
+    (softmax probabilities); ``species`` the ``C`` names in class index order; ``train_counts``
+    training examples per species, covering ``species`` (extra keys are ignored), which define
+    the rare species with ``rare_quantile``; ``top_k`` the *k* of top-k accuracy; ``val``
+    validation ``(labels, scores)`` to tune thresholds on, or ``None``.
+
+    Returns an :class:`Evaluation`, whose per-class table is :func:`_per_class_table`'s plus
+    ``ap``, ``roc_auc`` (:func:`_ranking_scores`), ``threshold`` and ``f1_tuned``. Raises
+    ``ValueError`` on invalid inputs (:func:`_validate`) or an invalid ``rare_quantile``.
+    """
+    y, p = _validate(y_true, probs, species, train_counts, top_k)
+    species = [str(s) for s in species]
+    y_pred = np.argmax(p, axis=1).astype(np.int64)
+    counts = {s: int(train_counts[s]) for s in species}  # rare among this model's classes only
+    threshold = rare_threshold(counts, rare_quantile)
+    rare = rare_species(counts, rare_quantile)
+
+    per_class = _per_class_table(y, y_pred, species, counts, set(rare))
+    confusion = confusion_matrix(y, y_pred, labels=np.arange(len(species))).astype(np.int64)
+    ap, auc = _ranking_scores(y, p, per_class["support"].to_numpy())
+    per_class["ap"], per_class["roc_auc"] = ap, auc
+    tuned = _threshold_columns(y, p, species, val)
+    thresholds, per_class["threshold"], per_class["f1_tuned"] = tuned
+
+    metrics: dict[str, Any] = {
+        "n_test": int(y.shape[0]),
+        "n_classes": len(species),
+        **_label_metrics(y, y_pred, p, top_k),
+        "rare_f1": _rare_f1(per_class),
+        **_ranking_summary(ap, auc),
+        "tuned_macro_f1": _tuned_macro_f1(per_class, thresholds),
         "thresholds": thresholds,
         "rare_species": list(rare),
         "rare_threshold": float(threshold),
@@ -434,7 +510,9 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_json_ready(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+        return [
+            _json_ready(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)
+        ]
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -477,57 +555,9 @@ def save_scores(path: Path, rows: np.ndarray, y: np.ndarray, probs: np.ndarray) 
     """The test split's scores: clip-table rows, labels and probabilities (float32)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:  # a file object: numpy would append .npz to another suffix
-        np.savez(fh, index=np.asarray(rows, np.int64), y=np.asarray(y, np.int64), probs=np.asarray(probs, np.float32))
-
-
-def evaluate_run(
-    model_dir: str | Path,
-    history_csv: str | Path,
-    features_npy: str | Path,
-    clips_csv: str | Path,
-    weights_json: str | Path,
-    out: Mapping[str, str],
-    rare_quantile: float = 0.25,
-    top_k: int = 5,
-    title: str = "",
-    batch_size: int = 256,
-) -> dict[str, Any]:
-    """Workflow step: score the test split with a saved model and write every output.
-
-    The validation split is scored too, to tune the per-species thresholds
-    (:mod:`jaxaudio.evaluation.thresholds`) that the test metrics ``tuned_macro_f1`` use.
-
-    ``out`` has the keys ``metrics``, ``per_class``, ``confusion``, ``confusion_png``,
-    ``curves_png`` and ``scores`` (``.npz``: the test clips' rows of the clip table
-    ``index``, labels ``y`` and probabilities ``probs``, which the comparison's paired
-    bootstrap and seed ensembles read). Train counts (for the rare species) come from the class-weight artifact,
-    by species name; the model's species order must equal the manifest's.
-    """
-    from jaxaudio.runtime.batching import batched_apply
-    from jaxaudio.data.manifest import load_resolved
-    from jaxaudio.inference.model_store import load_model, normaliser, probabilities_fn
-    from jaxaudio.evaluation.plots import plot_confusion, plot_history
-
-    model, meta = load_model(model_dir)
-    df = load_resolved(clips_csv)
-    species = sorted(df["species"].unique())
-    if meta["species"] != species:
-        raise ValueError(f"{model_dir}: the model's species list differs from {clips_csv}")
-    train_counts = json.loads(Path(weights_json).read_text())["train_counts"]
-    test = np.flatnonzero(df["split"].to_numpy() == "test")
-    if test.size == 0:
-        raise ValueError(f"{clips_csv}: no test clips to evaluate on")
-    features = NpyRows(features_npy)  # read batch by batch (see jaxaudio.features.streaming)
-
-    probs_fn = probabilities_fn(model, *normaliser(meta))
-    labels = df["label"].to_numpy()
-    probs = batched_apply(probs_fn, features, batch_size, rows=test)
-    val_rows = np.flatnonzero(df["split"].to_numpy() == "val")  # for the per-species thresholds
-    val = (labels[val_rows], batched_apply(probs_fn, features, batch_size, rows=val_rows)) if val_rows.size else None
-    ev = evaluate_predictions(labels[test], probs, species, train_counts, rare_quantile, top_k, val=val)
-    save_evaluation(ev, Path(out["metrics"]), Path(out["per_class"]), Path(out["confusion"]))
-    if "scores" in out:
-        save_scores(Path(out["scores"]), test, labels[test], probs)
-    plot_confusion(ev.confusion, species, Path(out["confusion_png"]), title=f"{title} — test confusion (recall)")
-    plot_history(pd.read_csv(history_csv), Path(out["curves_png"]), title=f"{title} — training")
-    return ev.metrics
+        np.savez(
+            fh,
+            index=np.asarray(rows, np.int64),
+            y=np.asarray(y, np.int64),
+            probs=np.asarray(probs, np.float32),
+        )

@@ -15,11 +15,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["plot_class_weights", "plot_confusion", "plot_confusion_difference", "plot_f1_vs_count", "plot_history",
-           "plot_rare_species_pairs", "plot_timings"]
+__all__ = [
+    "plot_class_weights",
+    "plot_confusion",
+    "plot_confusion_difference",
+    "plot_f1_vs_count",
+    "plot_history",
+    "plot_rare_species_pairs",
+    "plot_timings",
+]
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "val_macro_f1")
 
@@ -52,6 +60,70 @@ def _row_normalise(confusion: np.ndarray) -> np.ndarray:
     return np.divide(cm, row_sums, out=np.zeros_like(cm), where=row_sums > 0)
 
 
+def _check_confusion(confusion: np.ndarray, species: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """``(matrix, names)`` of a square confusion matrix with one row per species.
+
+    Checked before any figure exists, so a mismatch is a clear ``ValueError`` rather than
+    a half-drawn PNG or a heatmap whose tick labels are silently off by some rows.
+    """
+    cm = np.asarray(confusion)
+    names = [str(s) for s in species]
+    n = len(names)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"confusion must be a square 2-D matrix, got shape {cm.shape}")
+    if cm.shape[0] != n:
+        raise ValueError(
+            f"shape mismatch: confusion is {cm.shape[0]}x{cm.shape[1]} but there are {n} species"
+        )
+    return cm, names
+
+
+def _confusion_side(names: list[str]) -> float:
+    """Side of the heatmap's square in inches: ``max(4, 0.16 C) + min(0.055 L, 2.5)``.
+
+    ``C`` classes at about 0.16 in per class keep every cell (and tick label) readable; ``L``,
+    the longest name, adds room for the rotated column labels and the row labels, capped so
+    one very long name cannot squeeze the matrix.
+    """
+    longest = max((len(s) for s in names), default=1)
+    label_in = min(0.055 * longest, 2.5)  # room for the rotated/long tick labels
+    return max(4.0, 0.16 * len(names)) + label_in
+
+
+def _label_confusion_axes(ax: Axes, names: list[str], title: str) -> None:
+    """Every species as a tick label on both axes, in a font that shrinks with ``C``.
+
+    9 pt up to 20 classes, 7 up to 50, 5.5 beyond: with :func:`_confusion_side` this keeps
+    names from overlapping up to ~90 classes.
+    """
+    n = len(names)
+    fontsize = 9 if n <= 20 else (7 if n <= 50 else 5.5)
+    ticks = np.arange(n)
+    ax.set_xticks(ticks, labels=names, rotation=90, fontsize=fontsize)
+    ax.set_yticks(ticks, labels=names, fontsize=fontsize)
+    ax.set_xlabel("predicted species")
+    ax.set_ylabel("true species")
+    if title:
+        ax.set_title(title)
+
+
+def _annotate_cells(
+    ax: Axes, values: np.ndarray, cm: np.ndarray, normalise: bool, vmax: float
+) -> None:
+    """Write each cell's value in it: the row fraction (2 decimals) or the raw count.
+
+    White on cells darker than 60 % of the colour scale, black elsewhere, so the text stays
+    legible on the ``Blues`` map. Only worth it for small matrices (the caller's ``C <= 15``).
+    """
+    n = len(values)
+    for i in range(n):
+        for j in range(n):
+            v = values[i, j]
+            text = f"{v:.2f}" if normalise else f"{int(cm[i, j])}"
+            colour = "white" if v > 0.6 * vmax else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+
+
 def plot_confusion(
     confusion: np.ndarray,
     species: Sequence[str],
@@ -69,52 +141,29 @@ def plot_confusion(
     are drawn as zeros.  With ``normalise=False`` raw counts are shown.
 
     The figure grows linearly with the number of classes ``C`` (about 0.16 in
-    per class) and the tick font shrinks, so every species name stays legible
-    up to ~90 classes; cell values are written in the cells when ``C <= 15``.
+    per class, :func:`_confusion_side`) and the tick font shrinks
+    (:func:`_label_confusion_axes`), so every species name stays legible up to
+    ~90 classes; cell values are written in the cells when ``C <= 15``.
 
     Raises:
         ValueError: if ``confusion`` is not square or does not match
             ``len(species)``.
     """
-    cm = np.asarray(confusion)
-    names = [str(s) for s in species]
+    cm, names = _check_confusion(confusion, species)
     n = len(names)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"confusion must be a square 2-D matrix, got shape {cm.shape}")
-    if cm.shape[0] != n:
-        raise ValueError(
-            f"shape mismatch: confusion is {cm.shape[0]}x{cm.shape[1]} but there "
-            f"are {n} species"
-        )
 
     values = _row_normalise(cm) if normalise else cm.astype(np.float64)
     vmax = 1.0 if normalise else max(float(values.max(initial=0.0)), 1.0)
 
-    longest = max((len(s) for s in names), default=1)
-    label_in = min(0.055 * longest, 2.5)  # room for the rotated/long tick labels
-    side = max(4.0, 0.16 * n) + label_in
+    side = _confusion_side(names)
     fig = _new_figure(side + 1.2, side + 0.4)
     ax = fig.add_subplot()
     im = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
     cbar = fig.colorbar(im, ax=ax, shrink=0.8)
     cbar.set_label("fraction of true class (recall on diagonal)" if normalise else "count")
-
-    fontsize = 9 if n <= 20 else (7 if n <= 50 else 5.5)
-    ticks = np.arange(n)
-    ax.set_xticks(ticks, labels=names, rotation=90, fontsize=fontsize)
-    ax.set_yticks(ticks, labels=names, fontsize=fontsize)
-    ax.set_xlabel("predicted species")
-    ax.set_ylabel("true species")
-    if title:
-        ax.set_title(title)
-
+    _label_confusion_axes(ax, names, title)
     if n <= 15:
-        for i in range(n):
-            for j in range(n):
-                v = values[i, j]
-                text = f"{v:.2f}" if normalise else f"{int(cm[i, j])}"
-                colour = "white" if v > 0.6 * vmax else "black"
-                ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+        _annotate_cells(ax, values, cm, normalise, vmax)
 
     _save(fig, path, dpi=150 if n <= 50 else 120)
 
@@ -170,7 +219,9 @@ def plot_history(history: pd.DataFrame, path: Path, title: str = "") -> None:
     _save(fig, path, dpi=120)
 
 
-def plot_f1_vs_count(table: pd.DataFrame, path: Path, rare_max_count: float | None = None, title: str = "") -> None:
+def plot_f1_vs_count(
+    table: pd.DataFrame, path: Path, rare_max_count: float | None = None, title: str = ""
+) -> None:
     """Per-class test F1 against the species' train count, one panel per model.
 
     ``table`` has columns ``model, experiment, species, train_count, f1`` (one row per
@@ -181,7 +232,9 @@ def plot_f1_vs_count(table: pd.DataFrame, path: Path, rare_max_count: float | No
     rare (left) species improve, and what did the common ones pay for it. The x axis is
     logarithmic (long-tailed counts); ``rare_max_count`` draws the rare-species boundary.
     """
-    missing = [c for c in ("model", "experiment", "species", "train_count", "f1") if c not in table.columns]
+    missing = [
+        c for c in ("model", "experiment", "species", "train_count", "f1") if c not in table.columns
+    ]
     if missing:
         raise ValueError(f"table is missing columns: {missing}")
     if len(table) == 0:
@@ -198,7 +251,9 @@ def plot_f1_vs_count(table: pd.DataFrame, path: Path, rare_max_count: float | No
             x = rows["train_count"].to_numpy(dtype=float)
             y = rows["f1"].to_numpy(dtype=float)
             colour = f"C{i}"
-            ax.scatter(x * np.exp(rng.uniform(-0.04, 0.04, len(x))), y, s=14, alpha=0.55, color=colour)
+            ax.scatter(
+                x * np.exp(rng.uniform(-0.04, 0.04, len(x))), y, s=14, alpha=0.55, color=colour
+            )
             bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
             centres, means = [], []
             for b in np.unique(bins):
@@ -206,10 +261,23 @@ def plot_f1_vs_count(table: pd.DataFrame, path: Path, rare_max_count: float | No
                 centres.append(float(np.exp(np.log(x[sel]).mean())))
                 means.append(float(y[sel].mean()))
             order = np.argsort(centres)
-            ax.plot(np.asarray(centres)[order], np.asarray(means)[order], "-o", color=colour, lw=2, ms=4,
-                    label=f"{exp} (mean F1 {y.mean():.3f})")
+            ax.plot(
+                np.asarray(centres)[order],
+                np.asarray(means)[order],
+                "-o",
+                color=colour,
+                lw=2,
+                ms=4,
+                label=f"{exp} (mean F1 {y.mean():.3f})",
+            )
         if rare_max_count is not None:
-            ax.axvline(rare_max_count, color="grey", linestyle="--", linewidth=1, label=f"rare: <= {rare_max_count:g}")
+            ax.axvline(
+                rare_max_count,
+                color="grey",
+                linestyle="--",
+                linewidth=1,
+                label=f"rare: <= {rare_max_count:g}",
+            )
         ax.set_xscale("log")
         ax.set_xlabel("train clips of the species (log scale)")
         ax.set_title(model)
@@ -239,8 +307,13 @@ def plot_class_weights(weights: dict, path: Path) -> None:
     x = np.arange(n)
     width = 0.8 / max(1, len(methods))
     for i, m in enumerate(methods):
-        ax.bar(x + (i - (len(methods) - 1) / 2) * width, [weights["methods"][m][sp] for sp in species],
-               width=width, label=m, color=f"C{i}")
+        ax.bar(
+            x + (i - (len(methods) - 1) / 2) * width,
+            [weights["methods"][m][sp] for sp in species],
+            width=width,
+            label=m,
+            color=f"C{i}",
+        )
     ax.set_ylabel("class weight")
     ax.set_yscale("log")
     ax2 = ax.twinx()
@@ -252,8 +325,10 @@ def plot_class_weights(weights: dict, path: Path) -> None:
     ax.set_xlim(-0.6, n - 0.4)
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
-    ax.set_title(f"class weights by method (recommended: {weights.get('recommended', '?')}; "
-                 f"imbalance ratio {weights.get('imbalance_ratio', float('nan')):.1f})")
+    ax.set_title(
+        f"class weights by method (recommended: {weights.get('recommended', '?')}; "
+        f"imbalance ratio {weights.get('imbalance_ratio', float('nan')):.1f})"
+    )
     _save(fig, path, dpi=120)
 
 
@@ -284,7 +359,9 @@ def plot_timings(jobs: pd.DataFrame, path: Path) -> None:
     _save(fig, path, dpi=120)
 
 
-def plot_rare_species_pairs(rows_by_model: dict[str, list[dict]], path: Path, baseline: str, candidate: str) -> None:
+def plot_rare_species_pairs(
+    rows_by_model: dict[str, list[dict]], path: Path, baseline: str, candidate: str
+) -> None:
     """Paired per-species test F1 of the rare species: baseline (left) to candidate (right).
 
     ``rows_by_model``: model -> the comparison's ``analysis.rare_species`` rows (``species,
@@ -299,10 +376,20 @@ def plot_rare_species_pairs(rows_by_model: dict[str, list[dict]], path: Path, ba
         rows = rows_by_model[model]
         for r in rows:
             d = r["candidate_f1"] - r["baseline_f1"]
-            ax.plot([0, 1], [r["baseline_f1"], r["candidate_f1"]], "-o", ms=3, lw=1, alpha=0.6,
-                    color="#1a7f37" if d > 0 else "#cf222e" if d < 0 else "#8c959f")
+            ax.plot(
+                [0, 1],
+                [r["baseline_f1"], r["candidate_f1"]],
+                "-o",
+                ms=3,
+                lw=1,
+                alpha=0.6,
+                color="#1a7f37" if d > 0 else "#cf222e" if d < 0 else "#8c959f",
+            )
         if rows:
-            mb, mc = np.mean([r["baseline_f1"] for r in rows]), np.mean([r["candidate_f1"] for r in rows])
+            mb, mc = (
+                np.mean([r["baseline_f1"] for r in rows]),
+                np.mean([r["candidate_f1"] for r in rows]),
+            )
             ax.plot([0, 1], [mb, mc], "-", color="black", lw=3, label=f"mean {mb:.3f} → {mc:.3f}")
             ax.legend(fontsize=8, loc="lower center")
         gained = sum(r["candidate_f1"] > r["baseline_f1"] for r in rows)
@@ -316,7 +403,9 @@ def plot_rare_species_pairs(rows_by_model: dict[str, list[dict]], path: Path, ba
     _save(fig, path, dpi=120)
 
 
-def plot_confusion_difference(diffs: dict[str, np.ndarray], species: Sequence[str], path: Path, title: str = "") -> None:
+def plot_confusion_difference(
+    diffs: dict[str, np.ndarray], species: Sequence[str], path: Path, title: str = ""
+) -> None:
     """Candidate minus baseline confusion matrices (``model -> C x C``; rows: true species,
     test clips, mean over seeds), one panel per model: blue where the candidate puts more
     clips, red where fewer, on one symmetric scale. Blue on the diagonal is correct

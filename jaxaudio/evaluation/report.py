@@ -9,8 +9,13 @@ in one workflow step (:func:`report_figures`), from files the workflow already w
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
+import re
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,12 +23,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxaudio.config.load import DEFAULT_CONFIG, load_config
 from jaxaudio.evaluation.bootstrap import format_interval
 from jaxaudio.evaluation.compare import TABLE_METRICS
+from jaxaudio.evaluation.metrics import rare_threshold
+from jaxaudio.evaluation.plots import (
+    plot_class_weights,
+    plot_confusion_difference,
+    plot_f1_vs_count,
+    plot_rare_species_pairs,
+    plot_timings,
+)
+from jaxaudio.layout import Layout
 
 # Snakemake benchmark folders whose files are one job each of the rule named by the folder.
-_RULE_FOLDERS = {"train": "train", "eval": "evaluate", "bundle": "bundle", "baselines": "baseline", "predict": "predict"}
-_METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "rare_f1": "rare-F1", "cmap": "cmAP"}
+_RULE_FOLDERS = {
+    "train": "train",
+    "eval": "evaluate",
+    "bundle": "bundle",
+    "baselines": "logreg",
+    "predict": "predict",
+}
+# One-job rules whose timing file is not named after the rule (the path predates the name).
+_RULE_OF_FILE = {"class_weights": "weight_table"}
+_METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "rare_f1": "rare-F1",
+    "cmap": "cmAP",
+}
 
 
 def f1_by_train_count(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -35,14 +63,27 @@ def f1_by_train_count(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """
     frames = []
     for r in runs:
-        pc = r["per_class"] if isinstance(r["per_class"], pd.DataFrame) else pd.read_csv(r["per_class"])
-        frames.append(pc[["species", "train_count", "rare", "f1"]].assign(model=r["model"], experiment=r["experiment"]))
+        pc = (
+            r["per_class"]
+            if isinstance(r["per_class"], pd.DataFrame)
+            else pd.read_csv(r["per_class"])
+        )
+        frames.append(
+            pc[["species", "train_count", "rare", "f1"]].assign(
+                model=r["model"], experiment=r["experiment"]
+            )
+        )
     if not frames:
         raise ValueError("no runs: nothing to summarise")
     df = pd.concat(frames, ignore_index=True)
     out = (
         df.groupby(["model", "experiment", "species"], sort=False)
-        .agg(train_count=("train_count", "first"), rare=("rare", "first"), f1=("f1", "mean"), n_seeds=("f1", "size"))
+        .agg(
+            train_count=("train_count", "first"),
+            rare=("rare", "first"),
+            f1=("f1", "mean"),
+            n_seeds=("f1", "size"),
+        )
         .reset_index()
     )
     return out[["model", "experiment", "species", "train_count", "rare", "f1", "n_seeds"]]
@@ -65,9 +106,20 @@ def benchmark_table(bench_dir: str | Path) -> pd.DataFrame:
         if "s" not in t.columns or len(t) == 0:
             continue
         parts = f.relative_to(bench_dir).with_suffix("").parts
-        rule = _RULE_FOLDERS.get(parts[0], parts[-1]) if len(parts) > 1 else parts[0]
+        rule = (
+            _RULE_FOLDERS.get(parts[0], _RULE_OF_FILE.get(parts[-1], parts[-1]))
+            if len(parts) > 1
+            else parts[0]
+        )
         max_rss = pd.to_numeric(t.get("max_rss", pd.Series([np.nan])), errors="coerce")
-        rows.append({"job": "/".join(parts), "rule": rule, "s": float(t["s"].mean()), "max_rss": float(max_rss.max())})
+        rows.append(
+            {
+                "job": "/".join(parts),
+                "rule": rule,
+                "s": float(t["s"].mean()),
+                "max_rss": float(max_rss.max()),
+            }
+        )
     return pd.DataFrame(rows, columns=["job", "rule", "s", "max_rss"])
 
 
@@ -82,7 +134,7 @@ def _cell(value: Any, std: Any, n_seeds: int) -> str:
 
 def findings_html(markdown_text: str) -> str:
     """``findings.md`` as a standalone HTML page (markdown-it, tables on), for the report."""
-    from markdown_it import MarkdownIt
+    from markdown_it import MarkdownIt  # lazy: only the findings page needs markdown-it
 
     body = MarkdownIt("commonmark").enable("table").render(markdown_text)
     return f"""<!DOCTYPE html>
@@ -97,6 +149,87 @@ th {{ background: #f6f8fa; }}
 """
 
 
+#: Colour of each decision in the comparison page; any other decision is grey (#57606a).
+_DECISION_COLOURS = {"GO": "#1a7f37", "INVESTIGATE": "#9a6700", "NO-GO": "#cf222e"}
+#: The "beats baselines" column: ``None`` where it was not judged.
+_BEATS_TEXT = {True: "yes", False: "no", None: "–"}
+
+
+def _decision_html(decision: str) -> str:
+    """A decision in bold, in its colour: GO green, INVESTIGATE amber, NO-GO red, else grey."""
+    colour = _DECISION_COLOURS.get(decision, "#57606a")
+    return f'<b style="color:{colour}">{html.escape(decision)}</b>'
+
+
+def _comparison_header(confidence: float) -> str:
+    """The table's ``<th>`` cells; the Δ columns name the bootstrap's confidence level."""
+    conf = f"{100 * confidence:g} %"
+    names = [
+        "model",
+        "experiment",
+        "seeds",
+        "val macro-F1",
+        *(_METRIC_NAMES[k] for k in TABLE_METRICS),
+        f"Δ macro-F1 [{conf} CI]",
+        f"Δ rare-F1 [{conf} CI]",
+        "decision",
+        "beats baselines",
+    ]
+    return "".join(f"<th>{html.escape(h)}</th>" for h in names)
+
+
+def _comparison_row(row: Mapping[str, Any]) -> str:
+    """One ``<tr>`` of the comparison table: a (model, experiment) or reference-baseline row.
+
+    Metrics are ``mean ± std`` over seeds (:func:`_cell`; the std only with several seeds),
+    the Δ columns the paired-bootstrap intervals against the baseline (``–`` where there are
+    none, as for the reference rows), and "beats baselines" ``yes``/``no``/``–`` (not judged).
+    """
+    esc = html.escape
+    n = int(row.get("n_seeds", 1))
+    ci = row.get("intervals") or {}
+    name = str(row["experiment"]) + (" (ladder)" if row.get("ladder") else "")
+    cells = [
+        esc(str(row["model"])),
+        esc(name),
+        str(n),
+        _cell(row.get("mean_val_macro_f1"), None, 1),
+        *(_cell(row[k], row.get(f"{k}_std"), n) for k in TABLE_METRICS),
+        format_interval(ci.get("macro_f1")),
+        format_interval(ci.get("rare_f1")),
+        _decision_html(str(row["decision"])),
+        _BEATS_TEXT[row.get("beats_baselines")],
+    ]
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _ladder_html(ladder: Mapping[str, Any]) -> str:
+    """A model's rollback ladder: each rung's decision and macro-F1 (or "not run"), and
+    the first rung that reached GO, so a reader sees how far back the model had to go."""
+    esc = html.escape
+    rungs = "".join(
+        f"<li>{esc(step['rung'])} ({esc(step['experiment'])}): "
+        + (
+            f"{esc(step['decision'])}, macro-F1 {step['metrics']['macro_f1']:.3f}"
+            if step["ran"]
+            else "not run"
+        )
+        + "</li>"
+        for step in ladder["rungs"]
+    )
+    first = ladder["first_go"]
+    verdict = f"first rung to reach GO: {esc(first['rung'])}" if first else "no rung reached GO"
+    return f"<p>rollback ladder ({verdict}):</p><ul>{rungs}</ul>"
+
+
+def _model_reasons(model: str, m: Mapping[str, Any]) -> str:
+    """A model's decision as a heading, the reasons for it (level: reason), then its ladder."""
+    esc = html.escape
+    items = "".join(f"<li>{esc(r['level'])}: {esc(r['reason'])}</li>" for r in m["reasons"])
+    out = f"<h3>{esc(model)}: {esc(m['decision'])}</h3><ul>{items}</ul>"
+    return out + _ladder_html(m["ladder"]) if m.get("ladder") else out
+
+
 def comparison_html(comparison: Mapping[str, Any]) -> str:
     """The comparison document (:func:`jaxaudio.evaluation.compare.compare_runs`) as a standalone HTML page.
 
@@ -106,38 +239,9 @@ def comparison_html(comparison: Mapping[str, Any]) -> str:
     each model's decision and the thresholds used. Every value is escaped.
     """
     esc = html.escape
-    colours = {"GO": "#1a7f37", "INVESTIGATE": "#9a6700", "NO-GO": "#cf222e"}
-    beats = {True: "yes", False: "no", None: "–"}
-    conf = f"{100 * comparison['bootstrap']['confidence']:g} %"
-    head = "".join(f"<th>{esc(h)}</th>" for h in
-                   ["model", "experiment", "seeds", "val macro-F1", *(_METRIC_NAMES[k] for k in TABLE_METRICS),
-                    f"Δ macro-F1 [{conf} CI]", f"Δ rare-F1 [{conf} CI]", "decision", "beats baselines"])
-    body = []
-    for row in comparison["table"]:
-        n = int(row.get("n_seeds", 1))
-        ci = row.get("intervals") or {}
-        name = str(row["experiment"]) + (" (ladder)" if row.get("ladder") else "")
-        cells = [esc(str(row["model"])), esc(name), str(n), _cell(row.get("mean_val_macro_f1"), None, 1),
-                 *(_cell(row[k], row.get(f"{k}_std"), n) for k in TABLE_METRICS),
-                 format_interval(ci.get("macro_f1")), format_interval(ci.get("rare_f1"))]
-        d = str(row["decision"])
-        cells.append(f'<b style="color:{colours.get(d, "#57606a")}">{esc(d)}</b>')
-        cells.append(beats[row.get("beats_baselines")])
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    reasons = []
-    for model, m in comparison["models"].items():
-        items = "".join(f"<li>{esc(r['level'])}: {esc(r['reason'])}</li>" for r in m["reasons"])
-        reasons.append(f"<h3>{esc(model)}: {esc(m['decision'])}</h3><ul>{items}</ul>")
-        if m.get("ladder"):
-            rungs = "".join(
-                f"<li>{esc(step['rung'])} ({esc(step['experiment'])}): "
-                + (f"{esc(step['decision'])}, macro-F1 {step['metrics']['macro_f1']:.3f}" if step["ran"] else "not run")
-                + "</li>"
-                for step in m["ladder"]["rungs"]
-            )
-            first = m["ladder"]["first_go"]
-            verdict = f"first rung to reach GO: {esc(first['rung'])}" if first else "no rung reached GO"
-            reasons.append(f"<p>rollback ladder ({verdict}):</p><ul>{rungs}</ul>")
+    head = _comparison_header(comparison["bootstrap"]["confidence"])
+    body = [_comparison_row(row) for row in comparison["table"]]
+    reasons = [_model_reasons(model, m) for model, m in comparison["models"].items()]
     thresholds = ", ".join(f"{esc(k)} = {v}" for k, v in comparison["thresholds"].items())
     overall = str(comparison["decision"])
     return f"""<!DOCTYPE html>
@@ -149,26 +253,39 @@ th, td {{ border: 1px solid #d0d7de; padding: 4px 10px; text-align: right; }}
 th {{ background: #f6f8fa; }} td:nth-child(-n+2) {{ text-align: left; }}
 .decision {{ font-size: 1.4em; }}
 </style></head><body>
-<p class="decision">Overall decision ({esc(str(comparison['candidate']))} vs {esc(str(comparison['baseline']))}):
-<b style="color:{colours.get(overall, '#57606a')}">{esc(overall)}</b></p>
+<p class="decision">Overall decision ({esc(str(comparison["candidate"]))} vs {esc(str(comparison["baseline"]))}):
+{_decision_html(overall)}</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(body)}
 </tbody></table>
 <p>Test split; mean ± sample standard deviation over seeds where a run has several.
 "beats baselines": macro-F1 and rare-F1 both above every reference (sklearn) row.</p>
-{''.join(reasons)}
+{"".join(reasons)}
 <p>Thresholds: {thresholds}</p>
 </body></html>
 """
 
 
-def confusion_differences(runs: Sequence[Mapping[str, Any]], confusions: Sequence[str | Path], baseline: str,
-                          candidate: str) -> dict[str, np.ndarray]:
+def confusion_differences(
+    runs: Sequence[Mapping[str, Any]],
+    confusions: Sequence[str | Path],
+    baseline: str,
+    candidate: str,
+) -> dict[str, np.ndarray]:
     """model -> candidate minus baseline test confusion matrix, each the mean over seeds."""
     out = {}
     for model in dict.fromkeys(r["model"] for r in runs):
-        mean = {e: np.mean([np.load(c) for r, c in zip(runs, confusions) if (r["experiment"], r["model"]) == (e, model)],
-                           axis=0) for e in (baseline, candidate)}
+        mean = {
+            e: np.mean(
+                [
+                    np.load(c)
+                    for r, c in zip(runs, confusions)
+                    if (r["experiment"], r["model"]) == (e, model)
+                ],
+                axis=0,
+            )
+            for e in (baseline, candidate)
+        }
         out[model] = mean[candidate] - mean[baseline]
     return out
 
@@ -195,15 +312,6 @@ def report_figures(
     benchmark file exists when this step runs, which is after every training, evaluation and
     comparison job (its inputs).
     """
-    from jaxaudio.evaluation.metrics import rare_threshold
-    from jaxaudio.evaluation.plots import (
-        plot_class_weights,
-        plot_confusion_difference,
-        plot_f1_vs_count,
-        plot_rare_species_pairs,
-        plot_timings,
-    )
-
     if len(runs) != len(per_class_csvs):
         raise ValueError("runs and per-class CSVs must be parallel lists")
     comparison = json.loads(Path(comparison_json).read_text())
@@ -212,8 +320,12 @@ def report_figures(
         Path(out[key]).parent.mkdir(parents=True, exist_ok=True)
     Path(out["table"]).write_text(comparison_html(comparison), encoding="utf-8")
     table = f1_by_train_count([{**r, "per_class": p} for r, p in zip(runs, per_class_csvs)])
-    plot_f1_vs_count(table, Path(out["f1_vs_count"]), rare_max_count=rare_threshold(weights["train_counts"], rare_quantile),
-                     title=f"per-species test F1 against train count ({comparison['candidate']} vs {comparison['baseline']})")
+    plot_f1_vs_count(
+        table,
+        Path(out["f1_vs_count"]),
+        rare_max_count=rare_threshold(weights["train_counts"], rare_quantile),
+        title=f"per-species test F1 against train count ({comparison['candidate']} vs {comparison['baseline']})",
+    )
     plot_class_weights(weights, Path(out["weights"]))
     base, cand = comparison["baseline"], comparison["candidate"]
     if "rare_pairs" in out:
@@ -222,10 +334,16 @@ def report_figures(
     if "confusion_diff" in out:
         diffs = confusion_differences(decision_runs, confusions, base, cand)
         species = sorted(weights["train_counts"])
-        plot_confusion_difference(diffs, species, Path(out["confusion_diff"]),
-                                  title=f"test confusion, {cand} − {base} (mean over seeds)")
+        plot_confusion_difference(
+            diffs,
+            species,
+            Path(out["confusion_diff"]),
+            title=f"test confusion, {cand} − {base} (mean over seeds)",
+        )
     if "findings" in out and findings_md is not None:
-        Path(out["findings"]).write_text(findings_html(Path(findings_md).read_text()), encoding="utf-8")
+        Path(out["findings"]).write_text(
+            findings_html(Path(findings_md).read_text()), encoding="utf-8"
+        )
     jobs = benchmark_table(bench_dir)
     plot_timings(jobs, Path(out["timings"]))
     return {"species_rows": len(table), "jobs": len(jobs), "seconds": float(jobs["s"].sum())}
@@ -245,8 +363,14 @@ function jaxaudioClick(text) {
 """
 
 
-def render_report(report_html: str | Path, png: str | Path, clicks: Sequence[str] = (),
-                  chromium: str = "chromium", size: tuple[int, int] = (1400, 1000), timeout: float = 120) -> dict[str, Any]:
+def render_report(
+    report_html: str | Path,
+    png: str | Path,
+    clicks: Sequence[str] = (),
+    chromium: str = "chromium",
+    size: tuple[int, int] = (1400, 1000),
+    timeout: float = 120,
+) -> dict[str, Any]:
     """Open the Snakemake report in headless Chromium, click ``clicks`` in order, screenshot.
 
     Writes ``png`` and returns what a reader would see: ``text`` (the rendered page's
@@ -254,32 +378,48 @@ def render_report(report_html: str | Path, png: str | Path, clicks: Sequence[str
     ``frames`` (embedded HTML documents shown). Raises ``RuntimeError`` when a click target
     is not on the page or Chromium fails.
     """
-    import re
-    import shutil
-    import subprocess
-    import tempfile
-
     exe = shutil.which(chromium)
     if exe is None:
         raise FileNotFoundError(f"{chromium}: not found (apt-get install chromium)")
     page = Path(report_html).read_text(encoding="utf-8")
-    steps = "".join(f"setTimeout(() => jaxaudioClick({json.dumps(t)}), {400 * (i + 1)});\n" for i, t in enumerate(clicks))
+    steps = "".join(
+        f"setTimeout(() => jaxaudioClick({json.dumps(t)}), {400 * (i + 1)});\n"
+        for i, t in enumerate(clicks)
+    )
     cut = page.rfind("</body>")
     page = page[:cut] + f"<script>{_CLICK_JS}{steps}</script>" + page[cut:]
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / "report.html"
         probe.write_text(page, encoding="utf-8")
-        base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp}/profile",
-                f"--virtual-time-budget={400 * (len(clicks) + 2) + 3000}", f"--window-size={size[0]},{size[1]}"]
-        dom = subprocess.run([*base, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=timeout)
-        shot = subprocess.run([*base, f"--screenshot={Path(png).resolve()}", probe.as_uri()],
-                              capture_output=True, text=True, timeout=timeout)
+        base = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp}/profile",
+            f"--virtual-time-budget={400 * (len(clicks) + 2) + 3000}",
+            f"--window-size={size[0]},{size[1]}",
+        ]
+        dom = subprocess.run(
+            [*base, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=timeout
+        )
+        shot = subprocess.run(
+            [*base, f"--screenshot={Path(png).resolve()}", probe.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     if dom.returncode or shot.returncode or not Path(png).is_file():
-        raise RuntimeError(f"chromium failed ({dom.returncode}, {shot.returncode}): {(dom.stderr + shot.stderr)[-2000:]}")
+        raise RuntimeError(
+            f"chromium failed ({dom.returncode}, {shot.returncode}): {(dom.stderr + shot.stderr)[-2000:]}"
+        )
     missing = re.search(r'data-missing="([^"]*)"', dom.stdout)
     if missing:
-        raise RuntimeError(f"{report_html}: no {html.unescape(missing[1])!r} to click in the rendered report")
-    body = dom.stdout[dom.stdout.find("<body"):]
+        raise RuntimeError(
+            f"{report_html}: no {html.unescape(missing[1])!r} to click in the rendered report"
+        )
+    body = dom.stdout[dom.stdout.find("<body") :]
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
     return {
         "text": re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip(),
@@ -290,38 +430,43 @@ def render_report(report_html: str | Path, png: str | Path, clicks: Sequence[str
 
 def report_views(results: str, candidate: str, baseline: str, model: str) -> dict[str, list[str]]:
     """The clicks that open each section of the report: view name -> menu texts."""
+    lay = Layout(results)
     return {
         "home": [],
-        "findings": ["0. Findings", f"{results}/report/findings.html"],
-        "comparison": ["1. Comparison", f"{results}/report/comparison.html"],
-        "rare_species_f1": ["1. Comparison", f"{results}/report/rare_species_f1.png"],
-        "confusion_difference": ["1. Comparison", f"{results}/report/confusion_difference.png"],
-        "f1_vs_train_count": ["1. Comparison", f"{results}/report/f1_vs_train_count.png"],
-        "class_weights": ["2. Data", f"{results}/report/class_weights.png"],
+        "findings": ["0. Findings", lay.report_file("findings.html")],
+        "comparison": ["1. Comparison", lay.report_file("comparison.html")],
+        "rare_species_f1": ["1. Comparison", lay.report_file("rare_species_f1.png")],
+        "confusion_difference": ["1. Comparison", lay.report_file("confusion_difference.png")],
+        "f1_vs_train_count": ["1. Comparison", lay.report_file("f1_vs_train_count.png")],
+        "class_weights": ["2. Data", lay.report_file("class_weights.png")],
         "confusion": ["3. Confusion matrices", model, candidate],
         "curves": ["4. Training curves", model, baseline],
-        "timings": ["5. Benchmark times", f"{results}/report/timings.png"],
+        "timings": ["5. Benchmark times", lay.report_file("timings.png")],
     }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m jaxaudio.evaluation.report REPORT.html --views DIR``: screenshot every section."""
-    import argparse
-
-    from jaxaudio.config.load import DEFAULT_CONFIG, load_config
-
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("report", type=Path)
     p.add_argument("--views", type=Path, required=True, help="folder for one PNG per section")
-    p.add_argument("-c", "--config", action="append", type=Path, default=[], help="the run's config files")
+    p.add_argument(
+        "-c", "--config", action="append", type=Path, default=[], help="the run's config files"
+    )
     args = p.parse_args(argv)
     config = load_config(DEFAULT_CONFIG, *args.config)
-    views = report_views(config["results"], config["compare"]["candidate"], config["compare"]["baseline"],
-                         config["run"]["models"][0])
+    views = report_views(
+        config["results"],
+        config["compare"]["candidate"],
+        config["compare"]["baseline"],
+        config["run"]["models"][0],
+    )
     args.views.mkdir(parents=True, exist_ok=True)
     for name, clicks in views.items():
         seen = render_report(args.report, args.views / f"{name}.png", clicks)
-        print(f"{args.views / name}.png: {seen['images']} image(s), {seen['frames']} embedded page(s) on screen")
+        print(
+            f"{args.views / name}.png: {seen['images']} image(s), {seen['frames']} embedded page(s) on screen"
+        )
     return 0
 
 

@@ -37,7 +37,9 @@ def _best_threshold(positive: np.ndarray, scores: np.ndarray) -> tuple[float, fl
     return float(thresholds[best]), float(f1[best])
 
 
-def tune_thresholds(y_val: np.ndarray, probs_val: np.ndarray, species: Sequence[str]) -> dict[str, Any]:
+def tune_thresholds(
+    y_val: np.ndarray, probs_val: np.ndarray, species: Sequence[str]
+) -> dict[str, Any]:
     """Per-species thresholds (``{"per_species": {name: t}, "tuned": [names], "global": t}``).
 
     Args:
@@ -58,7 +60,9 @@ def tune_thresholds(y_val: np.ndarray, probs_val: np.ndarray, species: Sequence[
     return {"per_species": per_species, "tuned": tuned, "global": global_t}
 
 
-def f1_at_thresholds(y: np.ndarray, probs: np.ndarray, thresholds: dict[str, Any], species: Sequence[str]) -> np.ndarray:
+def f1_at_thresholds(
+    y: np.ndarray, probs: np.ndarray, thresholds: dict[str, Any], species: Sequence[str]
+) -> np.ndarray:
     """Per-species one-vs-rest F1 of ``probs[:, c] >= t_c`` on ``(y, probs)``: ``(C,)``.
 
     F1 is 0 where a species has neither clips nor detections (sklearn ``zero_division=0``).
@@ -67,5 +71,6 @@ def f1_at_thresholds(y: np.ndarray, probs: np.ndarray, thresholds: dict[str, Any
     t = np.asarray([thresholds["per_species"][s] for s in species])
     detected = np.asarray(probs) >= t[None, :]
     return np.asarray(
-        [f1_score(y == c, detected[:, c], zero_division=0) for c in range(len(species))], dtype=np.float64
+        [f1_score(y == c, detected[:, c], zero_division=0) for c in range(len(species))],
+        dtype=np.float64,
     )

@@ -27,8 +27,9 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from jaxaudio.data.audio import AudioError, load_audio
+from jaxaudio.data.manifest import check_train_coverage, load_resolved
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.frontend import featuriser
 from jaxaudio.features.windows import cut_clips
+from jaxaudio.runtime.runlog import is_terminal
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,10 @@ SHORT_SHOWN = 10
 
 
 def write_cache(
-    stacks: Sequence[np.ndarray | Path], cfg: FeatureConfig, out_path: str | Path, total: int | None = None
+    stacks: Sequence[np.ndarray | Path],
+    cfg: FeatureConfig,
+    out_path: str | Path,
+    total: int | None = None,
 ) -> np.ndarray:
     """Stack ``(k_i, 3, F, T)`` or ``(3, F, T)`` blocks into one ``.npy`` atomically.
 
@@ -88,16 +94,22 @@ def write_cache(
         total = sum(rows(b) for b in stacks)
     tmp = out_path.with_name(out_path.name + ".partial")
     with open(tmp, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (total, *cfg.shape)})
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (total, *cfg.shape)}
+        )
         written = 0
         for b in stacks:
             arr = block(b)
             if arr.shape[1:] != cfg.shape:
-                raise ValueError(f"{b if isinstance(b, Path) else 'features'}: shape {arr.shape[1:]} is not {cfg.shape}")
+                raise ValueError(
+                    f"{b if isinstance(b, Path) else 'features'}: shape {arr.shape[1:]} is not {cfg.shape}"
+                )
             f.write(arr.tobytes())
             written += len(arr)
     if written != total:
-        raise RuntimeError(f"{out_path}: wrote {written} of {total} clips (a cache entry changed while writing)")
+        raise RuntimeError(
+            f"{out_path}: wrote {written} of {total} clips (a cache entry changed while writing)"
+        )
     tmp.replace(out_path)
     log.info("wrote %s: %d clips x %s", out_path, total, cfg.shape)
     return np.load(out_path, mmap_mode="r")
@@ -113,7 +125,10 @@ def _cache_key(path: str, start: float | None, end: float | None, cfg: FeatureCo
         st = Path(path).stat()
     except OSError as exc:  # deleted or unreadable since the manifest was checked
         raise AudioError(f"{path}: cannot read file ({exc.strerror})") from exc
-    blob = json.dumps([str(Path(path).resolve()), st.st_size, st.st_mtime_ns, start, end, cfg.to_dict()], sort_keys=True)
+    blob = json.dumps(
+        [str(Path(path).resolve()), st.st_size, st.st_mtime_ns, start, end, cfg.to_dict()],
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -132,18 +147,30 @@ def _seconds(x: float) -> str:
     return f"{x:.3f}" if x >= 0.001 else f"{x:.2g}"
 
 
-def _load_recording(path: str, start: float | None, end: float | None, cfg: FeatureConfig, cache_dir: Path | None):
+def _load_recording(
+    path: str, start: float | None, end: float | None, cfg: FeatureConfig, cache_dir: Path | None
+):
     """One recording, in a worker thread: ``(cache file, whether it already holds this
     recording's features, decoded clips or None, clip start times, seconds of signal or None
     when unknown)``. Every fault is an :class:`AudioError` naming the file."""
-    cached = cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
+    cached = (
+        cache_dir / f"{_cache_key(path, start, end, cfg)}.npz" if cache_dir is not None else None
+    )
     if cached is not None and cached.is_file():
         with np.load(cached) as z:  # reads only the clip times; the features stay on disk
-            seconds = float(z["seconds"]) if "seconds" in z.files else None  # entries of older versions lack it
+            seconds = (
+                float(z["seconds"]) if "seconds" in z.files else None
+            )  # entries of older versions lack it
             return cached, True, None, z["clip_start"].tolist(), seconds
     y = load_audio(path, cfg.sample_rate, start=start, end=end)
     clips = cut_clips(y, cfg)
-    return cached, False, np.stack([c for _, c in clips]), [(start or 0.0) + off for off, _ in clips], len(y) / cfg.sample_rate
+    return (
+        cached,
+        False,
+        np.stack([c for _, c in clips]),
+        [(start or 0.0) + off for off, _ in clips],
+        len(y) / cfg.sample_rate,
+    )
 
 
 def _store(cached: Path | None, feats: np.ndarray, clip_start: list[float], seconds: float) -> None:
@@ -174,12 +201,17 @@ def _data_source(df: pd.DataFrame, manifest_csv: str | Path) -> tuple[str, str]:
     sources = df["source_file"].unique() if "source_file" in df.columns else []
     if len(sources) != 1 or not sources[0]:
         return str(manifest_csv), str(manifest_csv)
-    if "source_line" in df.columns and pd.to_numeric(df["source_line"], errors="coerce").notna().all():
+    if (
+        "source_line" in df.columns
+        and pd.to_numeric(df["source_line"], errors="coerce").notna().all()
+    ):
         return str(sources[0]), str(sources[0])
     return f"{sources[0]} (listed in {manifest_csv})", str(manifest_csv)
 
 
-def _warn_short(short: list[tuple[str, float]], cfg: FeatureConfig, title: str, strict: bool = False) -> None:
+def _warn_short(
+    short: list[tuple[str, float]], cfg: FeatureConfig, title: str, strict: bool = False
+) -> None:
     """One warning for every recording that is mostly padding (:func:`short_signal_seconds`);
     with ``strict`` (config key ``strict``) a :class:`FeatureError` instead."""
     if not short:
@@ -205,6 +237,181 @@ def _segment(rec: Any) -> tuple[float | None, float | None]:
     start = None if start is None or pd.isna(start) else float(start)
     end = None if end is None or pd.isna(end) else float(end)
     return start, end
+
+
+def _line_prefix(where: str, line: int, lines_in: str) -> str:
+    """``"line N: "`` when ``where`` is the file the messages start with (``lines_in``, see
+    :func:`_data_source`), else ``"<file> line N: "``, so every line number says whose it is."""
+    return f"line {line}: " if where == lines_in else f"{where} line {line}: "
+
+
+@dataclass
+class _Featurised:
+    """What the decode rounds of :func:`_featurise_all` found, recording by recording.
+
+    ``results[i]``: recording *i*'s features (an array, or the cache entry holding them)
+    and clip start times, ``None`` if it is bad; ``bad``: one ``skipped.csv`` row per bad
+    recording; ``short``: ``(name, seconds)`` of each recording that is mostly padding;
+    ``hits``: how many came from the cache.
+    """
+
+    results: list[tuple[np.ndarray | Path, list[float]] | None]
+    bad: list[dict[str, Any]] = field(default_factory=list)
+    short: list[tuple[str, float]] = field(default_factory=list)
+    hits: int = 0
+
+
+def _sort_round(
+    chunk: range,
+    futures: dict[int, Future],
+    records: list[Any],
+    manifest_csv: str | Path,
+    threshold: float,
+    lines_in: str,
+    out: _Featurised,
+) -> list[tuple[int, Path | None, np.ndarray, list[float], float]]:
+    """Collect one round's decoded recordings, in manifest order, into ``out``.
+
+    A recording that failed to decode goes to ``out.bad`` (with the file and line to name
+    it by, :func:`_origin`), one shorter than ``threshold`` seconds also to ``out.short``, a
+    cache hit straight to ``out.results``. Returns the rest: ``(row, cache entry, clips, clip
+    starts, seconds)`` of each recording whose clips still need the frontend.
+    """
+    pending = []
+    for i in chunk:
+        where, line = _origin(records[i], i, manifest_csv)
+        try:
+            cached, hit, clips, clip_start, seconds = futures[i].result()
+        except AudioError as exc:
+            out.bad.append(
+                {"path": records[i].path, "line": line, "reason": str(exc), "manifest": where}
+            )
+            continue
+        if seconds is not None and seconds < threshold:
+            out.short.append((_line_prefix(where, line, lines_in) + records[i].path, seconds))
+        if hit:
+            out.hits += 1
+            out.results[i] = (cached, clip_start)
+        else:
+            pending.append((i, cached, clips, clip_start, seconds))
+    return pending
+
+
+def _featurise_round(
+    pending: list[tuple[int, Path | None, np.ndarray, list[float], float]],
+    featurise: Callable[[np.ndarray], np.ndarray],
+    out: _Featurised,
+) -> None:
+    """Featurise every clip of a round in one batched frontend call, then split the result.
+
+    One call per round (not per recording) keeps the jitted frontend busy on large batches;
+    recording ``i``'s rows are the next ``len(clips_i)`` of the batch. Each block is written
+    to its cache entry (when there is a cache) and recorded in ``out.results``: the entry's
+    path, so the features need not stay in memory, else the block itself.
+    """
+    if not pending:
+        return
+    feats = featurise(np.concatenate([c for _, _, c, _, _ in pending]))
+    offset = 0
+    for i, cached, clips, clip_start, seconds in pending:
+        block = feats[offset : offset + len(clips)]
+        offset += len(clips)
+        _store(cached, block, clip_start, seconds)
+        out.results[i] = (cached if cached is not None else block, clip_start)
+
+
+def _featurise_all(
+    records: list[Any],
+    manifest_csv: str | Path,
+    cfg: FeatureConfig,
+    cache: Path | None,
+    featurise: Callable[[np.ndarray], np.ndarray],
+    threads: int,
+    progress: bool | None,
+    title: str,
+    lines_in: str,
+) -> _Featurised:
+    """Decode (``threads`` workers) and featurise every recording, :data:`DECODE_CHUNK` a round.
+
+    Rounds bound the memory: only one round's decoded audio is held at a time, while the
+    workers still decode a whole round in parallel. Progress is a bar when stderr is a
+    terminal (and ``progress`` is not ``False``), else one INFO line per round.
+    """
+    out = _Featurised([None] * len(records))
+    threshold = short_signal_seconds(cfg)
+    desc = f"features ({cfg.backend}, {threads} thread(s))"
+    use_bar = progress is not False and is_terminal(sys.stderr)
+    bar = tqdm(total=len(records), desc=desc, unit="rec", disable=not use_bar, mininterval=2)
+    started = time.monotonic()
+    log.info("%s: %d recording(s) of %s", desc, len(records), title)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for first in range(0, len(records), DECODE_CHUNK):
+            chunk = range(first, min(first + DECODE_CHUNK, len(records)))
+            futures = {
+                i: pool.submit(_load_recording, records[i].path, *_segment(records[i]), cfg, cache)
+                for i in chunk
+            }
+            pending = _sort_round(chunk, futures, records, manifest_csv, threshold, lines_in, out)
+            _featurise_round(pending, featurise, out)
+            bar.update(len(chunk))
+            if not use_bar:
+                done, elapsed = chunk.stop, time.monotonic() - started
+                log.info(
+                    "%s: %d/%d recordings (%d from the cache, %d bad), %.1f s, %.0f rec/s",
+                    desc,
+                    done,
+                    len(records),
+                    out.hits,
+                    len(out.bad),
+                    elapsed,
+                    done / elapsed if elapsed > 0 else 0.0,
+                )
+    bar.close()
+    return out
+
+
+def _clip_table(
+    records: list[Any], results: list[tuple[np.ndarray | Path, list[float]] | None]
+) -> tuple[list[np.ndarray | Path], list[dict[str, Any]]]:
+    """``(blocks, rows)`` of the good recordings, in manifest order: the feature cache's blocks
+    (for :func:`write_cache`) and the clip table's rows, one per clip — its recording's
+    manifest columns plus ``recording`` (the manifest row) and ``clip_start`` (seconds)."""
+    stacks, rows = [], []
+    for i, rec in enumerate(records):
+        if results[i] is not None:
+            stacks.append(results[i][0])
+            rows.extend({**rec._asdict(), "recording": i, "clip_start": t} for t in results[i][1])
+    return stacks, rows
+
+
+def _report_bad(
+    bad: list[dict[str, Any]],
+    on_bad_file: str,
+    title: str,
+    n_records: int,
+    skipped_csv: str | Path,
+    lines_in: str,
+) -> None:
+    """Write ``skipped_csv`` (header only when nothing is bad), then act on ``on_bad_file``.
+
+    ``"error"``: one :class:`FeatureError` naming the first 20 bad recordings by manifest
+    line, raised only now, after every good recording is featurised and cached, so fixing
+    the files and rerunning redoes only those. ``"skip"``: a warning pointing at the list.
+    """
+    pd.DataFrame(bad, columns=["path", "line", "reason", "manifest"]).to_csv(
+        skipped_csv, index=False
+    )
+    if bad and on_bad_file == "error":
+        listing = "; ".join(
+            _line_prefix(b["manifest"], b["line"], lines_in) + b["reason"] for b in bad[:20]
+        )
+        more = f" (and {len(bad) - 20} more)" if len(bad) > 20 else ""
+        raise FeatureError(
+            f"{title}: {len(bad)} recording(s) could not be used: {listing}{more}. Features of the "
+            f"{n_records - len(bad)} good ones are cached; fix or remove the bad files, or set data.on_bad_file: skip"
+        )
+    if bad:
+        log.warning("%s: skipped %d bad recording(s), listed in %s", title, len(bad), skipped_csv)
 
 
 def build_feature_cache(
@@ -237,9 +444,6 @@ def build_feature_cache(
     otherwise one plain INFO line per :data:`DECODE_CHUNK` recordings, as log files and batch
     jobs need (a bar's carriage returns would make a log unreadable).
     """
-    from jaxaudio.data.manifest import check_train_coverage, load_resolved
-    from jaxaudio.runtime.runlog import is_terminal
-
     if on_bad_file not in ("error", "skip"):
         raise ValueError(f"on_bad_file must be 'error' or 'skip', got {on_bad_file!r}")
     cfg = FeatureConfig.from_dict(settings)
@@ -248,69 +452,13 @@ def build_feature_cache(
     cache = Path(cache_dir) if cache_dir is not None else None
     featurise = featuriser(cfg)
     records = list(df.itertuples(index=False))
-    # per recording: its features (an array, or the cache entry holding them) and clip times
-    results: list[tuple[np.ndarray | Path, list[float]] | None] = [None] * len(records)
-    bad, short = [], []
     title, lines_in = _data_source(df, manifest_csv)
-
-    def named(where: str, line: int) -> str:  # "line N: " of the file messages start with, else "<file> line N: "
-        return f"line {line}: " if where == lines_in else f"{where} line {line}: "
-
-    threshold = short_signal_seconds(cfg)
-    desc = f"features ({cfg.backend}, {threads} thread(s))"
-    use_bar = progress is not False and is_terminal(sys.stderr)
-    bar = tqdm(total=len(records), desc=desc, unit="rec", disable=not use_bar, mininterval=2)
-    started, hits = time.monotonic(), 0
-    log.info("%s: %d recording(s) of %s", desc, len(records), title)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for first in range(0, len(records), DECODE_CHUNK):
-            chunk = range(first, min(first + DECODE_CHUNK, len(records)))
-            futures = {i: pool.submit(_load_recording, records[i].path, *_segment(records[i]), cfg, cache) for i in chunk}
-            pending = []
-            for i in chunk:
-                where, line = _origin(records[i], i, manifest_csv)
-                try:
-                    cached, hit, clips, clip_start, seconds = futures[i].result()
-                except AudioError as exc:
-                    bad.append({"path": records[i].path, "line": line, "reason": str(exc), "manifest": where})
-                    continue
-                if seconds is not None and seconds < threshold:
-                    short.append((named(where, line) + records[i].path, seconds))
-                if hit:
-                    hits += 1
-                    results[i] = (cached, clip_start)
-                else:
-                    pending.append((i, cached, clips, clip_start, seconds))
-            if pending:  # one batched frontend call for every clip decoded in this round
-                feats = featurise(np.concatenate([c for _, _, c, _, _ in pending]))
-                offset = 0
-                for i, cached, clips, clip_start, seconds in pending:
-                    block = feats[offset : offset + len(clips)]
-                    offset += len(clips)
-                    _store(cached, block, clip_start, seconds)
-                    results[i] = (cached if cached is not None else block, clip_start)
-            bar.update(len(chunk))
-            if not use_bar:
-                done, elapsed = chunk.stop, time.monotonic() - started
-                log.info("%s: %d/%d recordings (%d from the cache, %d bad), %.1f s, %.0f rec/s", desc, done,
-                         len(records), hits, len(bad), elapsed, done / elapsed if elapsed > 0 else 0.0)
-    bar.close()
-    _warn_short(short, cfg, title, strict)
-    stacks, rows = [], []
-    for i, rec in enumerate(records):
-        if results[i] is not None:
-            stacks.append(results[i][0])
-            rows.extend({**rec._asdict(), "recording": i, "clip_start": t} for t in results[i][1])
-    pd.DataFrame(bad, columns=["path", "line", "reason", "manifest"]).to_csv(skipped_csv, index=False)
-    if bad and on_bad_file == "error":
-        listing = "; ".join(named(b["manifest"], b["line"]) + b["reason"] for b in bad[:20])
-        more = f" (and {len(bad) - 20} more)" if len(bad) > 20 else ""
-        raise FeatureError(
-            f"{title}: {len(bad)} recording(s) could not be used: {listing}{more}. Features of the "
-            f"{len(df) - len(bad)} good ones are cached; fix or remove the bad files, or set data.on_bad_file: skip"
-        )
-    if bad:
-        log.warning("%s: skipped %d bad recording(s), listed in %s", title, len(bad), skipped_csv)
+    found = _featurise_all(
+        records, manifest_csv, cfg, cache, featurise, threads, progress, title, lines_in
+    )
+    _warn_short(found.short, cfg, title, strict)
+    stacks, rows = _clip_table(records, found.results)
+    _report_bad(found.bad, on_bad_file, title, len(df), skipped_csv, lines_in)
     clips = pd.DataFrame(rows)
     check_train_coverage(clips, f"{title} (after skipping bad files)")
     write_cache(stacks, cfg, out_path, total=len(clips))

@@ -61,8 +61,12 @@ class FeatureConfig(FromDict):
         if self.crop not in CROPS:
             raise ValueError(f"features.crop must be one of {CROPS}, got {self.crop!r}")
         if self.window_hop_seconds <= 0:
-            raise ValueError(f"features.window_hop_seconds must be > 0, got {self.window_hop_seconds}")
+            raise ValueError(
+                f"features.window_hop_seconds must be > 0, got {self.window_hop_seconds}"
+            )
         if self.backend not in BACKENDS:
             raise ValueError(f"features.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.n_mfcc > self.n_mels:
-            raise ValueError(f"features.n_mfcc ({self.n_mfcc}) exceeds features.n_mels ({self.n_mels})")
+            raise ValueError(
+                f"features.n_mfcc ({self.n_mfcc}) exceeds features.n_mels ({self.n_mels})"
+            )

@@ -136,10 +136,14 @@ def hann_window(n_fft: int) -> np.ndarray:
 
 def mel_matrix(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     """``(n_mels, 1 + n_fft//2)`` Slaney mel filterbank, as ``librosa.feature.melspectrogram`` uses."""
-    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney").astype(np.float32)
+    return librosa.filters.mel(
+        sr=sample_rate, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney"
+    ).astype(np.float32)
 
 
-def mel_blocks(mel: np.ndarray, per_block: int = MELS_PER_BLOCK) -> list[tuple[np.ndarray, int, int]]:
+def mel_blocks(
+    mel: np.ndarray, per_block: int = MELS_PER_BLOCK
+) -> list[tuple[np.ndarray, int, int]]:
     """``[(W_mel[rows, lo:hi], lo, hi), ...]``: runs of ``per_block`` filters and the bins they cover.
 
     ``lo:hi`` spans the non-zero bins of the run's filters; a run of empty filters (librosa
@@ -184,7 +188,9 @@ def savgol_matrix(n_time: int, width: int, order: int) -> np.ndarray:
     edges (``mode="interp"`` polynomial fits) included.
     """
     _check_delta_frames(n_time, width)
-    d = scipy.signal.savgol_filter(np.eye(n_time), width, polyorder=order, deriv=order, axis=0, mode="interp")
+    d = scipy.signal.savgol_filter(
+        np.eye(n_time), width, polyorder=order, deriv=order, axis=0, mode="interp"
+    )
     d.setflags(write=False)
     return d
 
@@ -192,7 +198,9 @@ def savgol_matrix(n_time: int, width: int, order: int) -> np.ndarray:
 # --------------------------------------------------------------------------- steps
 
 
-def stft_power(y: jnp.ndarray, n_fft: int, hop_length: int, window: np.ndarray | None = None) -> jnp.ndarray:
+def stft_power(
+    y: jnp.ndarray, n_fft: int, hop_length: int, window: np.ndarray | None = None
+) -> jnp.ndarray:
     """``(B, n) -> (B, 1 + n_fft//2, T)`` power ``|STFT|²``: centred, zero padded, Hann window.
 
     Same frames as ``np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))**2`` for
@@ -213,7 +221,9 @@ def stft_power(y: jnp.ndarray, n_fft: int, hop_length: int, window: np.ndarray |
     return jnp.swapaxes(power, -1, -2)  # (B, F, T)
 
 
-def power_to_db(s: jnp.ndarray, amin: float = AMIN, ref: float = REF, top_db: float | None = TOP_DB) -> jnp.ndarray:
+def power_to_db(
+    s: jnp.ndarray, amin: float = AMIN, ref: float = REF, top_db: float | None = TOP_DB
+) -> jnp.ndarray:
     """``10 log10(max(amin, S)/max(amin, ref))``, clipped at ``top_db`` below **each clip's** max.
 
     The max is over the last two axes (mels × frames) of each leading index, i.e. per clip.
@@ -239,13 +249,19 @@ def delta(x: jnp.ndarray, width: int = 9, order: int = 1) -> jnp.ndarray:
 
 def _log_mel_fn(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
     window = hann_window(cfg.n_fft)
-    blocks = [(jnp.asarray(w), lo, hi) for w, lo, hi in mel_blocks(mel_matrix(cfg.sample_rate, cfg.n_fft, cfg.n_mels))]
+    blocks = [
+        (jnp.asarray(w), lo, hi)
+        for w, lo, hi in mel_blocks(mel_matrix(cfg.sample_rate, cfg.n_fft, cfg.n_mels))
+    ]
 
     def log_mel(y: jnp.ndarray) -> jnp.ndarray:  # (B, n) -> (B, n_mels, T) dB
         p = stft_power(y, cfg.n_fft, cfg.hop_length, window)
         # the banded mel product, block by block (batch dim: see make_mfcc_frontend)
         m = jnp.concatenate(
-            [jnp.matmul(jnp.broadcast_to(w, (p.shape[0], *w.shape)), p[:, lo:hi], precision=_HI) for w, lo, hi in blocks],
+            [
+                jnp.matmul(jnp.broadcast_to(w, (p.shape[0], *w.shape)), p[:, lo:hi], precision=_HI)
+                for w, lo, hi in blocks
+            ],
             axis=1,
         )
         return power_to_db(m)
@@ -269,7 +285,9 @@ def in_chunks(
 
     def run(y: jnp.ndarray) -> jnp.ndarray:
         if y.ndim != 2:
-            raise ValueError(f"a frontend expects a (batch, samples) array, got shape {tuple(y.shape)}")
+            raise ValueError(
+                f"a frontend expects a (batch, samples) array, got shape {tuple(y.shape)}"
+            )
         b = y.shape[0]
         if clips_per_step is None or b <= clips_per_step:
             return fn(y)
@@ -281,7 +299,9 @@ def in_chunks(
     return run
 
 
-def make_logmel_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "auto") -> Callable[[jnp.ndarray], jnp.ndarray]:
+def make_logmel_frontend(
+    cfg: FeatureConfig, clips_per_step: int | None | str = "auto"
+) -> Callable[[jnp.ndarray], jnp.ndarray]:
     """Jitted ``(B, n_samples) -> (B, 1, n_mels, T)`` float32 log-mel dB (per-clip ``top_db=80``).
 
     Equals ``librosa.power_to_db(librosa.feature.melspectrogram(y=clip, sr, n_fft, hop_length,
@@ -296,7 +316,9 @@ def make_logmel_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = 
     return frontend
 
 
-def make_mfcc_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "auto") -> Callable[[jnp.ndarray], jnp.ndarray]:
+def make_mfcc_frontend(
+    cfg: FeatureConfig, clips_per_step: int | None | str = "auto"
+) -> Callable[[jnp.ndarray], jnp.ndarray]:
     """Jitted ``(B, n_samples) -> (B, 3, n_mfcc, T)`` float32 MFCC, Δ, Δ² — ``mfcc_stack`` per clip.
 
     Settings are validated here (``delta_width`` odd ≥ 3, ``n_mfcc ≤ n_mels``); a clip with
@@ -324,6 +346,14 @@ def make_mfcc_frontend(cfg: FeatureConfig, clips_per_step: int | None | str = "a
 def featuriser(cfg: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
     """``(K, n_samples) -> (K, 3, n_mfcc, T)`` float32 with the configured backend."""
     if cfg.backend == "librosa":
-        return lambda clips: np.stack([mfcc_stack(c, cfg) for c in clips]) if len(clips) else np.zeros((0, *cfg.shape), np.float32)
+        return lambda clips: (
+            np.stack([mfcc_stack(c, cfg) for c in clips])
+            if len(clips)
+            else np.zeros((0, *cfg.shape), np.float32)
+        )
     frontend = make_mfcc_frontend(cfg)
-    return lambda clips: batched_apply(frontend, clips, FRONTEND_BATCH) if len(clips) else np.zeros((0, *cfg.shape), np.float32)
+    return lambda clips: (
+        batched_apply(frontend, clips, FRONTEND_BATCH)
+        if len(clips)
+        else np.zeros((0, *cfg.shape), np.float32)
+    )

@@ -23,11 +23,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
-
-from jaxaudio.features.streaming import NpyRows
 
 CHANNELS = ("mfcc", "delta", "delta2")
 
@@ -43,7 +41,9 @@ def channel_stats(
     if idx.size == 0:
         raise ValueError("no training clips: cannot compute normalisation statistics")
     if features.shape[1] != len(channels):
-        raise ValueError(f"features have {features.shape[1]} channels, expected {len(channels)} ({channels})")
+        raise ValueError(
+            f"features have {features.shape[1]} channels, expected {len(channels)} ({channels})"
+        )
     _, k, f, t = features.shape
     total = np.zeros((k, f))
     for start in range(0, idx.size, chunk):
@@ -63,7 +63,8 @@ def channel_stats(
             name: {"mean": float(m), "std": float(s)} for name, m, s in zip(channels, mean_k, std_k)
         },
         "coefficients": {
-            name: {"mean": m.tolist(), "std": s.tolist()} for name, m, s in zip(channels, mean_kf, std_kf)
+            name: {"mean": m.tolist(), "std": s.tolist()}
+            for name, m, s in zip(channels, mean_kf, std_kf)
         },
     }
 
@@ -72,12 +73,18 @@ def save_stats(stats: dict[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(stats, indent=2) + "\n")
 
 
-NORM_MODES = ("none", "channel", "coefficient")
+#: ``normalise`` modes (the config's ``false`` / ``true`` are ``none`` / ``channel``).
+NormMode = Literal["none", "channel", "coefficient"]
+NORM_MODES: tuple[str, ...] = get_args(NormMode)
 
 
 def norm_mode(normalise: bool | str) -> str:
     """The config's ``normalise`` as a mode: ``false`` → ``none``, ``true`` → ``channel``."""
-    mode = {False: "none", True: "channel"}.get(normalise, normalise) if isinstance(normalise, bool) else normalise
+    mode = (
+        {False: "none", True: "channel"}.get(normalise, normalise)
+        if isinstance(normalise, bool)
+        else normalise
+    )
     if mode not in NORM_MODES:
         raise ValueError(f"normalise must be true, false or one of {NORM_MODES}, got {normalise!r}")
     return mode
@@ -111,16 +118,3 @@ def broadcastable(a: np.ndarray | list) -> np.ndarray:
     if a.ndim == 3:
         return a
     raise ValueError(f"normalisation statistics must have 1-3 dimensions, got shape {a.shape}")
-
-
-def stats_for_cache(features_npy: str | Path, clips_csv: str | Path, out_json: str | Path) -> dict[str, Any]:
-    """Workflow step: training-split channel statistics of a feature cache."""
-    from jaxaudio.data.manifest import load_resolved
-
-    df = load_resolved(clips_csv)
-    features = NpyRows(features_npy)  # read in chunks, no memory map (see jaxaudio.features.streaming)
-    if len(features) != len(df):
-        raise ValueError(f"{features_npy} has {len(features)} clips but {clips_csv} has {len(df)} rows")
-    stats = channel_stats(features, np.flatnonzero(df["split"].to_numpy() == "train"))
-    save_stats(stats, out_json)
-    return stats

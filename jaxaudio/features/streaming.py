@@ -44,7 +44,9 @@ class NpyRows:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
             self._offset = f.tell()
         if fortran or dtype.hasobject or len(shape) < 1:
-            raise ValueError(f"{self.path}: expected a C-order numeric array with a row axis, got shape {shape}")
+            raise ValueError(
+                f"{self.path}: expected a C-order numeric array with a row axis, got shape {shape}"
+            )
         self.dtype = dtype
         self._file_rows = shape[0]
         self._row_shape = tuple(shape[1:])
@@ -93,9 +95,15 @@ class NpyRows:
                 while j < len(unique) and unique[j] == unique[j - 1] + 1:
                     j += 1
                 want = (j - i) * self._row_bytes
-                got = os.preadv(fd, [memoryview(flat[i:j]).cast("B")], self._offset + int(unique[i]) * self._row_bytes)
+                got = os.preadv(
+                    fd,
+                    [memoryview(flat[i:j]).cast("B")],
+                    self._offset + int(unique[i]) * self._row_bytes,
+                )
                 if got != want:
-                    raise OSError(f"{self.path}: short read ({got} of {want} bytes): the file is truncated")
+                    raise OSError(
+                        f"{self.path}: short read ({got} of {want} bytes): the file is truncated"
+                    )
                 i = j
         finally:
             os.close(fd)

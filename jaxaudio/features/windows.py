@@ -21,7 +21,12 @@ def cut_clips(y: np.ndarray, cfg: FeatureConfig) -> list[tuple[float, np.ndarray
     n = cfg.n_samples
     if cfg.crop != "windows" or len(y) <= n:
         offset = (len(y) - n) // 2 if cfg.crop == "center" and len(y) > n else 0
-        return [(offset / cfg.sample_rate, fit_length(y, n, "start" if cfg.crop == "windows" else cfg.crop))]
+        return [
+            (
+                offset / cfg.sample_rate,
+                fit_length(y, n, "start" if cfg.crop == "windows" else cfg.crop),
+            )
+        ]
     hop = max(1, int(round(cfg.window_hop_seconds * cfg.sample_rate)))
     starts = list(range(0, len(y) - n + 1, hop))
     if starts[-1] != len(y) - n:

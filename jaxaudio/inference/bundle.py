@@ -75,8 +75,14 @@ def write_bundle(
     metrics = json.loads(Path(metrics_json).read_text())
     cfg = FeatureConfig.from_dict(feature_settings)
     if tuple(meta["input_shape"]) != cfg.shape:
-        raise BundleError(f"{model_dir}: model input {tuple(meta['input_shape'])} does not match the feature settings {cfg.shape}")
-    th = metrics.get("thresholds") or {"per_species": {s: 0.5 for s in meta["species"]}, "global": 0.5, "tuned": []}
+        raise BundleError(
+            f"{model_dir}: model input {tuple(meta['input_shape'])} does not match the feature settings {cfg.shape}"
+        )
+    th = metrics.get("thresholds") or {
+        "per_species": {s: 0.5 for s in meta["species"]},
+        "global": 0.5,
+        "tuned": [],
+    }
     info = {
         "format": BUNDLE_FORMAT,
         "features": cfg.to_dict(),
@@ -115,14 +121,22 @@ def write_best_bundle(
     """
     rec = json.loads(Path(comparison_json).read_text())["recommended"]
     if rec.get("experiment") is None:
-        raise ValueError(f"{comparison_json}: no configuration recommended (no run has a validation score)")
+        raise ValueError(
+            f"{comparison_json}: no configuration recommended (no run has a validation score)"
+        )
     key = (rec["experiment"], rec["model"], str(rec["seed"]))
     found = [i for i, r in enumerate(runs) if (r["experiment"], r["model"], str(r["seed"])) == key]
     if not found:
-        raise ValueError(f"{comparison_json}: recommended run {'/'.join(key)} is not among the runs given")
+        raise ValueError(
+            f"{comparison_json}: recommended run {'/'.join(key)} is not among the runs given"
+        )
     i = found[0]
-    source = {**runs[i], "chosen_by": rec["rule"], "mean_val_macro_f1": rec["mean_val_macro_f1"],
-              "val_macro_f1": rec["candidates"]}
+    source = {
+        **runs[i],
+        "chosen_by": rec["rule"],
+        "mean_val_macro_f1": rec["mean_val_macro_f1"],
+        "val_macro_f1": rec["candidates"],
+    }
     write_bundle(model_dirs[i], metrics[i], feature_settings, out_dir, source=source)
     return source
 
@@ -146,7 +160,9 @@ def load_bundle(path: str | Path) -> Bundle:
     if missing:
         raise BundleError(f"{info_path}: missing key(s) {', '.join(missing)}")
     if info["format"] != BUNDLE_FORMAT:
-        raise BundleError(f"{info_path}: bundle format {info['format']}, this jaxaudio reads format {BUNDLE_FORMAT}")
+        raise BundleError(
+            f"{info_path}: bundle format {info['format']}, this jaxaudio reads format {BUNDLE_FORMAT}"
+        )
     try:
         cfg = FeatureConfig.from_dict(info["features"])
     except (TypeError, ValueError) as exc:
@@ -158,16 +174,22 @@ def load_bundle(path: str | Path) -> Bundle:
     except BundleError:  # incomplete/corrupt checkpoint: already one line naming the file
         raise
     except Exception as exc:  # noqa: BLE001 - model.json or flax errors, reported with the path, on one line
-        raise BundleError(f"{path / 'model'}: cannot rebuild the model ({error_summary(exc)})") from exc
+        raise BundleError(
+            f"{path / 'model'}: cannot rebuild the model ({error_summary(exc)})"
+        ) from exc
     species = list(info["species"])
     if meta["species"] != species:
         raise BundleError(f"{path}: bundle.json and model/model.json list different species")
     if tuple(meta["input_shape"]) != cfg.shape:
-        raise BundleError(f"{path}: model input {tuple(meta['input_shape'])} does not match the bundle's features {cfg.shape}")
+        raise BundleError(
+            f"{path}: model input {tuple(meta['input_shape'])} does not match the bundle's features {cfg.shape}"
+        )
     per = info["thresholds"].get("per_species", {})
     lacking = [s for s in species if s not in per]
     if lacking:
-        raise BundleError(f"{info_path}: thresholds missing for {len(lacking)} species: {', '.join(lacking[:5])}")
+        raise BundleError(
+            f"{info_path}: thresholds missing for {len(lacking)} species: {', '.join(lacking[:5])}"
+        )
     mine = versions()
     for dist in ("jax", "flax"):
         theirs = info.get("versions", {}).get(dist)
@@ -175,6 +197,13 @@ def load_bundle(path: str | Path) -> Bundle:
             log.warning("%s: made with %s %s, running %s %s", path, dist, theirs, dist, mine[dist])
     mean, std = normaliser(meta)
     return Bundle(
-        path=path, model=model, meta=meta, info=info, features=cfg, species=species,
-        thresholds=np.asarray([per[s] for s in species], np.float32), mean=mean, std=std,
+        path=path,
+        model=model,
+        meta=meta,
+        info=info,
+        features=cfg,
+        species=species,
+        thresholds=np.asarray([per[s] for s in species], np.float32),
+        mean=mean,
+        std=std,
     )

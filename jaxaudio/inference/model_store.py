@@ -47,7 +47,10 @@ def save_model(model: nnx.Module, directory: str | Path, meta: dict[str, Any]) -
     directory.mkdir(parents=True)
     _, params, rest = nnx.split(model, nnx.Param, ...)
     with ocp.StandardCheckpointer() as ckptr:
-        ckptr.save(directory / "state", {"params": nnx.to_pure_dict(params), "rest": nnx.to_pure_dict(rest)})
+        ckptr.save(
+            directory / "state",
+            {"params": nnx.to_pure_dict(params), "rest": nnx.to_pure_dict(rest)},
+        )
     (directory / "model.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
 
 
@@ -87,7 +90,9 @@ def _check_ocdbt_files(state: Path) -> None:
     some array, naming no file."""
     import tensorstore as ts
 
-    if not hasattr(ts, "ocdbt") or not hasattr(ts.ocdbt, "dump"):  # older TensorStore: restore will tell
+    if not hasattr(ts, "ocdbt") or not hasattr(
+        ts.ocdbt, "dump"
+    ):  # older TensorStore: restore will tell
         return
     kv = ts.KvStore.open({"driver": "file", "path": str(state) + os.sep}).result()
     manifest = ts.ocdbt.dump(kv).result()
@@ -113,7 +118,11 @@ def _check_ocdbt_files(state: Path) -> None:
             pending.extend(_ocdbt_refs(ts.ocdbt.dump(kv, ref).result()))
     missing = sorted(set(missing))
     if missing:
-        raise _incomplete(state, f"missing array data {', '.join(missing[:5])}" + (f" ({len(missing)} files)" if len(missing) > 5 else ""))
+        raise _incomplete(
+            state,
+            f"missing array data {', '.join(missing[:5])}"
+            + (f" ({len(missing)} files)" if len(missing) > 5 else ""),
+        )
     if short:
         raise _incomplete(state, f"truncated array data {', '.join(sorted(set(short))[:5])}")
 
@@ -127,7 +136,9 @@ def _checkpoint_keys(state: Path, metadata: dict[str, Any]) -> dict[str, list[in
     out = {}
     for key, entry in tree.items():
         value = (entry.get("value_metadata") or {}) if isinstance(entry, dict) else {}
-        if value.get("skip_deserialize"):  # an empty container (a model without BatchNorm has rest = {})
+        if value.get(
+            "skip_deserialize"
+        ):  # an empty container (a model without BatchNorm has rest = {})
             continue
         try:
             name = "/".join(str(k["key"]) for k in entry["key_metadata"])
@@ -156,7 +167,9 @@ def check_checkpoint(state: str | Path, target: dict[str, Any] | None = None) ->
     try:
         metadata = json.loads(meta_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _error(f"{meta_file}: orbax checkpoint corrupt: {METADATA_FILE} is not valid JSON ({exc})") from exc
+        raise _error(
+            f"{meta_file}: orbax checkpoint corrupt: {METADATA_FILE} is not valid JSON ({exc})"
+        ) from exc
     if not isinstance(metadata, dict):
         raise _error(f"{meta_file}: orbax checkpoint corrupt: {METADATA_FILE} is not a JSON object")
     saved = _checkpoint_keys(state, metadata)
@@ -166,13 +179,26 @@ def check_checkpoint(state: str | Path, target: dict[str, Any] | None = None) ->
         absent = sorted(set(want) - set(saved))
         extra = sorted(set(saved) - set(want))
         if absent or extra:
-            parts = ([f"lacks {', '.join(absent[:5])}"] if absent else []) + ([f"has unexpected {', '.join(extra[:5])}"] if extra else [])
-            raise _error(f"{state}: the checkpoint's arrays do not match the architecture in model.json: {'; '.join(parts)}")
-        wrong = [f"{k} is {tuple(saved[k])}, model.json's architecture needs {tuple(want[k])}"
-                 for k in sorted(want) if saved[k] is not None and list(saved[k]) != want[k]]
+            parts = ([f"lacks {', '.join(absent[:5])}"] if absent else []) + (
+                [f"has unexpected {', '.join(extra[:5])}"] if extra else []
+            )
+            raise _error(
+                f"{state}: the checkpoint's arrays do not match the architecture in model.json: {'; '.join(parts)}"
+            )
+        wrong = [
+            f"{k} is {tuple(saved[k])}, model.json's architecture needs {tuple(want[k])}"
+            for k in sorted(want)
+            if saved[k] is not None and list(saved[k]) != want[k]
+        ]
         if wrong:
-            raise _error(f"{state}: the checkpoint's arrays do not match the architecture in model.json: {'; '.join(wrong[:3])}")
-    ocdbt = metadata.get("use_ocdbt", True) or (state / OCDBT_MANIFEST).exists() or any(state.glob("ocdbt.process_*"))
+            raise _error(
+                f"{state}: the checkpoint's arrays do not match the architecture in model.json: {'; '.join(wrong[:3])}"
+            )
+    ocdbt = (
+        metadata.get("use_ocdbt", True)
+        or (state / OCDBT_MANIFEST).exists()
+        or any(state.glob("ocdbt.process_*"))
+    )
     if not ocdbt:
         return
     if not (state / OCDBT_MANIFEST).is_file():
@@ -182,7 +208,9 @@ def check_checkpoint(state: str | Path, target: dict[str, Any] | None = None) ->
     except BundleError:
         raise
     except Exception as exc:  # noqa: BLE001 - an unreadable manifest or index node
-        raise _error(f"{state}: orbax checkpoint corrupt: cannot read its OCDBT index ({error_summary(exc)})") from exc
+        raise _error(
+            f"{state}: orbax checkpoint corrupt: cannot read its OCDBT index ({error_summary(exc)})"
+        ) from exc
 
 
 def error_summary(exc: BaseException, limit: int = 300) -> str:
@@ -211,7 +239,9 @@ def load_model(directory: str | Path) -> tuple[nnx.Module, dict[str, Any]]:
     if not meta_path.is_file() or not (directory / "state").is_dir():
         raise FileNotFoundError(f"{directory}: not a saved model (needs model.json and state/)")
     meta = json.loads(meta_path.read_text())
-    model = build_model(meta["arch"], len(meta["species"]), tuple(meta["input_shape"]), meta["options"], seed=0)
+    model = build_model(
+        meta["arch"], len(meta["species"]), tuple(meta["input_shape"]), meta["options"], seed=0
+    )
     _, params, rest = nnx.split(model, nnx.Param, ...)
     target = {"params": nnx.to_pure_dict(params), "rest": nnx.to_pure_dict(rest)}
     state = directory / "state"
@@ -221,8 +251,10 @@ def load_model(directory: str | Path) -> tuple[nnx.Module, dict[str, Any]]:
         with ocp.StandardCheckpointer() as ckptr:
             restored = ckptr.restore(state, abstract)
     except Exception as exc:  # noqa: BLE001 - orbax/TensorStore raise many types, with multi-line dumps
-        raise _error(f"{state}: orbax checkpoint incomplete or corrupt, cannot restore the parameters "
-                     f"({error_summary(exc)})") from exc
+        raise _error(
+            f"{state}: orbax checkpoint incomplete or corrupt, cannot restore the parameters "
+            f"({error_summary(exc)})"
+        ) from exc
     nnx.replace_by_pure_dict(params, restored["params"])
     nnx.replace_by_pure_dict(rest, restored["rest"])
     nnx.update(model, params, rest)
@@ -240,7 +272,9 @@ def normaliser(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return broadcastable(norm["mean"]), broadcastable(norm["std"])
 
 
-def probabilities_fn(model: nnx.Module, mean: np.ndarray, std: np.ndarray) -> Callable[[np.ndarray], jax.Array]:
+def probabilities_fn(
+    model: nnx.Module, mean: np.ndarray, std: np.ndarray
+) -> Callable[[np.ndarray], jax.Array]:
     """Jitted ``x -> softmax(model((x - mean) / std))`` for a batch of ``(C, F, T)`` stacks.
 
     The one place where a trained model meets features after training: evaluation and

@@ -46,14 +46,25 @@ from jaxaudio.data.files import audio_inputs
 from jaxaudio.inference.bundle import Bundle
 
 COLUMNS = ["file", "start_s", "end_s", "species", "score"]
-RAVEN_COLUMNS = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)",
-                 "Species", "Score"]
+RAVEN_COLUMNS = [
+    "Selection",
+    "View",
+    "Channel",
+    "Begin Time (s)",
+    "End Time (s)",
+    "Low Freq (Hz)",
+    "High Freq (Hz)",
+    "Species",
+    "Score",
+]
 FAILED_COLUMNS = ["file", "reason"]
 
 log = logging.getLogger("jaxaudio.inference.predict")
 
 
-def stream_audio(path: str | Path, sample_rate: int, block_seconds: float = 30.0) -> Iterator[np.ndarray]:
+def stream_audio(
+    path: str | Path, sample_rate: int, block_seconds: float = 30.0
+) -> Iterator[np.ndarray]:
     """Mono float32 blocks of ``path`` resampled to ``sample_rate``, in order.
 
     The header is checked first (:func:`jaxaudio.data.audio.audio_info`), so a file the features
@@ -71,7 +82,11 @@ def stream_audio(path: str | Path, sample_rate: int, block_seconds: float = 30.0
         raise AudioError(f"{path}: cannot decode: {sndfile_message(exc)}") from exc
     with f:
         sr = f.samplerate
-        resampler = soxr.ResampleStream(sr, sample_rate, 1, dtype="float32", quality="HQ") if sr != sample_rate else None
+        resampler = (
+            soxr.ResampleStream(sr, sample_rate, 1, dtype="float32", quality="HQ")
+            if sr != sample_rate
+            else None
+        )
         block = max(1, int(block_seconds * sr))
         done, fault = 0, None
         while True:
@@ -79,7 +94,9 @@ def stream_audio(path: str | Path, sample_rate: int, block_seconds: float = 30.0
             last = fault is not None or len(data) < block
             y = data.mean(axis=1)
             if not np.isfinite(y).all():
-                raise AudioError(f"{path}: contains NaN or infinite samples (in the block after {done / sr:.1f} s)")
+                raise AudioError(
+                    f"{path}: contains NaN or infinite samples (in the block after {done / sr:.1f} s)"
+                )
             done += len(data)
             if resampler is not None:
                 y = resampler.resample_chunk(y, last=last)
@@ -90,7 +107,9 @@ def stream_audio(path: str | Path, sample_rate: int, block_seconds: float = 30.0
     _check_complete(path, info, done, fault)
 
 
-def _read_block(path: str | Path, f: sf.SoundFile, done: int, block: int) -> tuple[np.ndarray, Exception | None]:
+def _read_block(
+    path: str | Path, f: sf.SoundFile, done: int, block: int
+) -> tuple[np.ndarray, Exception | None]:
     """The next ``(frames, channels)`` block and ``None``; when libsndfile fails on it, the
     frames of that block that decode before the fault and the error (a block lost whole
     would under-report how far the file decodes by up to ``block`` frames)."""
@@ -105,8 +124,10 @@ def _check_complete(path: str | Path, info: dict, done: int, fault: Exception | 
     sr, frames = info["samplerate"], info["frames"]
     got = f"decoded {done} of {frames} frames ({done / sr:.1f} of {frames / sr:.1f} s)"
     if fault is not None:
-        raise AudioError(f"{path}: {got}, then the decoder failed: file is truncated or its audio data is corrupt "
-                         f"(libsndfile: {sndfile_message(fault)})")
+        raise AudioError(
+            f"{path}: {got}, then the decoder failed: file is truncated or its audio data is corrupt "
+            f"(libsndfile: {sndfile_message(fault)})"
+        )
     if is_truncated(done, frames, info["format"]):
         raise AudioError(f"{path}: {got}: file is truncated")
 
@@ -164,7 +185,9 @@ class Detector:
         self.cfg = type(cfg)(**{**cfg.to_dict(), "clip_seconds": self.window})
         self.batch_size = batch_size
         self._featurise = featuriser(self.cfg)
-        self._scores = probabilities_fn(bundle.model, bundle.mean, bundle.std)  # as evaluation scores
+        self._scores = probabilities_fn(
+            bundle.model, bundle.mean, bundle.std
+        )  # as evaluation scores
 
     def probabilities(self, clips: np.ndarray) -> np.ndarray:
         """``(K, n_samples)`` windows -> ``(K, C)`` species probabilities, K <= batch_size."""
@@ -199,7 +222,11 @@ class FileResult:
         if self.error is None:
             return ""
         msg = str(self.error).removeprefix(f"{self.file}: ")
-        return msg + (f"; the detections of its first {self.seconds:.1f} s are kept" if self.seconds > 0 else "")
+        return msg + (
+            f"; the detections of its first {self.seconds:.1f} s are kept"
+            if self.seconds > 0
+            else ""
+        )
 
 
 class _UntilFault:
@@ -251,7 +278,15 @@ def predict_file(
             for c in ti:
                 floor = bundle.thresholds[c] if min_score is None else min_score
                 if pi[c] >= floor:
-                    rows.append((str(path), s0 / cfg.sample_rate, (s0 + n) / cfg.sample_rate, bundle.species[c], float(pi[c])))
+                    rows.append(
+                        (
+                            str(path),
+                            s0 / cfg.sample_rate,
+                            (s0 + n) / cfg.sample_rate,
+                            bundle.species[c],
+                            float(pi[c]),
+                        )
+                    )
         starts.clear()
         clips.clear()
 
@@ -262,7 +297,9 @@ def predict_file(
         if len(clips) == detector.batch_size:
             flush()
     flush()
-    df = pd.DataFrame(rows, columns=COLUMNS).astype({"start_s": float, "end_s": float, "score": float})
+    df = pd.DataFrame(rows, columns=COLUMNS).astype(
+        {"start_s": float, "end_s": float, "score": float}
+    )
     return FileResult(path, df, stream.samples / cfg.sample_rate, stream.error)
 
 
@@ -280,10 +317,14 @@ def merge_detections(df: pd.DataFrame) -> pd.DataFrame:
                 cur = [file, r.start_s, r.end_s, sp, r.score]
         if cur is not None:
             out.append(tuple(cur))
-    return pd.DataFrame(out, columns=COLUMNS).sort_values(["file", "start_s", "species"], ignore_index=True)
+    return pd.DataFrame(out, columns=COLUMNS).sort_values(
+        ["file", "start_s", "species"], ignore_index=True
+    )
 
 
-def write_raven(df: pd.DataFrame, out_dir: str | Path, files: Sequence[str | Path], sample_rate: int) -> list[Path]:
+def write_raven(
+    df: pd.DataFrame, out_dir: str | Path, files: Sequence[str | Path], sample_rate: int
+) -> list[Path]:
     """One Raven selection table per input file (``<stem>.selections.txt``, tab-separated).
 
     Low/High Freq span the whole band the features saw (0 .. Nyquist of ``sample_rate``).
@@ -293,17 +334,20 @@ def write_raven(df: pd.DataFrame, out_dir: str | Path, files: Sequence[str | Pat
     written = []
     for f in files:
         d = df[df["file"] == str(f)].sort_values("start_s")
-        table = pd.DataFrame({
-            "Selection": np.arange(1, len(d) + 1),
-            "View": "Spectrogram 1",
-            "Channel": 1,
-            "Begin Time (s)": d["start_s"].round(4).to_numpy(),
-            "End Time (s)": d["end_s"].round(4).to_numpy(),
-            "Low Freq (Hz)": 0.0,
-            "High Freq (Hz)": sample_rate / 2,
-            "Species": d["species"].to_numpy(),
-            "Score": d["score"].round(4).to_numpy(),
-        }, columns=RAVEN_COLUMNS)
+        table = pd.DataFrame(
+            {
+                "Selection": np.arange(1, len(d) + 1),
+                "View": "Spectrogram 1",
+                "Channel": 1,
+                "Begin Time (s)": d["start_s"].round(4).to_numpy(),
+                "End Time (s)": d["end_s"].round(4).to_numpy(),
+                "Low Freq (Hz)": 0.0,
+                "High Freq (Hz)": sample_rate / 2,
+                "Species": d["species"].to_numpy(),
+                "Score": d["score"].round(4).to_numpy(),
+            },
+            columns=RAVEN_COLUMNS,
+        )
         path = out_dir / f"{Path(f).stem}.selections.txt"
         table.to_csv(path, sep="\t", index=False)
         written.append(path)
@@ -338,8 +382,10 @@ class PredictRun:
         """Raise :class:`AudioError` when not one file could be read: a run that found
         nothing because it decoded nothing must not pass for one that heard no bird."""
         if self.results and not self.read:
-            raise AudioError(f"{self.failed_csv}: none of the {len(self.results)} input file(s) could be read "
-                             "(each is listed there with its reason)")
+            raise AudioError(
+                f"{self.failed_csv}: none of the {len(self.results)} input file(s) could be read "
+                "(each is listed there with its reason)"
+            )
 
 
 def write_failed(results: Sequence[FileResult], path: str | Path) -> Path:
@@ -390,14 +436,21 @@ def predict_paths(
     for f in tqdm(files, desc="predict", unit="file", disable=not progress):
         results.append(predict_file(detector, f, hop, top_k, min_score))
         r = results[-1]
-        log.info("%s: %d detection(s)%s", f, len(r.detections), f"; failed: {r.reason}" if r.error else "")
+        log.info(
+            "%s: %d detection(s)%s",
+            f,
+            len(r.detections),
+            f"; failed: {r.reason}" if r.error else "",
+        )
     frames = [r.detections for r in results if len(r.detections)]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if merge:
         df = merge_detections(df)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_csv, index=False, float_format="%.4f")
-    run = PredictRun(df, results, write_failed(results, failed_csv or Path(out_csv).with_name("failed.csv")))
+    run = PredictRun(
+        df, results, write_failed(results, failed_csv or Path(out_csv).with_name("failed.csv"))
+    )
     if raven_dir is not None:
         run.raven = write_raven(df, raven_dir, run.read, bundle.features.sample_rate)
     return run

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import jax.numpy as jnp
 from flax import nnx
 
 from jaxaudio.models.conv import Conv2dSame
+
+#: ``options.pool`` of a CNN (see :class:`AudioCNN`).
+Pool = Literal["mean", "time"]
+POOLS: tuple[str, ...] = get_args(Pool)
 
 
 def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
@@ -37,19 +42,21 @@ class AudioCNN(nnx.Module):
         self,
         n_classes: int,
         input_shape: tuple[int, int, int],
-        channels: Sequence[int] = (32, 64, 128),
+        channels: Sequence[int] = (16, 32, 64),
         dropout: float = 0.3,
-        pool: str = "mean",
+        pool: Pool = "mean",
         *,
         rngs: nnx.Rngs,
     ):
-        if pool not in ("mean", "time"):
+        if pool not in POOLS:
             raise ValueError(f"AudioCNN pool must be 'mean' or 'time', got {pool!r}")
         self.pool = pool
         in_ch = input_shape[0]
         convs, norms = [], []
         for out_ch in channels:
-            convs.append(Conv2dSame(in_ch, out_ch, (3, 3), rngs=rngs))  # = nnx.Conv, fast CPU gradient
+            convs.append(
+                Conv2dSame(in_ch, out_ch, (3, 3), rngs=rngs)
+            )  # = nnx.Conv, fast CPU gradient
             norms.append(nnx.BatchNorm(out_ch, momentum=0.9, rngs=rngs))
             in_ch = out_ch
         self.convs = nnx.List(convs)
@@ -59,7 +66,9 @@ class AudioCNN(nnx.Module):
         for _ in channels:
             f_out //= 2
         if pool == "time" and f_out < 1:
-            raise ValueError(f"{len(channels)} pooling blocks leave no frequency rows of {input_shape[1]}")
+            raise ValueError(
+                f"{len(channels)} pooling blocks leave no frequency rows of {input_shape[1]}"
+            )
         self.head = nnx.Linear(in_ch * (f_out if pool == "time" else 1), n_classes, rngs=rngs)
 
     def __call__(self, x: jnp.ndarray, *, rngs: nnx.Rngs | None = None) -> jnp.ndarray:

@@ -46,7 +46,9 @@ def patches(x: jnp.ndarray, kh: int, kw: int) -> jnp.ndarray:
     """
     _, h, w, _ = x.shape
     xp = jnp.pad(x, ((0, 0), _pads(kh), _pads(kw), (0, 0)))
-    return jnp.concatenate([xp[:, i : i + h, j : j + w, :] for i in range(kh) for j in range(kw)], axis=-1)
+    return jnp.concatenate(
+        [xp[:, i : i + h, j : j + w, :] for i in range(kh) for j in range(kw)], axis=-1
+    )
 
 
 @jax.custom_vjp
@@ -70,7 +72,9 @@ def _bwd(res, g):
     # ∂L/∂W = Pᵀ g: one (kh·kw·C) x (B·H·W) x O matmul, written on 2-D views (XLA's CPU
     # matmul is ~1.5x faster on those than on the 4-D einsum of the same product)
     rows = x.shape[0] * x.shape[1] * x.shape[2]
-    dw = (patches(x, kh, kw).reshape(rows, kh * kw * c).T @ g.reshape(rows, o)).reshape(kh, kw, c, o)
+    dw = (patches(x, kh, kw).reshape(rows, kh * kw * c).T @ g.reshape(rows, o)).reshape(
+        kh, kw, c, o
+    )
     return dx, dw.astype(w.dtype)
 
 
@@ -95,10 +99,21 @@ class Conv2dSame(nnx.Module):
     model's parameters and checkpoints do not depend on which convolution computes them.
     """
 
-    def __init__(self, in_features: int, out_features: int, kernel_size: tuple[int, int] = (3, 3), *, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        kernel_size: tuple[int, int] = (3, 3),
+        *,
+        rngs: nnx.Rngs,
+    ):
         init = nnx.initializers.lecun_normal()
-        self.kernel = nnx.Param(init(rngs.params(), (*kernel_size, in_features, out_features), jnp.float32))
+        self.kernel = nnx.Param(
+            init(rngs.params(), (*kernel_size, in_features, out_features), jnp.float32)
+        )
 
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         w = self.kernel[...]
-        return conv2d_same(x.astype(w.dtype), w)  # computes in the kernel's dtype (bfloat16 copies in mixed precision)
+        return conv2d_same(
+            x.astype(w.dtype), w
+        )  # computes in the kernel's dtype (bfloat16 copies in mixed precision)

@@ -13,11 +13,17 @@ from jaxaudio.models.vit import AudioViT
 ARCHITECTURES = {"cnn": AudioCNN, "vit": AudioViT}
 
 
-def build_model(arch: str, n_classes: int, input_shape: tuple[int, int, int], options: dict[str, Any], seed: int) -> nnx.Module:
+def build_model(
+    arch: str, n_classes: int, input_shape: tuple[int, int, int], options: dict[str, Any], seed: int
+) -> nnx.Module:
     """Instantiate ``arch`` with its architecture ``options`` (the keys its constructor takes)."""
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown model architecture {arch!r}; choose from {sorted(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](n_classes=n_classes, input_shape=tuple(input_shape), rngs=nnx.Rngs(params=seed), **options)
+        raise ValueError(
+            f"unknown model architecture {arch!r}; choose from {sorted(ARCHITECTURES)}"
+        )
+    return ARCHITECTURES[arch](
+        n_classes=n_classes, input_shape=tuple(input_shape), rngs=nnx.Rngs(params=seed), **options
+    )
 
 
 __all__ = ["ARCHITECTURES", "AudioCNN", "AudioViT", "build_model"]

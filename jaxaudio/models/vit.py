@@ -10,15 +10,26 @@ the token mean (``pool="mean"``) feeds a layer-normalised linear head.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import jax.numpy as jnp
 from flax import nnx
+
+#: ``options.pool`` of a ViT: the class token or the token mean.
+Pool = Literal["cls", "mean"]
+POOLS: tuple[str, ...] = get_args(Pool)
 
 
 class TransformerBlock(nnx.Module):
     def __init__(self, dim: int, heads: int, mlp_dim: int, dropout: float, *, rngs: nnx.Rngs):
         self.norm1 = nnx.LayerNorm(dim, rngs=rngs)
         self.attn = nnx.MultiHeadAttention(
-            num_heads=heads, in_features=dim, dropout_rate=dropout, decode=False, keep_rngs=False, rngs=rngs
+            num_heads=heads,
+            in_features=dim,
+            dropout_rate=dropout,
+            decode=False,
+            keep_rngs=False,
+            rngs=rngs,
         )
         self.norm2 = nnx.LayerNorm(dim, rngs=rngs)
         self.fc1 = nnx.Linear(dim, mlp_dim, rngs=rngs)
@@ -38,27 +49,31 @@ class AudioViT(nnx.Module):
         input_shape: tuple[int, int, int],
         patch: tuple[int, int] = (8, 4),
         dim: int = 64,
-        depth: int = 4,
+        depth: int = 2,
         heads: int = 4,
         mlp_dim: int = 128,
         dropout: float = 0.1,
-        pool: str = "cls",
+        pool: Pool = "cls",
         *,
         rngs: nnx.Rngs,
     ):
-        if pool not in ("cls", "mean"):
+        if pool not in POOLS:
             raise ValueError(f"AudioViT pool must be 'cls' or 'mean', got {pool!r}")
         c, f, t = input_shape
         pf, pt = patch
         if f < pf or t < pt:
-            raise ValueError(f"AudioViT patch {tuple(patch)} is larger than the input {input_shape[1:]}")
+            raise ValueError(
+                f"AudioViT patch {tuple(patch)} is larger than the input {input_shape[1:]}"
+            )
         n_tokens = (f // pf) * (t // pt) + (pool == "cls")
         self.pool = pool
         self.embed = nnx.Conv(c, dim, (pf, pt), strides=(pf, pt), padding="VALID", rngs=rngs)
         init = nnx.initializers.normal(0.02)
         self.pos = nnx.Param(init(rngs.params(), (1, n_tokens, dim)))
         self.cls = nnx.Param(jnp.zeros((1, 1, dim))) if pool == "cls" else None
-        self.blocks = nnx.List([TransformerBlock(dim, heads, mlp_dim, dropout, rngs=rngs) for _ in range(depth)])
+        self.blocks = nnx.List(
+            [TransformerBlock(dim, heads, mlp_dim, dropout, rngs=rngs) for _ in range(depth)]
+        )
         self.drop = nnx.Dropout(dropout)
         self.norm = nnx.LayerNorm(dim, rngs=rngs)
         self.head = nnx.Linear(dim, n_classes, rngs=rngs)

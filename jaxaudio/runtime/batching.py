@@ -22,7 +22,11 @@ def batched_apply(
     n = len(x) if rows is None else len(rows)
     out = []
     for start in range(0, n, batch_size):
-        sel = slice(start, start + batch_size) if rows is None else np.asarray(rows[start : start + batch_size])
+        sel = (
+            slice(start, start + batch_size)
+            if rows is None
+            else np.asarray(rows[start : start + batch_size])
+        )
         xb = np.asarray(x[sel], dtype=np.float32)
         k = len(xb)
         if k < batch_size:

@@ -38,8 +38,10 @@ def _describe(holder: dict) -> str:
     if not holder:
         return "a run that has not yet written who it is"
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
-    return (f"pid {holder.get('pid')} on {holder.get('host')}, started {started} in {holder.get('cwd')}: "
-            f"{holder.get('command')}")
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')}, started {started} in {holder.get('cwd')}: "
+        f"{holder.get('command')}"
+    )
 
 
 def lock_results(results: str | Path) -> Path:
@@ -67,8 +69,13 @@ def lock_results(results: str | Path) -> Path:
             f"results folder {folder.resolve()} is in use by another jaxaudio run ({_describe(holder)}); wait for it to "
             f"end, or give this run its own `results:` folder"
         ) from None
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "cwd": os.getcwd(), "command": " ".join(sys.argv),
-          "started": time.time()}
+    me = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "cwd": os.getcwd(),
+        "command": " ".join(sys.argv),
+        "started": time.time(),
+    }
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(me).encode(), 0)
     _held[key] = fd

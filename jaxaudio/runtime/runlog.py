@@ -57,7 +57,9 @@ def step_log(path: str | Path) -> Iterator[logging.Logger]:
         sys.stderr = fh
         for h in root.handlers[:]:  # as basicConfig(force=True) would, but without closing them
             root.removeHandler(h)
-        logging.basicConfig(stream=fh, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            stream=fh, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         quiet_libraries()
         try:
             yield logging.getLogger("jaxaudio")

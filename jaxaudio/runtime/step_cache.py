@@ -53,7 +53,9 @@ def _copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def cached_outputs(cache_dir: str | Path, key: str, outputs: Mapping[str, str | Path], run: Callable[[], None]) -> bool:
+def cached_outputs(
+    cache_dir: str | Path, key: str, outputs: Mapping[str, str | Path], run: Callable[[], None]
+) -> bool:
     """Copy ``outputs`` back from ``cache_dir`` when they were stored under ``key``; else ``run()``.
 
     ``run`` writes every path in ``outputs`` (files or folders, by name); afterwards a copy
@@ -63,8 +65,10 @@ def cached_outputs(cache_dir: str | Path, key: str, outputs: Mapping[str, str | 
     """
     cache_dir = Path(cache_dir)
     stamp, store = cache_dir / "fingerprint.json", cache_dir / "outputs"
-    if stamp.is_file() and json.loads(stamp.read_text()).get("key") == key and all(
-        (store / name).exists() for name in outputs
+    if (
+        stamp.is_file()
+        and json.loads(stamp.read_text()).get("key") == key
+        and all((store / name).exists() for name in outputs)
     ):
         for name, dst in outputs.items():
             _copy(store / name, Path(dst))

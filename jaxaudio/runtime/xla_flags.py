@@ -35,7 +35,11 @@ def training_flags(current: str | None, threads: int | None = None) -> str:
     def unset(name: str) -> bool:
         return not any(f.lstrip("-").split("=")[0] == name for f in flags)
 
-    if threads == 1 and unset("xla_cpu_multi_thread_eigen") and unset("intra_op_parallelism_threads"):
+    if (
+        threads == 1
+        and unset("xla_cpu_multi_thread_eigen")
+        and unset("intra_op_parallelism_threads")
+    ):
         flags += ONE_THREAD.split()
     if unset("xla_gpu_deterministic_ops"):
         flags.append(DETERMINISTIC)

@@ -45,7 +45,9 @@ class AugmentSettings(FromDict):
 
     @property
     def masks_active(self) -> bool:
-        return bool(self.freq_masks * self.freq_mask_width or self.time_masks * self.time_mask_width)
+        return bool(
+            self.freq_masks * self.freq_mask_width or self.time_masks * self.time_mask_width
+        )
 
 
 def _band_masks(key: jax.Array, batch: int, n: int, count: int, max_width: int) -> jnp.ndarray:
@@ -74,7 +76,9 @@ def augment_batch(key: jax.Array, x: jnp.ndarray, a: AugmentSettings) -> jnp.nda
     return x
 
 
-def mixup(key: jax.Array, x: jnp.ndarray, alpha: float) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+def mixup(
+    key: jax.Array, x: jnp.ndarray, alpha: float
+) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
     """``(x̃, π, λ)``: the batch mixed with a permutation of itself, and the mixing terms."""
     k_lam, k_perm = jax.random.split(key)
     lam = jax.random.beta(k_lam, alpha, alpha)

@@ -25,14 +25,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-METHODS = ("balanced", "effective", "sqrt")
+#: The weighting methods, each a function below and a table of the artifact.
+Method = Literal["balanced", "effective", "sqrt"]
+METHODS: tuple[str, ...] = get_args(Method)
 #: Values an experiment's ``class_weights`` key may take: a method, ``none`` (all ones) or
 #: ``recommended`` (whatever the artifact recommends).
-EXPERIMENT_CHOICES = ("none", "recommended", *METHODS)
+ExperimentChoice = Literal["none", "recommended", Method]
+EXPERIMENT_CHOICES: tuple[str, ...] = get_args(ExperimentChoice)
+#: ``class_weights.recommended``: ``auto`` (by the imbalance ratio, :func:`recommend`) or a method.
+Recommendation = Literal["auto", Method]
+RECOMMENDATIONS: tuple[str, ...] = get_args(Recommendation)
 
 
 class ClassWeightError(ValueError):
@@ -92,7 +98,9 @@ def recommend(counts: Mapping[str, int], rule: str = "auto") -> str:
     if rule in METHODS:
         return rule
     if rule != "auto":
-        raise ClassWeightError(f"unknown recommendation rule {rule!r}; use auto or one of {METHODS}")
+        raise ClassWeightError(
+            f"unknown recommendation rule {rule!r}; use auto or one of {METHODS}"
+        )
     ratio = max(counts.values()) / min(counts.values())
     return "effective" if ratio > 10 else "balanced"
 
@@ -123,7 +131,9 @@ def save_class_weights(weights: Mapping[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(weights, indent=2) + "\n")
 
 
-def weight_vector(weights: Mapping[str, Any], method: str, species: Sequence[str]) -> np.ndarray | None:
+def weight_vector(
+    weights: Mapping[str, Any], method: str, species: Sequence[str]
+) -> np.ndarray | None:
     """Weights for ``method`` in the order of ``species`` (looked up by name).
 
     Returns ``None`` for ``none`` (unweighted loss). ``recommended`` resolves through the
@@ -134,20 +144,11 @@ def weight_vector(weights: Mapping[str, Any], method: str, species: Sequence[str
     if method == "recommended":
         method = weights["recommended"]
     if method not in weights["methods"]:
-        raise ClassWeightError(f"unknown class-weight method {method!r}; choose from {EXPERIMENT_CHOICES}")
+        raise ClassWeightError(
+            f"unknown class-weight method {method!r}; choose from {EXPERIMENT_CHOICES}"
+        )
     table = weights["methods"][method]
     missing = [s for s in species if s not in table]
     if missing:
         raise ClassWeightError(f"class weights have no entry for species {missing}")
     return np.asarray([table[s] for s in species], dtype=np.float32)
-
-
-def weights_for_clips(clips_csv: str | Path, out_json: str | Path, beta: float = 0.999, recommended: str = "auto") -> dict[str, Any]:
-    """Workflow step: class weights of the training clips of the clip table."""
-    from jaxaudio.data.manifest import load_resolved
-
-    df = load_resolved(clips_csv)
-    species = sorted(df["species"].unique())
-    weights = compute_class_weights(list(df.loc[df["split"] == "train", "species"]), species, beta, recommended)
-    save_class_weights(weights, out_json)
-    return weights

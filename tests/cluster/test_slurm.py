@@ -35,6 +35,9 @@ def test_workflow_on_a_one_node_slurm_cluster():
         pytest.skip("Slurm is not installed and there is no apt-get to install it")
     env = {**os.environ, "JAXAUDIO_PYTHON": sys.executable}
     # output goes straight to the terminal (pytest -s) or to pytest's capture, shown on failure
-    proc = subprocess.run(["bash", str(ROOT / "tests" / "cluster" / "slurm_test.sh")], env=env,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "tests" / "cluster" / "slurm_test.sh")],
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, "tests/cluster/slurm_test.sh failed: see its FAIL lines above"

@@ -1,17 +1,18 @@
-rule baseline:
+# The logistic-regression references (config key `baselines`), not the baseline_v1 experiment.
+rule logreg:
     input:
         features=rules.features.output.features,
         clips=rules.features.output.clips,
-        weights=rules.class_weights.output[0],
+        weights=rules.weight_table.output.weights,
     output:
-        model=directory(f"{R}/baselines/{{baseline}}/model"),
-        metrics=f"{R}/eval/baselines/{{baseline}}/metrics.json",
-        per_class=f"{R}/eval/baselines/{{baseline}}/per_class.csv",
-        confusion=f"{R}/eval/baselines/{{baseline}}/confusion.npy",
+        model=directory(L.baseline_model()),
+        metrics=L.baseline_eval_file("metrics.json"),
+        per_class=L.baseline_eval_file("per_class.csv"),
+        confusion=L.baseline_eval_file("confusion.npy"),
     log:
-        f"{R}/logs/baselines/{{baseline}}.log",
+        L.log("baselines", "{baseline}"),
     benchmark:
-        f"{R}/benchmarks/baselines/{{baseline}}.tsv"
+        L.benchmark("baselines", "{baseline}")
     conda:
         "../envs/jaxaudio.yaml"
     resources:
@@ -24,6 +25,6 @@ rule baseline:
         top_k=config["evaluation"]["top_k"],
         # Outputs stored outside the declared ones, reused when the inputs' content is the
         # same (a byte-identical rebuild of the features reruns this job, not the fit).
-        cache=lambda wc: f"{R}/checkpoints/baselines/{wc.baseline}",
+        cache=lambda wc: L.baseline_cache(wc.baseline),
     script:
-        "../scripts/baseline.py"
+        "../scripts/logreg.py"

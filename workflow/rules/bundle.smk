@@ -3,11 +3,11 @@ rule bundle:
         model=rules.train.output.model,
         metrics=rules.evaluate.output.metrics,
     output:
-        directory(f"{R}/bundles/{{exp}}/{{model}}/seed{{seed}}"),
+        bundle=directory(L.bundle()),
     log:
-        f"{R}/logs/bundle/{{exp}}/{{model}}/seed{{seed}}.log",
+        L.log("bundle", RUN),
     benchmark:
-        f"{R}/benchmarks/bundle/{{exp}}/{{model}}/seed{{seed}}.tsv"
+        L.benchmark("bundle", RUN)
     conda:
         "../envs/jaxaudio.yaml"
     params:
@@ -19,16 +19,14 @@ rule bundle:
 rule bundle_best:
     input:
         comparison=rules.compare.output.json,
-        models=lambda wc: paths_of(
-            compared_runs(), f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/model"
-        ),
+        models=lambda wc: paths_of(compared_runs(), L.model()),
         metrics=lambda wc: paths_of(compared_runs(), EVAL_FILES["metrics"]),
     output:
-        directory(f"{R}/bundles/best"),
+        bundle=directory(L.best_bundle()),
     log:
-        f"{R}/logs/bundle/best.log",
+        L.log("bundle", "best"),
     benchmark:
-        f"{R}/benchmarks/bundle/best.tsv"
+        L.benchmark("bundle", "best")
     conda:
         "../envs/jaxaudio.yaml"
     params:

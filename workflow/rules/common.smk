@@ -6,11 +6,11 @@ import sys
 from jaxaudio.config.load import (
     ConfigError,
     finish_config,
-    ladder_names,
     local_gpus,
     merge_config_files,
-    run_settings,
 )
+from jaxaudio.config.resolve import ladder_names, run_settings, run_value
+from jaxaudio.layout import Layout, run_name
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 
 
@@ -41,6 +41,9 @@ for _w in _warnings:
     print(f"jaxaudio: warning: {_w}", file=sys.stderr)
 
 R = config["results"]
+# Every path under results/ (jaxaudio/layout.py); RUN is the {exp}/{model}/seed{seed} part.
+L = Layout(R)
+RUN = run_name()
 LOCAL_GPUS = local_gpus()
 EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
@@ -92,7 +95,7 @@ def manifest_source():
     """The manifest or folder the user gave, or the manifest the synth rule makes."""
     source = config["data"]["source"]
     if source == "synthetic":
-        return f"{R}/data/synthetic/manifest.csv"
+        return L.synthetic_manifest()
     return config["data"][source]  # the manifest CSV or the folder
 
 
@@ -103,11 +106,11 @@ def run_paths(pattern):
 
 # What the comparison reads of each run (paths with {exp}, {model}, {seed}).
 EVAL_FILES = {
-    "metrics": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json",
-    "histories": f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/history.csv",
-    "per_class": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/per_class.csv",
-    "confusion": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.npy",
-    "scores": f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/test_scores.npz",
+    "metrics": L.eval_file("metrics.json"),
+    "histories": L.history(),
+    "per_class": L.eval_file("per_class.csv"),
+    "confusion": L.eval_file("confusion.npy"),
+    "scores": L.eval_file("test_scores.npz"),
 }
 
 
@@ -143,21 +146,27 @@ def compared_runs():
 def bundle_path(b):
     """The bundle directory of ``b`` = {experiment, model, seed}, or "best" (bundle_best)."""
     if b == "best":
-        return f"{R}/bundles/best"
-    return f"{R}/bundles/{b['experiment']}/{b['model']}/seed{b['seed']}"
+        return L.best_bundle()
+    return L.bundle(b["experiment"], b["model"], b["seed"])
 
 
 def bundle_paths():
     """The model bundles the config asks for (bundle_best: the best run by val macro-F1)."""
-    best = [f"{R}/bundles/best"] if config.get("bundle_best", True) else []
+    best = [L.best_bundle()] if config.get("bundle_best", True) else []
     return [bundle_path(b) for b in config.get("bundles", [])] + best
 
 
 def final_outputs():
     return [
-        f"{R}/comparison.json",
-        *run_paths(f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json"),
+        L.comparison(),
+        *run_paths(L.eval_file("metrics.json")),
         *bundle_paths(),
-        f"{R}/report/comparison.html",
-        *expand(f"{R}/predictions/{{job}}/detections.csv", job=PREDICT),
+        L.report_file("comparison.html"),
+        *expand(L.prediction_file("detections.csv"), job=PREDICT),
     ]
+
+
+def run_epochs(wc):
+    """The epochs the run of wildcards ``wc`` trains for, as jaxaudio.config.resolve resolves
+    them (an experiment's epochs win over its model's)."""
+    return run_value(config, wc.exp, wc.model, "epochs")

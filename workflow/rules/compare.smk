@@ -5,11 +5,11 @@ checkpoint decision:
     input:
         **eval_files(DECISION_RUNS),
     output:
-        json=f"{R}/compare/decision.json",
+        json=L.decision(),
     log:
-        f"{R}/logs/compare/decision.log",
+        L.log("compare", "decision"),
     benchmark:
-        f"{R}/benchmarks/compare/decision.tsv"
+        L.benchmark("compare", "decision")
     conda:
         "../envs/jaxaudio.yaml"
     params:
@@ -23,17 +23,15 @@ rule compare:
     input:
         unpack(lambda wc: eval_files(compared_runs())),
         decision=rules.decision.output.json,
-        baselines=expand(
-            f"{R}/eval/baselines/{{baseline}}/metrics.json", baseline=BASELINES
-        ),
+        baselines=expand(L.baseline_eval_file("metrics.json"), baseline=BASELINES),
     output:
-        json=f"{R}/comparison.json",
-        table=f"{R}/comparison.txt",
-        findings=f"{R}/findings.md",
+        json=L.comparison(),
+        table=L.comparison("txt"),
+        findings=L.findings(),
     log:
-        f"{R}/logs/compare.log",
+        L.log("compare"),
     benchmark:
-        f"{R}/benchmarks/compare.tsv"
+        L.benchmark("compare")
     conda:
         "../envs/jaxaudio.yaml"
     params:

@@ -1,11 +1,11 @@
 rule synth:
     output:
-        manifest=f"{R}/data/synthetic/manifest.csv",
-        audio=directory(f"{R}/data/synthetic/audio"),
+        manifest=L.synthetic_manifest(),
+        audio=directory(L.synthetic_audio()),
     log:
-        f"{R}/logs/data/synth.log",
+        L.log("data", "synth"),
     benchmark:
-        f"{R}/benchmarks/data/synth.tsv"
+        L.benchmark("data", "synth")
     conda:
         "../envs/jaxaudio.yaml"
     params:
@@ -19,12 +19,12 @@ rule manifest:
     input:
         manifest=manifest_source(),
     output:
-        manifest=f"{R}/data/manifest.csv",
-        summary=f"{R}/data/dataset.json",
+        manifest=L.manifest(),
+        summary=L.dataset(),
     log:
-        f"{R}/logs/data/manifest.log",
+        L.log("data", "manifest"),
     benchmark:
-        f"{R}/benchmarks/data/manifest.tsv"
+        L.benchmark("data", "manifest")
     conda:
         "../envs/jaxaudio.yaml"
     params:

@@ -4,31 +4,31 @@ rule evaluate:
         history=rules.train.output.history,
         features=rules.features.output.features,
         clips=rules.features.output.clips,
-        weights=rules.class_weights.output[0],
+        weights=rules.weight_table.output.weights,
     output:
-        metrics=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/metrics.json",
-        per_class=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/per_class.csv",
-        confusion=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.npy",
+        metrics=L.eval_file("metrics.json"),
+        per_class=L.eval_file("per_class.csv"),
+        confusion=L.eval_file("confusion.npy"),
         # test labels and probabilities: the comparison's paired bootstrap reads them
-        scores=f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/test_scores.npz",
+        scores=L.eval_file("test_scores.npz"),
         confusion_png=report(
-            f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/confusion.png",
+            L.eval_file("confusion.png"),
             caption="../report/confusion.rst",
             category="3. Confusion matrices",
             subcategory="{model}",
             labels={"experiment": "{exp}", "model": "{model}", "seed": "{seed}"},
         ),
         curves_png=report(
-            f"{R}/eval/{{exp}}/{{model}}/seed{{seed}}/curves.png",
+            L.eval_file("curves.png"),
             caption="../report/curves.rst",
             category="4. Training curves",
             subcategory="{model}",
             labels={"experiment": "{exp}", "model": "{model}", "seed": "{seed}"},
         ),
     log:
-        f"{R}/logs/eval/{{exp}}/{{model}}/seed{{seed}}.log",
+        L.log("eval", RUN),
     benchmark:
-        f"{R}/benchmarks/eval/{{exp}}/{{model}}/seed{{seed}}.tsv"
+        L.benchmark("eval", RUN)
     conda:
         "../envs/jaxaudio.yaml"
     resources:

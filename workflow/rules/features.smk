@@ -2,13 +2,13 @@ rule features:
     input:
         manifest=rules.manifest.output.manifest,
     output:
-        features=f"{R}/features/features.npy",
-        clips=f"{R}/features/clips.csv",
-        skipped=f"{R}/features/skipped.csv",
+        features=L.features(),
+        clips=L.clips(),
+        skipped=L.skipped(),
     log:
-        f"{R}/logs/features/features.log",
+        L.log("features", "features"),
     benchmark:
-        f"{R}/benchmarks/features/features.tsv"
+        L.benchmark("features", "features")
     conda:
         "../envs/jaxaudio.yaml"
     # decoders in parallel; Snakemake caps this at --cores (on a cluster: --max-threads)
@@ -22,6 +22,6 @@ rule features:
         settings=config["features"],
         on_bad_file=config["data"]["on_bad_file"],
         # Per-recording features, reused across reruns (not an output: never deleted).
-        cache=f"{R}/features/cache",
+        cache=L.feature_cache(),
     script:
         "../scripts/features.py"

@@ -3,15 +3,15 @@ rule predict:
         bundle=lambda wc: bundle_path(config["predict"][wc.job]["bundle"]),
         audio=lambda wc: config["predict"][wc.job]["audio"],
     output:
-        detections=f"{R}/predictions/{{job}}/detections.csv",
-        raven=directory(f"{R}/predictions/{{job}}/raven"),
+        detections=L.prediction_file("detections.csv"),
+        raven=directory(L.prediction_file("raven")),
         # files that could not be read (file,reason; just the header when none): the job
         # fails only when no file at all could be read
-        failed=f"{R}/predictions/{{job}}/failed.csv",
+        failed=L.prediction_file("failed.csv"),
     log:
-        f"{R}/logs/predict/{{job}}.log",
+        L.log("predict", "{job}"),
     benchmark:
-        f"{R}/benchmarks/predict/{{job}}.tsv"
+        L.benchmark("predict", "{job}")
     conda:
         "../envs/jaxaudio.yaml"
     params:

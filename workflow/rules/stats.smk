@@ -3,11 +3,11 @@ rule stats:
         features=rules.features.output.features,
         clips=rules.features.output.clips,
     output:
-        f"{R}/features/stats.json",
+        stats=L.stats(),
     log:
-        f"{R}/logs/features/stats.log",
+        L.log("features", "stats"),
     benchmark:
-        f"{R}/benchmarks/features/stats.tsv"
+        L.benchmark("features", "stats")
     conda:
         "../envs/jaxaudio.yaml"
     resources:
@@ -18,19 +18,20 @@ rule stats:
         "../scripts/stats.py"
 
 
-rule class_weights:
+# Every class-weight method's weights by species (data/class_weights.json).
+rule weight_table:
     input:
         clips=rules.features.output.clips,
     output:
-        f"{R}/data/class_weights.json",
+        weights=L.weight_table(),
     log:
-        f"{R}/logs/data/class_weights.log",
+        L.log("data", "class_weights"),
     benchmark:
-        f"{R}/benchmarks/data/class_weights.tsv"
+        L.benchmark("data", "class_weights")
     conda:
         "../envs/jaxaudio.yaml"
     params:
         beta=config["class_weights"]["effective_beta"],
         recommended=config["class_weights"]["recommended"],
     script:
-        "../scripts/class_weights.py"
+        "../scripts/weight_table.py"

@@ -3,15 +3,15 @@ rule train:
         features=rules.features.output.features,
         clips=rules.features.output.clips,
         stats=rules.stats.output[0],
-        weights=rules.class_weights.output[0],
+        weights=rules.weight_table.output.weights,
     output:
-        model=directory(f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/model"),
-        history=f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/history.csv",
-        summary=f"{R}/train/{{exp}}/{{model}}/seed{{seed}}/summary.json",
+        model=directory(L.model()),
+        history=L.history(),
+        summary=L.summary(),
     log:
-        f"{R}/logs/train/{{exp}}/{{model}}/seed{{seed}}.log",
+        L.log("train", RUN),
     benchmark:
-        f"{R}/benchmarks/train/{{exp}}/{{model}}/seed{{seed}}.tsv"
+        L.benchmark("train", RUN)
     conda:
         "../envs/jaxaudio.yaml"
     threads: 1
@@ -26,11 +26,11 @@ rule train:
         * (2000 + 2 * min(int(input.size_mb), config["training"]["device_memory_mb"])),
         # Minutes: 30 epochs on a 41 MB cache took 6 min on 2 CPU cores; 4x that rate.
         runtime=lambda wc, input, attempt: attempt
-        * (30 + int(input.size_mb) * config["models"][wc.model]["epochs"] // 50),
+        * (30 + int(input.size_mb) * run_epochs(wc) // 50),
     params:
         settings=lambda wc: run_settings(config, wc.exp, wc.model, int(wc.seed)),
         # Resumable checkpoints live outside the declared outputs, which Snakemake deletes
         # before rerunning an interrupted job.
-        checkpoints=lambda wc: f"{R}/checkpoints/{wc.exp}/{wc.model}/seed{wc.seed}",
+        checkpoints=lambda wc: L.checkpoints(wc.exp, wc.model, wc.seed),
     script:
         "../scripts/train.py"

@@ -1,13 +1,13 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.inference.bundle import write_bundle
+    from jaxaudio.stages.bundle import Inputs, Outputs, bundle
+    from jaxaudio.stages.io import named
 
-    out = write_bundle(
-        snakemake.input.model,
-        snakemake.input.metrics,
-        dict(snakemake.params.features),
-        snakemake.output[0],
+    out = bundle(
+        named(Inputs, snakemake.input),
+        named(Outputs, snakemake.output),
+        features=snakemake.params.features,
         source=dict(snakemake.wildcards.items()),
     )
     log.info("wrote %s", out)

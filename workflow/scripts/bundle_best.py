@@ -1,15 +1,13 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.inference.bundle import write_best_bundle
+    from jaxaudio.stages.bundle import BestInputs, Outputs, bundle_best
+    from jaxaudio.stages.io import named
 
-    models, metrics = snakemake.input.models, snakemake.input.metrics
-    source = write_best_bundle(
-        snakemake.params.runs,
-        [models] if isinstance(models, str) else list(models),
-        [metrics] if isinstance(metrics, str) else list(metrics),
-        snakemake.input.comparison,
-        dict(snakemake.params.features),
-        snakemake.output[0],
+    source = bundle_best(
+        named(BestInputs, snakemake.input),
+        named(Outputs, snakemake.output),
+        runs=snakemake.params.runs,
+        features=snakemake.params.features,
     )
     log.info("recommended configuration (best mean validation macro-F1), first seed: %s", source)

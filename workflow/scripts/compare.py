@@ -1,13 +1,15 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.evaluation.compare import EVAL_KEYS, compare_files, format_table
+    from jaxaudio.evaluation.compare import format_table
+    from jaxaudio.stages.compare import CompareInputs, CompareOutputs, compare
+    from jaxaudio.stages.io import named
 
-    comparison = compare_files(
-        snakemake.params.runs,
-        {k: snakemake.input[k] for k in EVAL_KEYS},
-        snakemake.params.settings,
-        dict(snakemake.output.items()),
-        baselines=dict(zip(snakemake.params.baselines, snakemake.input.baselines)),
+    comparison = compare(
+        named(CompareInputs, snakemake.input),
+        named(CompareOutputs, snakemake.output),
+        runs=snakemake.params.runs,
+        baselines=snakemake.params.baselines,
+        settings=snakemake.params.settings,
     )
     log.info("\n%s", format_table(comparison))

@@ -1,12 +1,13 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.evaluation.compare import EVAL_KEYS, decision_file
+    from jaxaudio.stages.compare import DecisionOutputs, RunFiles, decision
+    from jaxaudio.stages.io import named
 
-    decisions = decision_file(
-        snakemake.params.runs,
-        {k: snakemake.input[k] for k in EVAL_KEYS},
-        snakemake.params.settings,
-        snakemake.output.json,
+    decisions = decision(
+        named(RunFiles, snakemake.input),
+        named(DecisionOutputs, snakemake.output),
+        runs=snakemake.params.runs,
+        settings=snakemake.params.settings,
     )
     log.info("candidate decision per model: %s", decisions["models"])

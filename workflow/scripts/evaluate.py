@@ -1,17 +1,15 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.evaluation.metrics import evaluate_run
+    from jaxaudio.stages import evaluate
+    from jaxaudio.stages.io import named
 
-    metrics = evaluate_run(
-        model_dir=snakemake.input.model,
-        history_csv=snakemake.input.history,
-        features_npy=snakemake.input.features,
-        clips_csv=snakemake.input.clips,
-        weights_json=snakemake.input.weights,
-        out=dict(snakemake.output.items()),
+    wc = snakemake.wildcards
+    metrics = evaluate.run(
+        named(evaluate.Inputs, snakemake.input),
+        named(evaluate.Outputs, snakemake.output),
         rare_quantile=snakemake.params.rare_quantile,
         top_k=snakemake.params.top_k,
-        title=f"{snakemake.wildcards.exp} / {snakemake.wildcards.model} / seed {snakemake.wildcards.seed}",
+        title=f"{wc.exp} / {wc.model} / seed {wc.seed}",
     )
     log.info("test metrics: %s", {k: v for k, v in metrics.items() if k != "rare_species"})

@@ -1,14 +1,13 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.features.cache import build_feature_cache
+    from jaxaudio.stages.features import FeatureInputs, FeatureOutputs, features
+    from jaxaudio.stages.io import named
 
-    clips = build_feature_cache(
-        snakemake.input.manifest,
-        dict(snakemake.params.settings),
-        snakemake.output.features,
-        snakemake.output.clips,
-        snakemake.output.skipped,
+    clips = features(
+        named(FeatureInputs, snakemake.input),
+        named(FeatureOutputs, snakemake.output),
+        settings=dict(snakemake.params.settings),
         cache_dir=snakemake.params.cache,
         on_bad_file=snakemake.params.on_bad_file,
         threads=snakemake.threads,

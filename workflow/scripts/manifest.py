@@ -1,17 +1,20 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.data.manifest import prepare_manifest
+    from jaxaudio.stages.data import ManifestInputs, ManifestOutputs, manifest
+    from jaxaudio.stages.io import named
 
-    split = snakemake.params.split
-    df, species = prepare_manifest(
-        snakemake.input.manifest,
-        snakemake.output.manifest,
-        snakemake.output.summary,
-        seed=split["seed"],
-        val_fraction=split["val_fraction"],
-        test_fraction=split["test_fraction"],
-        min_clips_per_species=snakemake.params.min_clips,
-        too_few_clips=snakemake.params.too_few_clips,
+    p = snakemake.params
+    df, species = manifest(
+        named(ManifestInputs, snakemake.input),
+        named(ManifestOutputs, snakemake.output),
+        split=p.split,
+        min_clips=p.min_clips,
+        too_few_clips=p.too_few_clips,
     )
-    log.info("%d clips of %d species; splits %s", len(df), len(species), df["split"].value_counts().to_dict())
+    log.info(
+        "%d clips of %d species; splits %s",
+        len(df),
+        len(species),
+        df["split"].value_counts().to_dict(),
+    )

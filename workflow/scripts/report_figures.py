@@ -1,19 +1,16 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.evaluation.report import report_figures
+    from jaxaudio.stages import report
+    from jaxaudio.stages.io import named
 
-    done = report_figures(
-        snakemake.params.runs,
-        snakemake.input.per_class,
-        snakemake.input.comparison,
-        snakemake.input.weights,
-        snakemake.params.bench_dir,
-        dict(snakemake.output.items()),
-        rare_quantile=snakemake.params.rare_quantile,
-        decision_runs=snakemake.params.decision_runs,
-        confusions=[snakemake.input.confusions] if isinstance(snakemake.input.confusions, str)
-        else list(snakemake.input.confusions),
-        findings_md=snakemake.input.findings,
+    p = snakemake.params
+    done = report.run(
+        named(report.Inputs, snakemake.input),
+        named(report.Outputs, snakemake.output),
+        runs=p.runs,
+        decision_runs=p.decision_runs,
+        bench_dir=p.bench_dir,
+        rare_quantile=p.rare_quantile,
     )
     log.info("report figures: %s", done)

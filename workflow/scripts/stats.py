@@ -1,7 +1,8 @@
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.features.stats import stats_for_cache
+    from jaxaudio.stages.io import named
+    from jaxaudio.stages.stats import CacheInputs, StatsOutputs, stats
 
-    stats = stats_for_cache(snakemake.input.features, snakemake.input.clips, snakemake.output[0])
-    log.info("train-split channel statistics: %s", stats["channels"])
+    result = stats(named(CacheInputs, snakemake.input), named(StatsOutputs, snakemake.output))
+    log.info("train-split channel statistics: %s", result["channels"])

@@ -1,9 +1,10 @@
-from pathlib import Path
-
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from jaxaudio.data.synthetic import synthesize
+    from jaxaudio.stages.data import SynthOutputs, synth
+    from jaxaudio.stages.io import named
 
-    out = synthesize(Path(snakemake.output.manifest).parent, preset=snakemake.params.preset, seed=snakemake.params.seed)
+    out = synth(
+        named(SynthOutputs, snakemake.output), snakemake.params.preset, snakemake.params.seed
+    )
     log.info("wrote %s", out)

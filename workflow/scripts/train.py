@@ -8,18 +8,14 @@ from jaxaudio.runtime.runlog import step_log
 with step_log(snakemake.log[0]) as log:
     import jax
 
-    from jaxaudio.training.loop import train_run
+    from jaxaudio.stages import train
+    from jaxaudio.stages.io import named
 
     log.info("JAX backend %s, devices %s", jax.default_backend(), jax.devices())
-    result = train_run(
-        snakemake.input.features,
-        snakemake.input.clips,
-        snakemake.input.stats,
-        snakemake.input.weights,
+    result = train.run(
+        named(train.Inputs, snakemake.input),
+        named(train.Outputs, snakemake.output),
         dict(snakemake.params.settings),
-        snakemake.output.model,
-        snakemake.output.history,
-        snakemake.output.summary,
         snakemake.params.checkpoints,
     )
     log.info("summary: %s", result.summary)

@@ -37,11 +37,16 @@ def numpy_pooled(x):
     """Reference pooling written out directly: all means, then all stds, channel-major."""
     x = np.asarray(x, dtype=np.float64)
     n = x.shape[0]
-    return np.concatenate([x.mean(axis=-1).reshape(n, -1), x.std(axis=-1, ddof=0).reshape(n, -1)], axis=1)
+    return np.concatenate(
+        [x.mean(axis=-1).reshape(n, -1), x.std(axis=-1, ddof=0).reshape(n, -1)], axis=1
+    )
 
 
 def sklearn_reference(x, y, class_weight):
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, class_weight=class_weight, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=1.0, max_iter=2000, class_weight=class_weight, random_state=0),
+    )
     return pipe.fit(numpy_pooled(x), y)
 
 
@@ -120,7 +125,12 @@ def test_absent_class_gets_zero_column():
 def test_save_load_round_trip(tmp_path):
     x, y = toy_stacks([20, 15, 10], seed=5)
     model = fit_logreg(x, y, 3, LogRegSettings(C=0.5))
-    meta = {"arch": "logreg", "species": ["a", "b", "c"], "settings": {"C": 0.5}, "input_shape": [C_CH, F, T]}
+    meta = {
+        "arch": "logreg",
+        "species": ["a", "b", "c"],
+        "settings": {"C": 0.5},
+        "input_shape": [C_CH, F, T],
+    }
     directory = tmp_path / "model"
     directory.mkdir()
     (directory / "stale.txt").write_text("old")

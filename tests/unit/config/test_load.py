@@ -1,10 +1,17 @@
-"""Config validation (one-line errors naming the key) and run resolution."""
+"""Config reading, merging and validation (one-line errors naming the key and its file)."""
 
 import copy
 
 import pytest
 
-from jaxaudio.config.load import ConfigError, check_config, load_config, merge_layers, read_yaml, run_settings, source_of
+from jaxaudio.config.load import (
+    ConfigError,
+    check_config,
+    load_config,
+    merge_layers,
+    read_yaml,
+    source_of,
+)
 from tests.conftest import ROOT
 
 DEFAULT = load_config(ROOT / "config" / "config.yaml")
@@ -20,11 +27,17 @@ def mutated(fn):
     "change, key",
     [
         (lambda c: c["models"]["cnn"].update(lr=-1e-3), "models.cnn.lr"),
-        (lambda c: c["experiments"]["v2"].update(class_weights="focal"), "experiments.v2.class_weights"),
+        (
+            lambda c: c["experiments"]["v2"].update(class_weights="focal"),
+            "experiments.v2.class_weights",
+        ),
         (lambda c: c["run"]["models"].append("resnet"), "run.models.2"),
         (lambda c: c["models"]["vit"].update(arch="resnet"), "models.vit.arch"),
         (lambda c: c["experiments"]["v2"].update(lrr=1), "experiments.v2"),
-        (lambda c: c["data"].update(source="manifest", manifest="/does/not/exist.csv"), "data.manifest"),
+        (
+            lambda c: c["data"].update(source="manifest", manifest="/does/not/exist.csv"),
+            "data.manifest",
+        ),
         (lambda c: c["compare"].update(baseline="v3"), "compare.baseline"),
         (lambda c: c["features"].update(clip_seconds=0.1), "features.clip_seconds"),
         (lambda c: c["models"]["vit"]["options"].update(patch=[64, 4]), "models.vit.options.patch"),
@@ -45,19 +58,6 @@ def test_manifest_fault_is_reported_at_load(tmp_path):
         check_config(mutated(lambda c: c["data"].update(source="manifest", manifest=str(bad))))
 
 
-def test_run_settings_precedence():
-    c = mutated(lambda c: c["experiments"].update(
-        slow={"class_weights": "sqrt", "normalise": True, "lr_scale": 0.1, "epochs": 7,
-              "overrides": {"vit": {"batch_size": 8, "options": {"depth": 1}}}}))
-    cnn = run_settings(c, "slow", "cnn")
-    assert cnn["lr"] == pytest.approx(1e-4)  # models.cnn.lr 1e-3 x lr_scale 0.1
-    assert cnn["epochs"] == 7 and cnn["class_weights"] == "sqrt" and cnn["normalise"] is True
-    assert cnn["patience"] == c["training"]["patience"]
-    vit = run_settings(c, "slow", "vit")
-    assert vit["batch_size"] == 8 and vit["model"]["depth"] == 1 and vit["model"]["dim"] == 64
-    assert run_settings(c, "baseline_v1", "cnn")["class_weights"] == "none"
-
-
 def write(path, text):
     path.write_text(text)
     return path
@@ -69,12 +69,18 @@ def test_empty_mapping_in_an_overlay_means_none(tmp_path):
     second = write(tmp_path / "b.yaml", "baselines: {}\ntraining:\n  augment: {}\n")
     c = load_config(ROOT / "config" / "config.yaml", first, second)
     assert c["baselines"] == {} and c["training"]["augment"] == {}
-    assert c["training"]["patience"] == DEFAULT["training"]["patience"]  # the rest of training: kept
-    assert load_config(ROOT / "config" / "config.yaml", first)["training"]["augment"] == {"time_shift": 4}
+    assert (
+        c["training"]["patience"] == DEFAULT["training"]["patience"]
+    )  # the rest of training: kept
+    assert load_config(ROOT / "config" / "config.yaml", first)["training"]["augment"] == {
+        "time_shift": 4
+    }
 
 
 def test_merge_layers_records_which_file_set_each_key():
-    merged, sources = merge_layers([("a.yaml", {"x": {"y": 1, "z": 2}, "l": [1]}), ("b.yaml", {"x": {"y": 3}, "l": [2]})])
+    merged, sources = merge_layers(
+        [("a.yaml", {"x": {"y": 1, "z": 2}, "l": [1]}), ("b.yaml", {"x": {"y": 3}, "l": [2]})]
+    )
     assert merged == {"x": {"y": 3, "z": 2}, "l": [2]}
     assert source_of("x.y", sources) == "b.yaml" and source_of("x.z", sources) == "a.yaml"
     assert source_of("l.0", sources) == "b.yaml"  # a list element: the file that set the list
@@ -85,14 +91,23 @@ def test_exponent_without_a_dot_is_a_number(tmp_path):
     import yaml
 
     assert yaml.safe_load("lr: 1e-3")["lr"] == "1e-3"  # the trap
-    c = load_config(ROOT / "config" / "config.yaml", write(tmp_path / "o.yaml", "models:\n  cnn:\n    lr: 1e-3\n    epochs: 5\n"))
+    c = load_config(
+        ROOT / "config" / "config.yaml",
+        write(tmp_path / "o.yaml", "models:\n  cnn:\n    lr: 1e-3\n    epochs: 5\n"),
+    )
     assert c["models"]["cnn"]["lr"] == 0.001 and isinstance(c["models"]["cnn"]["lr"], float)
     assert c["models"]["cnn"]["epochs"] == 5 and isinstance(c["models"]["cnn"]["epochs"], int)
-    assert read_yaml(write(tmp_path / "s.yaml", "name: v1e3\nversion: '1e3'\n")) == {"name": "v1e3", "version": "1e3"}
+    assert read_yaml(write(tmp_path / "s.yaml", "name: v1e3\nversion: '1e3'\n")) == {
+        "name": "v1e3",
+        "version": "1e3",
+    }
 
 
 def test_exponent_given_as_text_says_how_to_write_it():
-    with pytest.raises(ConfigError, match=r"config key models.cnn.lr: .*write it with a dot, e.g. 1.0e-3, or as 0.001"):
+    with pytest.raises(
+        ConfigError,
+        match=r"config key models.cnn.lr: .*write it with a dot, e.g. 1.0e-3, or as 0.001",
+    ):
         check_config(mutated(lambda c: c["models"]["cnn"].update(lr="1e-3")))
 
 
@@ -101,7 +116,9 @@ def test_errors_name_the_file_that_set_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"^config key models.cnn.lr \(in .*mine.yaml\): "):
         load_config(ROOT / "config" / "config.yaml", mine)
     bad_ref = write(tmp_path / "ref.yaml", "compare:\n  candidate: v9\n")
-    with pytest.raises(ConfigError, match=r"^config key compare.candidate \(in .*ref.yaml\): experiment 'v9'"):
+    with pytest.raises(
+        ConfigError, match=r"^config key compare.candidate \(in .*ref.yaml\): experiment 'v9'"
+    ):
         load_config(ROOT / "config" / "config.yaml", bad_ref)
 
 
@@ -124,7 +141,9 @@ def with_manifest(path, **data):
 
 def test_one_species_is_rejected_at_start_naming_the_manifest(tmp_path):
     m = manifest_with(tmp_path, ["robin"] * 12)
-    with pytest.raises(ConfigError, match=rf"config key data.manifest: {m}: 1 species \(robin\) .*at least 2"):
+    with pytest.raises(
+        ConfigError, match=rf"config key data.manifest: {m}: 1 species \(robin\) .*at least 2"
+    ):
         check_config(with_manifest(m))
 
 
@@ -138,9 +157,15 @@ def test_species_excluded_below_min_clips_count_towards_the_two(tmp_path):
 def test_an_empty_validation_split_is_rejected_at_start(tmp_path):
     # 2 clips per species: the seeded split gives 1 test + 1 train, no validation clip at all
     m = manifest_with(tmp_path, ["robin", "robin", "wren", "wren"])
-    with pytest.raises(ConfigError, match=r"the val split is empty .* raise data.split.val_fraction"):
+    with pytest.raises(
+        ConfigError, match=r"the val split is empty .* raise data.split.val_fraction"
+    ):
         check_config(with_manifest(m))
-    given = manifest_with(tmp_path, ["robin,train", "robin,test", "wren,train", "wren,test"], header="path,species,split")
+    given = manifest_with(
+        tmp_path,
+        ["robin,train", "robin,test", "wren,train", "wren,test"],
+        header="path,species,split",
+    )
     with pytest.raises(ConfigError, match="the val split is empty .* give some rows that split"):
         check_config(with_manifest(given))
 
@@ -150,17 +175,20 @@ def test_batch_larger_than_the_training_split_warns_or_fails_with_the_numbers(tm
     warnings = check_config(with_manifest(m))
     batch = [w for w in warnings if "batch_size" in w]
     assert len(batch) == 4  # 2 experiments x 2 models
-    assert any(w.startswith("config key models.cnn.batch_size: batch_size 64 is larger than the training split (12 clips)")
-               for w in batch)
+    assert any(
+        w.startswith(
+            "config key models.cnn.batch_size: batch_size 64 is larger than the training split (12 clips)"
+        )
+        for w in batch
+    )
     assert any("models.vit.batch_size: batch_size 32" in w for w in batch)
     small = with_manifest(m)
     small["models"]["cnn"]["batch_size"] = small["models"]["vit"]["batch_size"] = 8
     assert not [w for w in check_config(small) if "batch_size" in w]
     strict = with_manifest(m)
     strict["strict"] = True
-    with pytest.raises(ConfigError, match=r"batch_size 64 is larger than the training split \(12 clips\).*strict: true"):
+    with pytest.raises(
+        ConfigError,
+        match=r"batch_size 64 is larger than the training split \(12 clips\).*strict: true",
+    ):
         check_config(strict)
-
-
-def test_default_and_yaml_agree_on_strict():
-    assert DEFAULT["strict"] is False

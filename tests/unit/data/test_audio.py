@@ -19,8 +19,8 @@ import pytest
 import soundfile as sf
 
 from jaxaudio.data.audio import AUDIO_EXTENSIONS, AudioError, audio_info, load_audio
-from jaxaudio.data.manifest import ManifestError, prepare_manifest, resolve_manifest
 from jaxaudio.data.folder import scan_folder
+from jaxaudio.data.manifest import ManifestError, prepare_manifest, resolve_manifest
 
 SR = 22050
 
@@ -30,9 +30,17 @@ def tone(sr: int = SR, seconds: float = 1.0, f: float = 1000.0, amp: float = 0.5
     return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
 
 
-def noise(sr: int = SR, seconds: float = 1.0, seed: int = 0, channels: int | None = None) -> np.ndarray:
-    shape = (int(round(sr * seconds)),) if channels is None else (int(round(sr * seconds)), channels)
-    return (0.3 * np.random.default_rng(seed).standard_normal(shape)).clip(-0.99, 0.99).astype(np.float32)
+def noise(
+    sr: int = SR, seconds: float = 1.0, seed: int = 0, channels: int | None = None
+) -> np.ndarray:
+    shape = (
+        (int(round(sr * seconds)),) if channels is None else (int(round(sr * seconds)), channels)
+    )
+    return (
+        (0.3 * np.random.default_rng(seed).standard_normal(shape))
+        .clip(-0.99, 0.99)
+        .astype(np.float32)
+    )
 
 
 def write(path: Path, data: np.ndarray, sr: int = SR, **kwargs) -> Path:
@@ -75,10 +83,19 @@ def test_lossless_formats_decode_to_the_written_signal(tmp_path, ext, fmt, subty
     assert y.dtype == np.float32 and y.shape == x.shape
     np.testing.assert_allclose(y, x, rtol=0, atol=step)
     info = audio_info(path)
-    assert info == {"samplerate": SR, "channels": 1, "frames": len(x), "duration": 0.5, "format": fmt, "subtype": subtype}
+    assert info == {
+        "samplerate": SR,
+        "channels": 1,
+        "frames": len(x),
+        "duration": 0.5,
+        "format": fmt,
+        "subtype": subtype,
+    }
 
 
-@pytest.mark.parametrize("ext, fmt, subtype", [("ogg", "OGG", "VORBIS"), ("mp3", "MP3", "MPEG_LAYER_III")])
+@pytest.mark.parametrize(
+    "ext, fmt, subtype", [("ogg", "OGG", "VORBIS"), ("mp3", "MP3", "MPEG_LAYER_III")]
+)
 def test_lossy_formats_keep_length_and_waveform(tmp_path, ext, fmt, subtype):
     x = tone(seconds=1.0) * np.hanning(SR).astype(np.float32)
     path = write(tmp_path / f"clip.{ext}", x, format=fmt, subtype=subtype)
@@ -131,12 +148,20 @@ def test_stereo_at_another_rate_is_averaged_then_resampled(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "rel", ["Bewick's Wren/é ß 1.flac", "folder with spaces/a clip (2).wav", "Zaunkönig/Ωμέγα.ogg", "日本/ウグイス.mp3"]
+    "rel",
+    [
+        "Bewick's Wren/é ß 1.flac",
+        "folder with spaces/a clip (2).wav",
+        "Zaunkönig/Ωμέγα.ogg",
+        "日本/ウグイス.mp3",
+    ],
 )
 def test_unusual_paths(tmp_path, rel):
     x = tone(seconds=0.5)
     path = tmp_path / rel
-    write(path, x, format={"flac": "FLAC", "wav": "WAV", "ogg": "OGG", "mp3": "MP3"}[path.suffix[1:]])
+    write(
+        path, x, format={"flac": "FLAC", "wav": "WAV", "ogg": "OGG", "mp3": "MP3"}[path.suffix[1:]]
+    )
     y = load_audio(path, SR)
     assert abs(len(y) - len(x)) <= 2 * 1152 and abs(peak_hz(y, SR) - 1000.0) <= 4.0
     assert audio_info(str(path))["samplerate"] == SR
@@ -180,11 +205,16 @@ def test_truncated_wav(tmp_path):
     path = _truncate(write(tmp_path / "cut off.wav", x, subtype="PCM_16"))
     # libsndfile silently reports only the frames present; the header is read to notice
     assert sf.info(path).frames < len(x)
-    with pytest.raises(AudioError, match=fault(path, rf"decoded \d+ of {len(x)} frames: file is truncated")):
+    with pytest.raises(
+        AudioError, match=fault(path, rf"decoded \d+ of {len(x)} frames: file is truncated")
+    ):
         load_audio(path, SR)
     with pytest.raises(AudioError, match=fault(path, "file is truncated")):
         audio_info(path)
-    with pytest.raises(AudioError, match=fault(path, r"decoded \d+ of 4410 frames \(segment 0.6..0.8 s\): file is truncated")):
+    with pytest.raises(
+        AudioError,
+        match=fault(path, r"decoded \d+ of 4410 frames \(segment 0.6..0.8 s\): file is truncated"),
+    ):
         load_audio(path, SR, 0.6, 0.8)
     # the part that is present is still readable as a segment
     np.testing.assert_allclose(load_audio(path, SR, 0.1, 0.2), x[2205:4410], atol=2.0**-15)
@@ -194,7 +224,9 @@ def test_truncated_float_wav_and_aiff(tmp_path):
     wav = _truncate(write(tmp_path / "f.wav", noise(), subtype="FLOAT"))
     aiff = _truncate(write(tmp_path / "a.aiff", noise(), subtype="PCM_16"))
     for path in (wav, aiff):
-        with pytest.raises(AudioError, match=fault(path, rf"decoded \d+ of {SR} frames: file is truncated")):
+        with pytest.raises(
+            AudioError, match=fault(path, rf"decoded \d+ of {SR} frames: file is truncated")
+        ):
             load_audio(path, SR)
 
 
@@ -202,14 +234,20 @@ def test_truncated_flac(tmp_path):
     x = noise(seconds=2.0)
     path = _truncate(write(tmp_path / "cut.flac", x, format="FLAC", subtype="PCM_16"))
     assert sf.info(path).frames == len(x)  # STREAMINFO still promises every frame
-    with pytest.raises(AudioError, match=fault(path, rf"decoded \d+ of {len(x)} frames: file is truncated")):
+    with pytest.raises(
+        AudioError, match=fault(path, rf"decoded \d+ of {len(x)} frames: file is truncated")
+    ):
         load_audio(path, SR)
     np.testing.assert_allclose(load_audio(path, SR, 0.0, 0.2), x[:4410], atol=2.0**-15)
 
 
 def test_truncated_mp3(tmp_path):
-    path = _truncate(write(tmp_path / "cut.mp3", tone(seconds=2.0), format="MP3", subtype="MPEG_LAYER_III"))
-    with pytest.raises(AudioError, match=fault(path, rf"decoded \d+ of {2 * SR} frames: file is truncated")):
+    path = _truncate(
+        write(tmp_path / "cut.mp3", tone(seconds=2.0), format="MP3", subtype="MPEG_LAYER_III")
+    )
+    with pytest.raises(
+        AudioError, match=fault(path, rf"decoded \d+ of {2 * SR} frames: file is truncated")
+    ):
         load_audio(path, SR)
 
 
@@ -235,7 +273,10 @@ def test_unfinished_wav_header_is_explained(tmp_path):
     i = data.find(b"data")
     data[i + 4 : i + 8] = struct.pack("<I", 0)  # a recorder that never wrote the final size
     path.write_bytes(bytes(data))
-    with pytest.raises(AudioError, match=fault(path, f"header announces 0 frames although {SR} frames of data follow")):
+    with pytest.raises(
+        AudioError,
+        match=fault(path, f"header announces 0 frames although {SR} frames of data follow"),
+    ):
         load_audio(path, SR)
 
 
@@ -288,15 +329,23 @@ def test_missing_file_and_folder(tmp_path):
 
 def test_bad_segments_name_the_numbers(tmp_path):
     path = write(tmp_path / "one second.wav", noise(), subtype="PCM_16")
-    with pytest.raises(AudioError, match=fault(path, r"start 0\.8 s is not before end 0\.5 s \(the file is 1\.000 s long\)")):
+    with pytest.raises(
+        AudioError,
+        match=fault(path, r"start 0\.8 s is not before end 0\.5 s \(the file is 1\.000 s long\)"),
+    ):
         load_audio(path, SR, 0.8, 0.5)
     with pytest.raises(AudioError, match=fault(path, r"start 0\.5 s is not before end 0\.5 s")):
         load_audio(path, SR, 0.5, 0.5)
-    with pytest.raises(AudioError, match=fault(path, r"end 1\.5 s is past the end of the file \(1\.000 s\)")):
+    with pytest.raises(
+        AudioError, match=fault(path, r"end 1\.5 s is past the end of the file \(1\.000 s\)")
+    ):
         load_audio(path, SR, 0.5, 1.5)
     with pytest.raises(AudioError, match=fault(path, r"end 1\.002 s is past the end")):
         load_audio(path, SR, end=1.002)  # more than 1 ms past
-    with pytest.raises(AudioError, match=fault(path, r"start 1\.2 s is at or past the end of the file \(1\.000 s\)")):
+    with pytest.raises(
+        AudioError,
+        match=fault(path, r"start 1\.2 s is at or past the end of the file \(1\.000 s\)"),
+    ):
         load_audio(path, SR, start=1.2)
     with pytest.raises(AudioError, match=fault(path, r"start -0\.1 s is negative")):
         load_audio(path, SR, -0.1, 0.5)
@@ -311,7 +360,9 @@ def _tree(root: Path, files: list[str]) -> list[Path]:
         p = root / rel
         ext = p.suffix.lower()
         if ext in AUDIO_EXTENSIONS:
-            fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3", ".aiff": "AIFF"}[ext]
+            fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3", ".aiff": "AIFF"}[
+                ext
+            ]
             write(p, tone(seconds=0.5 + 0.05 * i, f=400 + 150 * i), format=fmt)
         else:
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -363,7 +414,9 @@ def test_scan_folder_errors(tmp_path):
         scan_folder(file_root)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ManifestError, match=re.escape(str(empty)) + r": no audio files \(\.wav, \.flac"):
+    with pytest.raises(
+        ManifestError, match=re.escape(str(empty)) + r": no audio files \(\.wav, \.flac"
+    ):
         scan_folder(empty)
     text_only = tmp_path / "text only"
     _tree(text_only, ["Wren/notes.txt", "Wren/list.csv"])
@@ -371,7 +424,10 @@ def test_scan_folder_errors(tmp_path):
         scan_folder(text_only)
     loose = tmp_path / "loose"
     _tree(loose, ["Wren/a.wav", "stray one.wav", "stray two.flac"])
-    with pytest.raises(ManifestError, match=r"2 audio file\(s\) directly in the data folder.*stray one\.wav, stray two\.flac"):
+    with pytest.raises(
+        ManifestError,
+        match=r"2 audio file\(s\) directly in the data folder.*stray one\.wav, stray two\.flac",
+    ):
         scan_folder(loose)
 
 
@@ -395,7 +451,9 @@ def test_feature_step_reports_real_broken_files(tmp_path):
     _tree(root, [f"{sp}/good {i}.wav" for sp in ("Wren", "Sparrow") for i in range(5)])
     corrupt = root / "Wren" / "corrupt.wav"
     corrupt.write_bytes(np.random.default_rng(1).bytes(2048))
-    truncated = _truncate(write(root / "Sparrow" / "truncated.flac", noise(seconds=2.0), format="FLAC"))
+    truncated = _truncate(
+        write(root / "Sparrow" / "truncated.flac", noise(seconds=2.0), format="FLAC")
+    )
     manifest = tmp_path / "resolved.csv"
     prepare_manifest(root, manifest, tmp_path / "summary.json", seed=0)
     table = pd.read_csv(manifest)
@@ -403,17 +461,39 @@ def test_feature_step_reports_real_broken_files(tmp_path):
     out = {k: tmp_path / k for k in ("f.npy", "clips.csv", "skipped.csv")}
     settings = {"clip_seconds": 1.0}
     with pytest.raises(FeatureError) as err:
-        build_feature_cache(manifest, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], None, "error", progress=False)
+        build_feature_cache(
+            manifest,
+            settings,
+            out["f.npy"],
+            out["clips.csv"],
+            out["skipped.csv"],
+            None,
+            "error",
+            progress=False,
+        )
     msg = str(err.value)
     assert "2 recording(s)" in msg
     assert f"line {line['corrupt.wav']}: {corrupt}: cannot decode" in msg
-    assert f"line {line['truncated.flac']}: {truncated}: decoded" in msg and "file is truncated" in msg
+    assert (
+        f"line {line['truncated.flac']}: {truncated}: decoded" in msg and "file is truncated" in msg
+    )
     assert not out["f.npy"].exists()
 
-    clips = build_feature_cache(manifest, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], None, "skip", progress=False)
+    clips = build_feature_cache(
+        manifest,
+        settings,
+        out["f.npy"],
+        out["clips.csv"],
+        out["skipped.csv"],
+        None,
+        "skip",
+        progress=False,
+    )
     assert len(clips) == 10 and not clips["path"].str.contains("corrupt|truncated").any()
     skipped = pd.read_csv(out["skipped.csv"]).sort_values("line")
-    assert skipped["path"].tolist() == [str(p) for p in sorted([corrupt, truncated], key=lambda p: line[p.name])]
+    assert skipped["path"].tolist() == [
+        str(p) for p in sorted([corrupt, truncated], key=lambda p: line[p.name])
+    ]
     assert skipped["line"].tolist() == sorted([line["corrupt.wav"], line["truncated.flac"]])
     reasons = dict(zip(skipped["path"], skipped["reason"]))
     assert reasons[str(corrupt)].startswith(f"{corrupt}: cannot decode")
@@ -427,7 +507,10 @@ def test_folder_source_names_a_broken_link_relative_to_the_folder(tmp_path):
     (root / "Wren" / "moved.wav").symlink_to(tmp_path / "elsewhere.wav")
     with pytest.raises(ManifestError) as err:
         resolve_manifest(root)
-    assert str(err.value) == f"{root}: 1 audio file(s) listed but not found: Wren/moved.wav: file does not exist (broken link)"
+    assert (
+        str(err.value)
+        == f"{root}: 1 audio file(s) listed but not found: Wren/moved.wav: file does not exist (broken link)"
+    )
 
 
 def test_feature_errors_name_the_users_manifest_and_line(tmp_path):
@@ -436,7 +519,8 @@ def test_feature_errors_name_the_users_manifest_and_line(tmp_path):
     from jaxaudio.features.cache import FeatureError, build_feature_cache
 
     audio = tmp_path / "audio"
-    goods = [write(audio / f"good {i}.wav", tone(seconds=0.5, f=300 + 100 * i)) for i in range(4)]
+    for i in range(4):
+        write(audio / f"good {i}.wav", tone(seconds=0.5, f=300 + 100 * i))
     corrupt = audio / "corrupt.wav"
     corrupt.parent.mkdir(parents=True, exist_ok=True)
     corrupt.write_bytes(np.random.default_rng(1).bytes(2048))
@@ -455,12 +539,28 @@ def test_feature_errors_name_the_users_manifest_and_line(tmp_path):
     prepare_manifest(labels, resolved, resolved.with_name("dataset.json"))
     out = {k: tmp_path / "results" / k for k in ("f.npy", "clips.csv", "skipped.csv")}
     with pytest.raises(FeatureError) as err:
-        build_feature_cache(resolved, {"clip_seconds": 1.0}, out["f.npy"], out["clips.csv"], out["skipped.csv"], progress=False)
+        build_feature_cache(
+            resolved,
+            {"clip_seconds": 1.0},
+            out["f.npy"],
+            out["clips.csv"],
+            out["skipped.csv"],
+            progress=False,
+        )
     msg = str(err.value)
-    assert msg.startswith(f"{labels}: 1 recording(s) could not be used: line 5: {corrupt}: cannot decode"), msg
+    assert msg.startswith(
+        f"{labels}: 1 recording(s) could not be used: line 5: {corrupt}: cannot decode"
+    ), msg
     assert str(resolved) not in msg
-    build_feature_cache(resolved, {"clip_seconds": 1.0}, out["f.npy"], out["clips.csv"], out["skipped.csv"],
-                        on_bad_file="skip", progress=False)
+    build_feature_cache(
+        resolved,
+        {"clip_seconds": 1.0},
+        out["f.npy"],
+        out["clips.csv"],
+        out["skipped.csv"],
+        on_bad_file="skip",
+        progress=False,
+    )
     skipped = pd.read_csv(out["skipped.csv"])
     assert skipped[["path", "line", "manifest"]].values.tolist() == [[str(corrupt), 5, str(labels)]]
     assert skipped["reason"].iloc[0].startswith(f"{corrupt}: cannot decode")

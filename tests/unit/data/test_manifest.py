@@ -45,7 +45,9 @@ def test_split_is_stratified_seeded_and_every_species_trains(tmp_path):
 
 
 def test_given_split_is_kept(tmp_path):
-    path = make_data(tmp_path, {"a b": 4, "c'd": 4}, with_split=lambda df: ["train", "val", "test", "train"] * 2)
+    path = make_data(
+        tmp_path, {"a b": 4, "c'd": 4}, with_split=lambda df: ["train", "val", "test", "train"] * 2
+    )
     df, _ = resolve_manifest(path)
     assert list(df["split"]) == ["train", "val", "test", "train"] * 2
 
@@ -54,8 +56,14 @@ def test_given_split_is_kept(tmp_path):
     "content, message",
     [
         ("file,species\nx.wav,a\n", r"missing required column\(s\) \['path'\]"),
-        ("path,species,split\naudio/a/0.wav,a,train\naudio/a/1.wav,a,holdout\n", r"unknown split name\(s\) \['holdout'\] \(first on line 3\)"),
-        ("path,species,split\naudio/a/0.wav,a,train\naudio/b/0.wav,b,test\n", r"species with no training clip: \['b'\]"),
+        (
+            "path,species,split\naudio/a/0.wav,a,train\naudio/a/1.wav,a,holdout\n",
+            r"unknown split name\(s\) \['holdout'\] \(first on line 3\)",
+        ),
+        (
+            "path,species,split\naudio/a/0.wav,a,train\naudio/b/0.wav,b,test\n",
+            r"species with no training clip: \['b'\]",
+        ),
         ("path,species\naudio/a/0.wav,\n", r"empty 'species' on line\(s\) \[2\]"),
     ],
 )
@@ -83,11 +91,23 @@ def test_missing_manifest(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("path,species,start,end\naudio/a/0.wav,a,0.5,0.2\n", r"start >= end on line\(s\) \[2\] \(line 2: start 0.5, end 0.2\)"),
-        ("path,species,start\naudio/a/0.wav,a,abc\n", r"'start' is not a number on line\(s\) \[2\]"),
+        (
+            "path,species,start,end\naudio/a/0.wav,a,0.5,0.2\n",
+            r"start >= end on line\(s\) \[2\] \(line 2: start 0.5, end 0.2\)",
+        ),
+        (
+            "path,species,start\naudio/a/0.wav,a,abc\n",
+            r"'start' is not a number on line\(s\) \[2\]",
+        ),
         ("path,species,end\naudio/a/0.wav,a,-1\n", r"negative 'end' on line\(s\) \[2\]"),
-        ("path,species\naudio/a/0.wav,a\naudio/a/1.wav,a\naudio/a/0.wav,a\n", r"duplicate rows \(same file\) on lines \[2, 4\]"),
-        ("path,species,start,end\naudio/a/0.wav,a,0,1\naudio/a/0.wav,a,0,1\n", r"duplicate rows \(same file and segment\)"),
+        (
+            "path,species\naudio/a/0.wav,a\naudio/a/1.wav,a\naudio/a/0.wav,a\n",
+            r"duplicate rows \(same file\) on lines \[2, 4\]",
+        ),
+        (
+            "path,species,start,end\naudio/a/0.wav,a,0,1\naudio/a/0.wav,a,0,1\n",
+            r"duplicate rows \(same file and segment\)",
+        ),
     ],
 )
 def test_segment_and_duplicate_errors(tmp_path, content, message):
@@ -101,7 +121,9 @@ def test_segment_and_duplicate_errors(tmp_path, content, message):
 def test_segments_of_one_file_are_distinct_rows(tmp_path):
     make_data(tmp_path, {"a": 1, "b": 1})
     path = tmp_path / "m.csv"
-    path.write_text("path,species,start,end,split\naudio/a/0.wav,a,0,0.02,train\naudio/a/0.wav,a,0.02,,val\naudio/b/0.wav,b,,,train\n")
+    path.write_text(
+        "path,species,start,end,split\naudio/a/0.wav,a,0,0.02,train\naudio/a/0.wav,a,0.02,,val\naudio/b/0.wav,b,,,train\n"
+    )
     df, _ = resolve_manifest(path)
     assert df["start"].tolist()[:2] == [0.0, 0.02] and np.isnan(df["end"][1])
 
@@ -110,7 +132,9 @@ def test_grouped_split_never_shares_a_group(tmp_path):
     counts = {"a": 30, "b": 12, "c": 4}
     path = make_data(tmp_path, counts)
     df = pd.read_csv(path)
-    df["group"] = [f"{s}-rec{i // 3}" for s, i in zip(df["species"], df.groupby("species").cumcount())]
+    df["group"] = [
+        f"{s}-rec{i // 3}" for s, i in zip(df["species"], df.groupby("species").cumcount())
+    ]
     df.to_csv(path, index=False)
     out, _ = resolve_manifest(path, seed=1)
     assert (out.groupby("group")["split"].nunique() == 1).all()
@@ -134,16 +158,23 @@ def test_missing_file_is_named_with_its_manifest_line(tmp_path):
     """The line is the one an editor shows: the header is line 1 and blank lines count."""
     make_data(tmp_path, {"Robin": 3})
     path = tmp_path / "manifest.csv"
-    path.write_text("path,species\naudio/Robin/0.wav,Robin\n\naudio/Robin/1.wav,Robin\naudio/Robin/x.flac,Robin\n")
+    path.write_text(
+        "path,species\naudio/Robin/0.wav,Robin\n\naudio/Robin/1.wav,Robin\naudio/Robin/x.flac,Robin\n"
+    )
     with pytest.raises(ManifestError) as err:
         resolve_manifest(path)
-    assert str(err.value) == f"{path}: 1 audio file(s) listed but not found: line 5: audio/Robin/x.flac: file does not exist"
+    assert (
+        str(err.value)
+        == f"{path}: 1 audio file(s) listed but not found: line 5: audio/Robin/x.flac: file does not exist"
+    )
 
 
 def test_folder_listed_as_a_file_is_called_a_folder(tmp_path):
     make_data(tmp_path, {"Robin": 2})
     path = tmp_path / "manifest.csv"
-    path.write_text("path,species\naudio/Robin/0.wav,Robin\naudio/Robin,Robin\naudio/Robin/gone.wav,Robin\n")
+    path.write_text(
+        "path,species\naudio/Robin/0.wav,Robin\naudio/Robin,Robin\naudio/Robin/gone.wav,Robin\n"
+    )
     with pytest.raises(ManifestError) as err:
         resolve_manifest(path)
     msg = str(err.value)
@@ -156,9 +187,15 @@ def test_folder_listed_as_a_file_is_called_a_folder(tmp_path):
 def test_many_missing_files_are_counted(tmp_path):
     make_data(tmp_path, {"a": 1})
     path = tmp_path / "m.csv"
-    path.write_text("path,species\naudio/a/0.wav,a\n" + "".join(f"audio/a/missing {i}.wav,a\n" for i in range(12)))
-    with pytest.raises(ManifestError, match=r": 12 audio file\(s\) listed but not found: line 3: audio/a/missing 0\.wav: "
-                       r"file does not exist; .*line 12: audio/a/missing 9\.wav: file does not exist; \.\.\. \(12 in all\)$"):
+    path.write_text(
+        "path,species\naudio/a/0.wav,a\n"
+        + "".join(f"audio/a/missing {i}.wav,a\n" for i in range(12))
+    )
+    with pytest.raises(
+        ManifestError,
+        match=r": 12 audio file\(s\) listed but not found: line 3: audio/a/missing 0\.wav: "
+        r"file does not exist; .*line 12: audio/a/missing 9\.wav: file does not exist; \.\.\. \(12 in all\)$",
+    ):
         resolve_manifest(path)
 
 
@@ -166,7 +203,9 @@ def test_line_numbers_count_blank_lines_in_every_error(tmp_path):
     make_data(tmp_path, {"a": 2})
     path = tmp_path / "m.csv"
     path.write_text("path,species,split\n\naudio/a/0.wav,a,train\n\n\naudio/a/1.wav,a,holdout\n")
-    with pytest.raises(ManifestError, match=r"unknown split name\(s\) \['holdout'\] \(first on line 6\)"):
+    with pytest.raises(
+        ManifestError, match=r"unknown split name\(s\) \['holdout'\] \(first on line 6\)"
+    ):
         check_manifest(path)
 
 
@@ -178,13 +217,26 @@ def test_resolved_manifest_says_where_each_row_came_from(tmp_path):
 
     make_data(tmp_path, {"a": 3, "b": 1})
     path = tmp_path / "labels.csv"
-    path.write_text("path,species\naudio/b/0.wav,b\naudio/a/0.wav,a\n\naudio/a/1.wav,a\naudio/a/2.wav,a\n")
+    path.write_text(
+        "path,species\naudio/b/0.wav,b\naudio/a/0.wav,a\n\naudio/a/1.wav,a\naudio/a/2.wav,a\n"
+    )
     out = tmp_path / "results" / "manifest.csv"
     out.parent.mkdir()
-    df, species = prepare_manifest(path, out, tmp_path / "results" / "dataset.json", min_clips_per_species=2)
+    df, species = prepare_manifest(
+        path, out, tmp_path / "results" / "dataset.json", min_clips_per_species=2
+    )
     assert species == ["a"]
     written = load_resolved(out)
-    assert list(written.columns) == ["path", "species", "split", "label", "source_file", "source_line"]
+    assert list(written.columns) == [
+        "path",
+        "species",
+        "split",
+        "label",
+        "source_file",
+        "source_line",
+    ]
     assert written["source_file"].tolist() == [str(path)] * 3
     assert written["source_line"].tolist() == [3, 5, 6]
-    assert written["path"].tolist() == [str(tmp_path / "audio" / "a" / f"{i}.wav") for i in range(3)]
+    assert written["path"].tolist() == [
+        str(tmp_path / "audio" / "a" / f"{i}.wav") for i in range(3)
+    ]

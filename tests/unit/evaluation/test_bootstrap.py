@@ -31,7 +31,9 @@ def test_weighted_metrics_equal_sklearn_on_a_resample():
     got = weighted_metrics(y, p, np.vstack([np.ones_like(w), w]), 8, rare)
     for row, (yy, pp) in enumerate([(y, p), (y[idx], p[idx])]):
         assert got["accuracy"][row] == pytest.approx(accuracy_score(yy, pp))
-        assert got["macro_f1"][row] == pytest.approx(f1_score(yy, pp, average="macro", zero_division=0))
+        assert got["macro_f1"][row] == pytest.approx(
+            f1_score(yy, pp, average="macro", zero_division=0)
+        )
         assert got["rare_f1"][row] == pytest.approx(rare_f1_reference(yy, pp, rare))
 
 
@@ -39,7 +41,11 @@ def test_macro_f1_label_set_is_sklearns():
     """Class 3 only predicted (F1 0, counted), class 2 absent from both (not counted)."""
     y, p = np.array([0, 0, 1, 1]), np.array([0, 3, 1, 1])
     got = weighted_metrics(y, p, np.ones((1, 4)), 4, np.zeros(4, bool))["macro_f1"][0]
-    assert got == pytest.approx(f1_score(y, p, average="macro", zero_division=0)) == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert (
+        got
+        == pytest.approx(f1_score(y, p, average="macro", zero_division=0))
+        == pytest.approx((2 / 3 + 1 + 0) / 3)
+    )
 
 
 def test_identical_candidate_gives_an_interval_of_zero():
@@ -51,18 +57,30 @@ def test_identical_candidate_gives_an_interval_of_zero():
 
 def test_interval_matches_scipy_paired_percentile_bootstrap():
     y, base = toy(seed=2, skill=0.55)
-    cand = np.where(np.random.default_rng(4).random(len(y)) < 0.5, y, base)  # right on ~half of base's errors
+    cand = np.where(
+        np.random.default_rng(4).random(len(y)) < 0.5, y, base
+    )  # right on ~half of base's errors
     ours = paired_bootstrap(y, [cand], [base], 8, np.zeros(8, bool), n_resamples=4000)
 
     def delta_f1(yy, c, b):
-        return f1_score(yy, c, average="macro", zero_division=0) - f1_score(yy, b, average="macro", zero_division=0)
+        return f1_score(yy, c, average="macro", zero_division=0) - f1_score(
+            yy, b, average="macro", zero_division=0
+        )
 
     def delta_acc(yy, c, b):
         return np.mean(c == yy) - np.mean(b == yy)
 
     for metric, stat in (("macro_f1", delta_f1), ("accuracy", delta_acc)):
-        ref = bootstrap((y, cand, base), stat, paired=True, vectorized=False, n_resamples=4000,
-                        confidence_level=0.95, method="percentile", rng=np.random.default_rng(0))
+        ref = bootstrap(
+            (y, cand, base),
+            stat,
+            paired=True,
+            vectorized=False,
+            n_resamples=4000,
+            confidence_level=0.95,
+            method="percentile",
+            rng=np.random.default_rng(0),
+        )
         assert ours[metric]["delta"] == pytest.approx(stat(y, cand, base))
         # two Monte-Carlo estimates of the same quantiles: within 0.01 of each other
         assert ours[metric]["low"] == pytest.approx(ref.confidence_interval.low, abs=0.01)

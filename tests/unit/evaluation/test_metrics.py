@@ -15,7 +15,12 @@ import pytest
 from matplotlib import image as mpimg
 from sklearn import metrics as skm
 
-from jaxaudio.evaluation.metrics import Evaluation, evaluate_predictions, rare_species, save_evaluation
+from jaxaudio.evaluation.metrics import (
+    Evaluation,
+    evaluate_predictions,
+    rare_species,
+    save_evaluation,
+)
 from jaxaudio.evaluation.plots import plot_confusion, plot_history
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -97,8 +102,19 @@ def test_hand_computed_three_class_case():
     np.testing.assert_array_equal(ev.confusion, expected_cm)
 
     pc = ev.per_class
-    assert list(pc.columns) == ["species", "train_count", "precision", "recall", "f1", "support", "rare",
-                                "ap", "roc_auc", "threshold", "f1_tuned"]
+    assert list(pc.columns) == [
+        "species",
+        "train_count",
+        "precision",
+        "recall",
+        "f1",
+        "support",
+        "rare",
+        "ap",
+        "roc_auc",
+        "threshold",
+        "f1_tuned",
+    ]
     np.testing.assert_allclose(pc["ap"], [13 / 15, 2 / 3, 1 / 2])
     np.testing.assert_allclose(pc["roc_auc"], [7 / 9, 1 / 2, 4 / 5])
     assert m["cmap"] == pytest.approx(61 / 90)
@@ -181,7 +197,9 @@ def _random_case(seed: int = 0, n_classes: int = 20, n: int = 300):
 
 
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])  # 1, 2: absent classes predicted; 3: rare with 0 support
+@pytest.mark.parametrize(
+    "seed", [0, 1, 2, 3]
+)  # 1, 2: absent classes predicted; 3: rare with 0 support
 def test_random_case_matches_sklearn(seed):
     y, probs, species, counts = _random_case(seed)
     C = len(species)
@@ -211,7 +229,9 @@ def test_random_case_matches_sklearn(seed):
     np.testing.assert_allclose(ev.per_class["recall"], r)
     np.testing.assert_allclose(ev.per_class["f1"], f)
     np.testing.assert_array_equal(ev.per_class["support"], s)
-    np.testing.assert_array_equal(ev.confusion, skm.confusion_matrix(y, y_pred, labels=list(range(C))))
+    np.testing.assert_array_equal(
+        ev.confusion, skm.confusion_matrix(y, y_pred, labels=list(range(C)))
+    )
     assert ev.confusion.shape == (C, C)
     assert ev.confusion.sum() == len(y)
 
@@ -405,8 +425,17 @@ def test_save_evaluation_roundtrip(tmp_path):
     loaded = json.loads(mj.read_text())
     assert loaded == ev.metrics  # floats round-trip exactly through JSON
     assert set(loaded) >= {
-        "n_test", "n_classes", "accuracy", "macro_f1", "weighted_f1", "balanced_accuracy",
-        "top_k_accuracy", "rare_f1", "rare_species", "rare_threshold", "rare_quantile",
+        "n_test",
+        "n_classes",
+        "accuracy",
+        "macro_f1",
+        "weighted_f1",
+        "balanced_accuracy",
+        "top_k_accuracy",
+        "rare_f1",
+        "rare_species",
+        "rare_threshold",
+        "rare_quantile",
     }
     df = pd.read_csv(pc)
     assert len(df) == len(species)
@@ -551,7 +580,12 @@ def test_tuned_f1_on_test_uses_the_validation_thresholds():
     p_val = np.array([[0.6, 0.4], [0.9, 0.1], [0.3, 0.7], [0.2, 0.8]])
     y_test = np.array([0, 0, 1])
     p_test = np.array([[0.55, 0.45], [0.95, 0.05], [0.1, 0.9]])
-    ev = evaluate_predictions(y_test, p_test, species, {"a": 5, "b": 5}, top_k=1, val=(y_val, p_val))
-    assert ev.metrics["thresholds"]["per_species"] == {"a": pytest.approx(0.6), "b": pytest.approx(0.7)}
+    ev = evaluate_predictions(
+        y_test, p_test, species, {"a": 5, "b": 5}, top_k=1, val=(y_val, p_val)
+    )
+    assert ev.metrics["thresholds"]["per_species"] == {
+        "a": pytest.approx(0.6),
+        "b": pytest.approx(0.7),
+    }
     np.testing.assert_allclose(ev.per_class["f1_tuned"], [2 / 3, 1.0])
     assert ev.metrics["tuned_macro_f1"] == pytest.approx((2 / 3 + 1) / 2)

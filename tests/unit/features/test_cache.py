@@ -7,9 +7,9 @@ import scipy.signal
 import soundfile as sf
 
 from jaxaudio.data.audio import AudioError, fit_length, load_audio
+from jaxaudio.features.cache import write_cache
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.reference import mfcc_stack
-from jaxaudio.features.cache import write_cache
 
 
 def tone(sr=22050, seconds=3.0, f=1000.0):
@@ -46,7 +46,7 @@ def test_decode_resample_mono_pad(tmp_path):
     ref, _ = librosa.load(path, sr=22050, mono=True, res_type="soxr_hq")
     np.testing.assert_allclose(y, ref, atol=1e-4)
     fitted = fit_length(y, 22050)
-    assert fitted.shape == (22050,) and np.all(fitted[len(y):] == 0)
+    assert fitted.shape == (22050,) and np.all(fitted[len(y) :] == 0)
     long = np.arange(10.0)
     np.testing.assert_array_equal(fit_length(long, 4), [3, 4, 5, 6])
     np.testing.assert_array_equal(fit_length(long, 4, "start"), [0, 1, 2, 3])
@@ -68,33 +68,61 @@ def test_clip_too_short_for_delta_is_a_config_error():
 def test_real_recordings_match_librosa(birdsounds, tmp_path, backend):
     import pandas as pd
 
-    from jaxaudio.features.cache import build_feature_cache
     from jaxaudio.data.manifest import prepare_manifest
+    from jaxaudio.features.cache import build_feature_cache
 
     rows = pd.read_csv(birdsounds / "manifest.csv").iloc[::400].head(5)
     paths = [birdsounds / p for p in rows["path"]]
     listing = tmp_path / "five.csv"
-    pd.DataFrame({"path": [str(p) for p in paths], "species": rows["species"], "split": "train"}).to_csv(listing, index=False)
+    pd.DataFrame(
+        {"path": [str(p) for p in paths], "species": rows["species"], "split": "train"}
+    ).to_csv(listing, index=False)
     resolved = tmp_path / "resolved.csv"
     prepare_manifest(listing, resolved, tmp_path / "summary.json")
     out = tmp_path / "f.npy"
-    build_feature_cache(resolved, {"clip_seconds": 1.0, "backend": backend}, out, tmp_path / "clips.csv",
-                        tmp_path / "skipped.csv", progress=False, threads=2)
+    build_feature_cache(
+        resolved,
+        {"clip_seconds": 1.0, "backend": backend},
+        out,
+        tmp_path / "clips.csv",
+        tmp_path / "skipped.csv",
+        progress=False,
+        threads=2,
+    )
     cache = np.load(out, mmap_mode="r")
-    assert isinstance(cache, np.memmap) and cache.shape == (len(paths), 3, 40, 44) and cache.dtype == np.float32
+    assert (
+        isinstance(cache, np.memmap)
+        and cache.shape == (len(paths), 3, 40, 44)
+        and cache.dtype == np.float32
+    )
     for i, p in enumerate(paths):
         y, _ = librosa.load(p, sr=22050, mono=True)
-        y = librosa.util.fix_length(y, size=22050) if len(y) < 22050 else y[(len(y) - 22050) // 2 :][:22050]
+        y = (
+            librosa.util.fix_length(y, size=22050)
+            if len(y) < 22050
+            else y[(len(y) - 22050) // 2 :][:22050]
+        )
         ref = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40, n_fft=2048, hop_length=512)
         np.testing.assert_allclose(cache[i, 0], ref, rtol=1e-4, atol=1e-2)
-        np.testing.assert_allclose(cache[i, 2], librosa.feature.delta(ref, order=2), rtol=1e-4, atol=1e-2)
+        np.testing.assert_allclose(
+            cache[i, 2], librosa.feature.delta(ref, order=2), rtol=1e-4, atol=1e-2
+        )
 
 
 def test_windows_cover_the_recording():
     from jaxaudio.features.windows import cut_clips
 
     sr = 100
-    cfg = FeatureConfig(sample_rate=sr, clip_seconds=1.0, crop="windows", window_hop_seconds=0.4, n_fft=16, hop_length=4, n_mels=8, n_mfcc=4)
+    cfg = FeatureConfig(
+        sample_rate=sr,
+        clip_seconds=1.0,
+        crop="windows",
+        window_hop_seconds=0.4,
+        n_fft=16,
+        hop_length=4,
+        n_mels=8,
+        n_mfcc=4,
+    )
     y = np.arange(250, dtype=np.float32)  # 2.5 s
     clips = cut_clips(y, cfg)
     # starts 0, 0.4, 0.8, 1.2 s and a last window ending at 2.5 s (start 1.5 s)
@@ -103,7 +131,18 @@ def test_windows_cover_the_recording():
     np.testing.assert_array_equal(clips[-1][1], y[150:250])
     short = cut_clips(np.ones(30, np.float32), cfg)
     assert len(short) == 1 and short[0][1][:30].sum() == 30 and short[0][1][30:].sum() == 0
-    centre = cut_clips(y, FeatureConfig(sample_rate=sr, clip_seconds=1.0, crop="center", n_fft=16, hop_length=4, n_mels=8, n_mfcc=4))
+    centre = cut_clips(
+        y,
+        FeatureConfig(
+            sample_rate=sr,
+            clip_seconds=1.0,
+            crop="center",
+            n_fft=16,
+            hop_length=4,
+            n_mels=8,
+            n_mfcc=4,
+        ),
+    )
     assert len(centre) == 1 and centre[0][0] == 0.75  # (250 - 100) // 2 samples
 
 
@@ -112,7 +151,14 @@ def _tone_files(tmp_path, names):
     for i, name in enumerate(names):
         p = tmp_path / name
         sf.write(p, tone(22050, 0.5 + 0.1 * i, 300 + 100 * i), 22050)
-        rows.append({"path": str(p), "species": "ab"[i % 2], "split": "train" if i < 4 else "test", "label": i % 2})
+        rows.append(
+            {
+                "path": str(p),
+                "species": "ab"[i % 2],
+                "split": "train" if i < 4 else "test",
+                "label": i % 2,
+            }
+        )
     return rows
 
 
@@ -124,17 +170,34 @@ def test_feature_step_caches_reports_all_bad_files_and_skips(tmp_path, monkeypat
     rows = _tone_files(tmp_path, [f"good{i}.wav" for i in range(5)])
     (tmp_path / "broken.wav").write_bytes(b"RIFF0000WAVEjunk")
     (tmp_path / "empty.wav").write_bytes(b"")
-    rows += [{"path": str(tmp_path / "broken.wav"), "species": "a", "split": "train", "label": 0},
-             {"path": str(tmp_path / "empty.wav"), "species": "b", "split": "test", "label": 1}]
+    rows += [
+        {"path": str(tmp_path / "broken.wav"), "species": "a", "split": "train", "label": 0},
+        {"path": str(tmp_path / "empty.wav"), "species": "b", "split": "test", "label": 1},
+    ]
     manifest = tmp_path / "m.csv"
     pd.DataFrame(rows).to_csv(manifest, index=False)
     settings = {"clip_seconds": 1.0}
     out = {k: tmp_path / f"{k}" for k in ("f.npy", "clips.csv", "skipped.csv")}
     cache = tmp_path / "cache"
     with pytest.raises(FeatureError) as err:
-        build_feature_cache(manifest, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], cache, "error", progress=False)
+        build_feature_cache(
+            manifest,
+            settings,
+            out["f.npy"],
+            out["clips.csv"],
+            out["skipped.csv"],
+            cache,
+            "error",
+            progress=False,
+        )
     msg = str(err.value)
-    assert "2 recording(s)" in msg and "line 7" in msg and "broken.wav" in msg and "line 8" in msg and "empty.wav" in msg
+    assert (
+        "2 recording(s)" in msg
+        and "line 7" in msg
+        and "broken.wav" in msg
+        and "line 8" in msg
+        and "empty.wav" in msg
+    )
     assert len(list(cache.glob("*.npz"))) == 5  # the good recordings' features are kept
     assert not out["f.npy"].exists()
     # Rerun with skip: the five good recordings come from the cache (none is decoded again).
@@ -147,7 +210,16 @@ def test_feature_step_caches_reports_all_bad_files_and_skips(tmp_path, monkeypat
         return real_load(path, *args, **kwargs)
 
     monkeypatch.setattr(features_mod, "load_audio", load_only_bad)
-    clips = build_feature_cache(manifest, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], cache, "skip", progress=False)
+    clips = build_feature_cache(
+        manifest,
+        settings,
+        out["f.npy"],
+        out["clips.csv"],
+        out["skipped.csv"],
+        cache,
+        "skip",
+        progress=False,
+    )
     assert len(clips) == 5 and list(clips["recording"]) == [0, 1, 2, 3, 4]
     skipped = pd.read_csv(out["skipped.csv"])
     assert list(skipped["line"]) == [7, 8] and skipped["reason"].str.contains("broken.wav").iloc[0]
@@ -163,8 +235,8 @@ def test_csv_with_every_optional_column_to_windowed_features(tmp_path):
     species and split, cut at the offsets the hop predicts."""
     import pandas as pd
 
-    from jaxaudio.features.cache import build_feature_cache
     from jaxaudio.data.manifest import prepare_manifest
+    from jaxaudio.features.cache import build_feature_cache
 
     sr = 22050
     long_rec = tmp_path / "audio" / "Bewick's Wren" / "dawn chorus é.flac"
@@ -185,7 +257,15 @@ def test_csv_with_every_optional_column_to_windowed_features(tmp_path):
     prepare_manifest(manifest, resolved, tmp_path / "summary.json")
     out = {k: tmp_path / k for k in ("f.npy", "clips.csv", "skipped.csv")}
     settings = {"clip_seconds": 1.0, "crop": "windows", "window_hop_seconds": 0.5}
-    clips = build_feature_cache(resolved, settings, out["f.npy"], out["clips.csv"], out["skipped.csv"], tmp_path / "cache", progress=False)
+    clips = build_feature_cache(
+        resolved,
+        settings,
+        out["f.npy"],
+        out["clips.csv"],
+        out["skipped.csv"],
+        tmp_path / "cache",
+        progress=False,
+    )
     # segment 0..2.5 s: windows at 0, 0.5, 1.0, 1.5 and one ending at 2.5 (1.5 s) -> starts 0,.5,1,1.5
     # segment 2.5..4 s: 1.5 s long -> 2.5, 3.0 (ends exactly at 4.0)
     # Song Sparrow 1.2 s: 0.0 and 0.2 (aligned to the end); val segment 0.2..1.2 = 1 s: one window
@@ -195,7 +275,12 @@ def test_csv_with_every_optional_column_to_windowed_features(tmp_path):
         np.testing.assert_allclose(got, starts, atol=1e-3)
     by_rec = clips.groupby("recording")
     assert by_rec["split"].first().tolist() == ["train", "test", "train", "val"]
-    assert by_rec["species"].first().tolist() == ["Bewick's Wren", "Bewick's Wren", "Song Sparrow", "Song Sparrow"]
+    assert by_rec["species"].first().tolist() == [
+        "Bewick's Wren",
+        "Bewick's Wren",
+        "Song Sparrow",
+        "Song Sparrow",
+    ]
     assert by_rec["group"].first().tolist() == ["rec1", "rec1", "rec2", "rec3"]
     x = np.load(out["f.npy"])
     assert x.shape == (9, 3, 40, 44)
@@ -209,19 +294,30 @@ def test_csv_with_every_optional_column_to_windowed_features(tmp_path):
 def test_file_deleted_after_the_manifest_check_is_a_bad_file(tmp_path):
     import pandas as pd
 
-    from jaxaudio.features.cache import build_feature_cache
     from jaxaudio.data.manifest import prepare_manifest
+    from jaxaudio.features.cache import build_feature_cache
 
     for i in range(4):
         sf.write(tmp_path / f"a{i}.wav", tone(22050, 0.5, 500 + 100 * i), 22050)
     listing = tmp_path / "m.csv"
-    listing.write_text("path,species,split\n" + "".join(f"a{i}.wav,Wren,{'train' if i < 3 else 'test'}\n" for i in range(4)))
+    listing.write_text(
+        "path,species,split\n"
+        + "".join(f"a{i}.wav,Wren,{'train' if i < 3 else 'test'}\n" for i in range(4))
+    )
     resolved = tmp_path / "resolved.csv"
     prepare_manifest(listing, resolved, tmp_path / "s.json")
     (tmp_path / "a1.wav").unlink()  # gone between the manifest rule and the features rule
     skipped = tmp_path / "skipped.csv"
-    clips = build_feature_cache(resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "c.csv", skipped,
-                                tmp_path / "cache", on_bad_file="skip", progress=False)
+    clips = build_feature_cache(
+        resolved,
+        {"clip_seconds": 1.0},
+        tmp_path / "f.npy",
+        tmp_path / "c.csv",
+        skipped,
+        tmp_path / "cache",
+        on_bad_file="skip",
+        progress=False,
+    )
     assert len(clips) == 3
     row = pd.read_csv(skipped).iloc[0]
     assert row["line"] == 3 and row["reason"].startswith(f"{tmp_path / 'a1.wav'}: cannot read file")
@@ -253,7 +349,13 @@ def _listing(tmp_path, signals):
         y, sr = y if isinstance(y, tuple) else (y, 22050)
         sf.write(tmp_path / name, y, sr)
     listing = tmp_path / "labels.csv"
-    pd.DataFrame({"path": list(signals), "species": ["ab"[i % 2] for i in range(len(signals))], "split": "train"}).to_csv(listing, index=False)
+    pd.DataFrame(
+        {
+            "path": list(signals),
+            "species": ["ab"[i % 2] for i in range(len(signals))],
+            "split": "train",
+        }
+    ).to_csv(listing, index=False)
     resolved = tmp_path / "results" / "manifest.csv"
     resolved.parent.mkdir(exist_ok=True)
     prepare_manifest(listing, resolved, tmp_path / "results" / "dataset.json")
@@ -266,15 +368,27 @@ def test_features_log_holds_plain_progress_lines(tmp_path):
     from jaxaudio.features.cache import build_feature_cache
     from jaxaudio.runtime.runlog import step_log
 
-    _, resolved = _listing(tmp_path, {f"rec {i}.wav": tone(22050, 0.5 + 0.1 * i, 300 + 100 * i) for i in range(5)})
+    _, resolved = _listing(
+        tmp_path, {f"rec {i}.wav": tone(22050, 0.5 + 0.1 * i, 300 + 100 * i) for i in range(5)}
+    )
     log_file = tmp_path / "logs" / "features.log"
     with step_log(log_file):
-        build_feature_cache(resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "clips.csv",
-                            tmp_path / "skipped.csv", cache_dir=tmp_path / "cache")  # progress left at its default
+        build_feature_cache(
+            resolved,
+            {"clip_seconds": 1.0},
+            tmp_path / "f.npy",
+            tmp_path / "clips.csv",
+            tmp_path / "skipped.csv",
+            cache_dir=tmp_path / "cache",
+        )  # progress left at its default
     text = log_file.read_text()
     assert "\r" not in text
     assert "features (jax, 1 thread(s)): 5/5 recordings (0 from the cache, 0 bad)" in text, text
-    assert all(" INFO " in line or " WARNING " in line for line in text.splitlines() if "features (" in line)
+    assert all(
+        " INFO " in line or " WARNING " in line
+        for line in text.splitlines()
+        if "features (" in line
+    )
 
 
 def test_progress_bar_is_never_drawn_into_a_file(tmp_path):
@@ -282,11 +396,22 @@ def test_progress_bar_is_never_drawn_into_a_file(tmp_path):
     from jaxaudio.features.cache import build_feature_cache
     from jaxaudio.runtime.runlog import is_terminal, step_log
 
-    _, resolved = _listing(tmp_path, {f"rec {i}.wav": tone(22050, 0.5, 400 + 100 * i) for i in range(2)})
+    _, resolved = _listing(
+        tmp_path, {f"rec {i}.wav": tone(22050, 0.5, 400 + 100 * i) for i in range(2)}
+    )
     with step_log(tmp_path / "x.log"):
-        build_feature_cache(resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "clips.csv",
-                            tmp_path / "skipped.csv", progress=True)
-    assert "\r" not in (tmp_path / "x.log").read_text() and "2/2 recordings" in (tmp_path / "x.log").read_text()
+        build_feature_cache(
+            resolved,
+            {"clip_seconds": 1.0},
+            tmp_path / "f.npy",
+            tmp_path / "clips.csv",
+            tmp_path / "skipped.csv",
+            progress=True,
+        )
+    assert (
+        "\r" not in (tmp_path / "x.log").read_text()
+        and "2/2 recordings" in (tmp_path / "x.log").read_text()
+    )
     with open(tmp_path / "plain.txt", "w") as f:
         assert not is_terminal(f)
     assert not is_terminal(object())  # no isatty at all
@@ -301,9 +426,19 @@ def test_recording_much_shorter_than_the_clip_is_warned(tmp_path, caplog):
     t = np.arange(16) / 16000
     tiny = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)  # 16 samples at 16 kHz = 0.001 s
     signals = {f"rec {i}.wav": tone(22050, 0.5 + 0.1 * i, 300 + 100 * i) for i in range(4)}
-    signals = {**dict(list(signals.items())[:2]), "tiny call.wav": (tiny, 16000), **dict(list(signals.items())[2:])}
+    signals = {
+        **dict(list(signals.items())[:2]),
+        "tiny call.wav": (tiny, 16000),
+        **dict(list(signals.items())[2:]),
+    }
     listing, resolved = _listing(tmp_path, signals)  # tiny call.wav on line 4
-    args = (resolved, {"clip_seconds": 1.0}, tmp_path / "f.npy", tmp_path / "clips.csv", tmp_path / "skipped.csv")
+    args = (
+        resolved,
+        {"clip_seconds": 1.0},
+        tmp_path / "f.npy",
+        tmp_path / "clips.csv",
+        tmp_path / "skipped.csv",
+    )
     for attempt in ("decoded", "cached"):
         caplog.clear()
         with caplog.at_level("WARNING", logger="jaxaudio.features.cache"):
@@ -313,11 +448,17 @@ def test_recording_much_shorter_than_the_clip_is_warned(tmp_path, caplog):
         assert len(warnings) == 1, (attempt, warnings)
         msg = warnings[0]
         assert msg.startswith(f"{listing}: 1 recording(s) shorter than 0.023 s"), msg
-        assert f"line 4: {tmp_path / 'tiny call.wav'}: 0.001 s of audio padded to a 1 s clip (0.1 % signal)" in msg, msg
+        assert (
+            f"line 4: {tmp_path / 'tiny call.wav'}: 0.001 s of audio padded to a 1 s clip (0.1 % signal)"
+            in msg
+        ), msg
         assert "rec 0.wav" not in msg
     from jaxaudio.features.cache import FeatureError
 
-    with pytest.raises(FeatureError, match=r"tiny call.wav: 0.001 s of audio padded .*strict: true makes this an error"):
+    with pytest.raises(
+        FeatureError,
+        match=r"tiny call.wav: 0.001 s of audio padded .*strict: true makes this an error",
+    ):
         build_feature_cache(*args, cache_dir=tmp_path / "cache", progress=False, strict=True)
     assert short_signal_seconds(FeatureConfig(clip_seconds=3.0)) == pytest.approx(0.03)
     assert short_signal_seconds(FeatureConfig(clip_seconds=1.0)) == pytest.approx(512 / 22050)

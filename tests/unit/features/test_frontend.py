@@ -23,7 +23,6 @@ import pytest
 
 from jaxaudio.data.audio import AUDIO_EXTENSIONS, fit_length, load_audio
 from jaxaudio.features.config import FeatureConfig
-from jaxaudio.features.reference import mfcc_stack
 from jaxaudio.features.frontend import (
     delta,
     make_logmel_frontend,
@@ -32,12 +31,15 @@ from jaxaudio.features.frontend import (
     n_frames,
     stft_power,
 )
+from jaxaudio.features.reference import mfcc_stack
 
 REL_TOL = 1e-3
 RANGE_FLOOR = 1.0
 DATA = Path(__file__).parents[4] / "shared" / "data" / "birdsounds-dev"
 N_REAL = 20
-SHORT_WARNING = "ignore:n_fft=.* is too large for input signal"  # librosa warns, pads and carries on
+SHORT_WARNING = (
+    "ignore:n_fft=.* is too large for input signal"  # librosa warns, pads and carries on
+)
 
 
 def rel_errors(ours: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -52,9 +54,14 @@ def rel_errors(ours: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (err / np.maximum(rng, RANGE_FLOOR)).max(axis=0)
 
 
-def check(name: str, ours: np.ndarray, ref: np.ndarray, channels=("mfcc", "delta", "delta2")) -> np.ndarray:
+def check(
+    name: str, ours: np.ndarray, ref: np.ndarray, channels=("mfcc", "delta", "delta2")
+) -> np.ndarray:
     errs = rel_errors(ours, ref)
-    print(f"\n{name}: max error / channel range: " + ", ".join(f"{c} {e:.2e}" for c, e in zip(channels, errs)))
+    print(
+        f"\n{name}: max error / channel range: "
+        + ", ".join(f"{c} {e:.2e}" for c, e in zip(channels, errs))
+    )
     assert np.all(errs <= REL_TOL), dict(zip(channels, errs))
     return errs
 
@@ -62,8 +69,17 @@ def check(name: str, ours: np.ndarray, ref: np.ndarray, channels=("mfcc", "delta
 def librosa_stack(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """librosa called directly (every default that matters spelled out), one clip."""
     mel = librosa.feature.melspectrogram(
-        y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels,
-        window="hann", center=True, pad_mode="constant", power=2.0, htk=False, norm="slaney",
+        y=y,
+        sr=cfg.sample_rate,
+        n_fft=cfg.n_fft,
+        hop_length=cfg.hop_length,
+        n_mels=cfg.n_mels,
+        window="hann",
+        center=True,
+        pad_mode="constant",
+        power=2.0,
+        htk=False,
+        norm="slaney",
     )
     db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0)
     mfcc = librosa.feature.mfcc(S=db, n_mfcc=cfg.n_mfcc, dct_type=2, norm="ortho", lifter=0)
@@ -73,7 +89,9 @@ def librosa_stack(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
 
 def librosa_logmel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    mel = librosa.feature.melspectrogram(y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels)
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels
+    )
     return librosa.power_to_db(mel, top_db=80)[None].astype(np.float32)
 
 
@@ -96,8 +114,12 @@ def real_audio() -> list[np.ndarray]:
         pytest.skip(f"birdsounds-dev not found at {DATA.resolve()}")
     files = sorted(p for p in DATA.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
     if len(files) < N_REAL:
-        pytest.skip(f"birdsounds-dev at {DATA.resolve()} holds {len(files)} audio files, fewer than {N_REAL}")
-    pick = np.linspace(0, len(files) - 1, N_REAL).round().astype(int)  # spread over the species folders
+        pytest.skip(
+            f"birdsounds-dev at {DATA.resolve()} holds {len(files)} audio files, fewer than {N_REAL}"
+        )
+    pick = (
+        np.linspace(0, len(files) - 1, N_REAL).round().astype(int)
+    )  # spread over the species folders
     return [load_audio(files[i], 22050) for i in pick]
 
 
@@ -128,7 +150,9 @@ def test_real_clips_logmel_matches_librosa(real_audio):
 
 
 @pytest.mark.filterwarnings(SHORT_WARNING)
-@pytest.mark.parametrize("n, n_fft, hop", [(22050, 2048, 512), (11025, 2048, 512), (1102, 2048, 64), (5001, 1023, 300)])
+@pytest.mark.parametrize(
+    "n, n_fft, hop", [(22050, 2048, 512), (11025, 2048, 512), (1102, 2048, 64), (5001, 1023, 300)]
+)
 def test_stft_power_matches_librosa(n, n_fft, hop):
     y = np.stack([synth(n, 0), synth(n, 1, amp=0.01)])
     ours = np.asarray(stft_power(jnp.asarray(y), n_fft, hop))
@@ -147,7 +171,9 @@ def test_delta_operator_matches_librosa(n_time):
         ours = np.asarray(delta(jnp.asarray(x), 9, order))
         np.testing.assert_allclose(ours, ref, atol=1e-5)
     # Δ² is the order-2 Savitzky-Golay derivative, not the Δ of Δ
-    dd = librosa.feature.delta(librosa.feature.delta(x, width=9, mode="interp"), width=9, mode="interp")
+    dd = librosa.feature.delta(
+        librosa.feature.delta(x, width=9, mode="interp"), width=9, mode="interp"
+    )
     assert not np.allclose(np.asarray(delta(jnp.asarray(x), 9, 2)), dd, atol=1e-2)
 
 
@@ -162,7 +188,9 @@ def test_silence_is_constant_like_librosa():
     check("silence", ours, ref)
     # every frame is amin = -100 dB: c0 = -100 * sqrt(n_mels), the rest ~0, Δ and Δ² ~0
     np.testing.assert_allclose(ours[:, 0, 0], -100 * np.sqrt(cfg.n_mels), rtol=1e-5)
-    np.testing.assert_array_equal(ours[:, 0], ours[:, 0, :, :1] + np.zeros_like(ours[:, 0]))  # constant in time
+    np.testing.assert_array_equal(
+        ours[:, 0], ours[:, 0, :, :1] + np.zeros_like(ours[:, 0])
+    )  # constant in time
     np.testing.assert_allclose(ours[:, 0, 1:], 0, atol=1e-3)
     np.testing.assert_allclose(ours[:, 1:], 0, atol=1e-3)
 
@@ -176,7 +204,9 @@ def test_clip_shorter_than_n_fft():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ref = np.stack([librosa_stack(y, cfg) for y in batch])
-    assert any("too large for input signal" in str(w.message) for w in caught)  # librosa pads, only warns
+    assert any(
+        "too large for input signal" in str(w.message) for w in caught
+    )  # librosa pads, only warns
     ours = np.asarray(make_mfcc_frontend(cfg)(batch))
     assert ours.shape == (2, 3, 20, 18)
     check("clip shorter than n_fft (1102 samples, hop 64)", ours, ref)
@@ -184,7 +214,10 @@ def test_clip_shorter_than_n_fft():
 
 @pytest.mark.parametrize(
     "cfg",
-    [FeatureConfig(clip_seconds=0.5), FeatureConfig(clip_seconds=0.5, n_fft=1023, hop_length=257, n_mels=80, n_mfcc=13)],
+    [
+        FeatureConfig(clip_seconds=0.5),
+        FeatureConfig(clip_seconds=0.5, n_fft=1023, hop_length=257, n_mels=80, n_mfcc=13),
+    ],
     ids=["11025-samples", "odd-nfft-odd-hop"],
 )
 def test_odd_lengths(cfg):
@@ -197,16 +230,26 @@ def test_odd_lengths(cfg):
 
 def test_top_db_is_per_clip_in_a_loud_and_quiet_batch():
     cfg = FeatureConfig(clip_seconds=1.0)
-    loud, quiet = synth(cfg.n_samples, 6, amp=0.9), synth(cfg.n_samples, 7, amp=1e-4)  # ~ -79 dB apart
+    loud, quiet = (
+        synth(cfg.n_samples, 6, amp=0.9),
+        synth(cfg.n_samples, 7, amp=1e-4),
+    )  # ~ -79 dB apart
     batch = np.stack([loud, quiet])
     ours = np.asarray(make_mfcc_frontend(cfg)(batch))
     ref = np.stack([mfcc_stack(y, cfg) for y in batch])
     check("loud + quiet batch vs librosa per clip", ours, ref)
     ours_mel = np.asarray(make_logmel_frontend(cfg)(batch))
-    check("loud + quiet batch log-mel", ours_mel, np.stack([librosa_logmel(y, cfg) for y in batch]), ("logmel",))
+    check(
+        "loud + quiet batch log-mel",
+        ours_mel,
+        np.stack([librosa_logmel(y, cfg) for y in batch]),
+        ("logmel",),
+    )
     # librosa on the stacked batch clips the quiet clip at the *loud* clip's max - 80 dB:
     # that would be a visibly different answer, so the checks above do test per-clip clipping.
-    coupled = librosa.feature.mfcc(y=batch, sr=cfg.sample_rate, n_mfcc=cfg.n_mfcc, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+    coupled = librosa.feature.mfcc(
+        y=batch, sr=cfg.sample_rate, n_mfcc=cfg.n_mfcc, n_fft=cfg.n_fft, hop_length=cfg.hop_length
+    )
     assert np.abs(coupled[1] - ref[1, 0]).max() > 100 * REL_TOL * np.ptp(ref[1, 0])
     np.testing.assert_allclose(coupled[0], ref[0, 0], atol=1e-2)
 
@@ -222,7 +265,12 @@ def test_too_few_frames_for_delta_raises():
     with pytest.raises(ValueError, match=r"5 frames.*features\.delta_width=9"):
         frontend(np.ones((2, cfg.n_samples), np.float32))
     # the log-mel has no Δ and works at any length
-    assert make_logmel_frontend(cfg)(np.ones((2, cfg.n_samples), np.float32)).shape == (2, 1, 128, 5)
+    assert make_logmel_frontend(cfg)(np.ones((2, cfg.n_samples), np.float32)).shape == (
+        2,
+        1,
+        128,
+        5,
+    )
 
 
 def test_bad_settings_and_inputs_raise():
@@ -244,7 +292,9 @@ def test_batch_of_one_equals_batch_of_eight():
     # the same per-clip answer whatever the batch: no coupling (top_db is per clip) and the
     # same rounding (the frontend keeps the batch a batch dimension of every contraction)
     errs = rel_errors(alone, together)
-    print(f"\nbatch of 1 vs batch of 8: max difference / range {errs.max():.2e}, bit-identical {np.array_equal(alone, together)}")
+    print(
+        f"\nbatch of 1 vs batch of 8: max difference / range {errs.max():.2e}, bit-identical {np.array_equal(alone, together)}"
+    )
     if jax.default_backend() == "cpu":
         np.testing.assert_array_equal(alone, together)
     else:
@@ -258,23 +308,31 @@ def test_chunked_batch_equals_whole_batch(make):
     # the CPU computes a batch a few clips per loop step (cache-sized): same values as the
     # whole batch at once, also when the batch is not a multiple of the chunk (padded)
     cfg = FeatureConfig(clip_seconds=1.0)
-    batch = np.stack([synth(cfg.n_samples, s, amp=a) for s, a in enumerate([0.9, 0.1, 1e-3, 0.5, 0.03])])
+    batch = np.stack(
+        [synth(cfg.n_samples, s, amp=a) for s, a in enumerate([0.9, 0.1, 1e-3, 0.5, 0.03])]
+    )
     whole = np.asarray(make(cfg, clips_per_step=None)(batch))
     for chunk in (1, 2, 3):
-        np.testing.assert_allclose(np.asarray(make(cfg, clips_per_step=chunk)(batch)), whole, rtol=1e-6, atol=1e-4)
+        np.testing.assert_allclose(
+            np.asarray(make(cfg, clips_per_step=chunk)(batch)), whole, rtol=1e-6, atol=1e-4
+        )
         if jax.default_backend() == "cpu":
             np.testing.assert_array_equal(np.asarray(make(cfg, clips_per_step=chunk)(batch)), whole)
     with pytest.raises(ValueError, match="clips_per_step"):
         make(cfg, clips_per_step=0)
 
 
-@pytest.mark.parametrize("sr,n_fft,n_mels", [(22050, 2048, 128), (22050, 2048, 40), (16000, 512, 64), (8000, 256, 128)])
+@pytest.mark.parametrize(
+    "sr,n_fft,n_mels", [(22050, 2048, 128), (22050, 2048, 40), (16000, 512, 64), (8000, 256, 128)]
+)
 def test_mel_blocks_rebuild_the_filterbank(sr, n_fft, n_mels):
     # the blocks, put back at their rows and bins, are librosa's filterbank: nothing outside
     # a block's bins is non-zero (with n_mels=128 at n_fft=256 some filters are empty)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # librosa: "Empty filters detected"
-        mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney").astype(np.float32)
+        mel = librosa.filters.mel(
+            sr=sr, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney"
+        ).astype(np.float32)
     rebuilt = np.zeros_like(mel)
     row = 0
     for w, lo, hi in mel_blocks(mel, per_block=8):

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from jaxaudio.inference.bundle import BundleError, load_bundle, write_bundle
 from jaxaudio.features.config import FeatureConfig
+from jaxaudio.inference.bundle import BundleError, load_bundle, write_bundle
 
 SPECIES = ["Erithacus rubecula", "Turdus merula"]
 
@@ -30,7 +30,13 @@ def saved_bundle(tmp_path_factory) -> Path:
     cfg = FeatureConfig(clip_seconds=0.5, n_mfcc=8, n_mels=16)
     options = {"channels": [4, 8]}
     model = build_model("cnn", len(SPECIES), cfg.shape, options, seed=0)
-    meta = {"arch": "cnn", "options": options, "input_shape": list(cfg.shape), "species": SPECIES, "normalisation": None}
+    meta = {
+        "arch": "cnn",
+        "options": options,
+        "input_shape": list(cfg.shape),
+        "species": SPECIES,
+        "normalisation": None,
+    }
     save_model(model, root / "model", meta)
     (root / "metrics.json").write_text("{}")
     return write_bundle(root / "model", root / "metrics.json", cfg.to_dict(), root / "bundle")
@@ -103,10 +109,15 @@ def test_files_a_restore_does_not_read_may_be_missing(bundle):
 
 
 def test_truncated_data_file(bundle):
-    files = sorted((_state(bundle) / "ocdbt.process_0" / "d").iterdir(), key=lambda p: p.stat().st_size)
+    files = sorted(
+        (_state(bundle) / "ocdbt.process_0" / "d").iterdir(), key=lambda p: p.stat().st_size
+    )
     for f in files:
         f.write_bytes(f.read_bytes()[:10])
-    with pytest.raises(BundleError, match=r"orbax checkpoint incomplete: truncated array data ocdbt\.process_0/d/\w+ \(10 of at least \d+ bytes\)"):
+    with pytest.raises(
+        BundleError,
+        match=r"orbax checkpoint incomplete: truncated array data ocdbt\.process_0/d/\w+ \(10 of at least \d+ bytes\)",
+    ):
         load_bundle(bundle)
 
 
@@ -118,7 +129,9 @@ def test_corrupt_data_is_one_line_with_the_cause(bundle):
     with pytest.raises(BundleError) as err:
         load_bundle(bundle)
     msg = str(err.value)
-    assert msg.startswith(f"{_state(bundle).resolve()}: orbax checkpoint incomplete or corrupt"), msg
+    assert msg.startswith(f"{_state(bundle).resolve()}: orbax checkpoint incomplete or corrupt"), (
+        msg
+    )
     assert "\n" not in msg and "tensorstore_spec" not in msg and len(msg) < 600
     assert err.value.__cause__ is not None
 
@@ -136,7 +149,10 @@ def test_architecture_that_differs_from_the_checkpoint(bundle):
     meta = json.loads(meta_file.read_text())
     meta["options"] = {"channels": [4, 8, 16]}
     meta_file.write_text(json.dumps(meta))
-    with pytest.raises(BundleError, match=r"do not match the architecture in model.json: lacks params/convs/2/kernel") as err:
+    with pytest.raises(
+        BundleError,
+        match=r"do not match the architecture in model.json: lacks params/convs/2/kernel",
+    ) as err:
         load_bundle(bundle)
     assert "\n" not in str(err.value)
 
@@ -150,7 +166,11 @@ def test_predict_on_an_incomplete_bundle_exits_2_with_one_line(bundle, tmp_path,
     assert main(["predict", str(bundle), str(wav), "--out", str(tmp_path / "d.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
-    assert err.startswith("jaxaudio predict: error: ") and "my bundle/model/state" in err and "missing _METADATA" in err
+    assert (
+        err.startswith("jaxaudio predict: error: ")
+        and "my bundle/model/state" in err
+        and "missing _METADATA" in err
+    )
     assert "Traceback" not in err and not (tmp_path / "d.csv").exists()
 
 
@@ -166,7 +186,15 @@ def test_saved_models_restore_exactly(tmp_path, arch, options):
 
     shape = FeatureConfig(clip_seconds=0.5, n_mfcc=8, n_mels=16).shape
     model = build_model(arch, 3, shape, options, seed=1)
-    save_model(model, tmp_path / "m", {"arch": arch, "options": options, "input_shape": list(shape), "species": list("abc")})
+    save_model(
+        model,
+        tmp_path / "m",
+        {"arch": arch, "options": options, "input_shape": list(shape), "species": list("abc")},
+    )
     again, _ = load_model(tmp_path / "m")
-    for a, b in zip(jax.tree.leaves(nnx.state(model, nnx.Param)), jax.tree.leaves(nnx.state(again, nnx.Param)), strict=True):
+    for a, b in zip(
+        jax.tree.leaves(nnx.state(model, nnx.Param)),
+        jax.tree.leaves(nnx.state(again, nnx.Param)),
+        strict=True,
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -27,8 +27,20 @@ N_CALLS = 60
 
 
 def snakemake(workdir: Path, *configs: Path) -> None:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2",
-           "--configfile", str(ROOT / "config" / "birdsounds-dev.yaml"), *map(str, configs)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        str(ROOT / "config" / "birdsounds-dev.yaml"),
+        *map(str, configs),
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, f"{p.stdout[-2000:]}\n{p.stderr[-4000:]}"
 
@@ -63,15 +75,29 @@ def night(run, tmp_path_factory):
     test = clips[clips["split"] == "test"]
     rng = np.random.default_rng(0)
     # one random test clip of each of N_CALLS random species; 'index' = row in the feature cache
-    pick = test.sample(frac=1.0, random_state=0).drop_duplicates("species").head(N_CALLS).reset_index()
+    pick = (
+        test.sample(frac=1.0, random_state=0).drop_duplicates("species").head(N_CALLS).reset_index()
+    )
     sr = 22050
     parts, rows, t = [], [], 0
     for i, c in enumerate(pick.itertuples()):
         gap = int(rng.uniform(1.2, 2.7) * sr)
-        parts.append(np.zeros(gap, np.float32) if i % 2 else rng.normal(scale=0.005, size=gap).astype(np.float32))
+        parts.append(
+            np.zeros(gap, np.float32)
+            if i % 2
+            else rng.normal(scale=0.005, size=gap).astype(np.float32)
+        )
         t += gap
         y = load_audio(Path(c.path), sr)
-        rows.append({"index": c.index, "species": c.species, "label": c.label, "start_s": t / sr, "end_s": (t + len(y)) / sr})
+        rows.append(
+            {
+                "index": c.index,
+                "species": c.species,
+                "label": c.label,
+                "start_s": t / sr,
+                "end_s": (t + len(y)) / sr,
+            }
+        )
         parts.append(y.astype(np.float32))
         t += len(y)
     parts.append(np.zeros(sr, np.float32))
@@ -83,8 +109,8 @@ def night(run, tmp_path_factory):
 def test_predict_finds_each_call_at_its_time_with_the_evaluated_accuracy(run, night, tmp_path):
     import jax
 
-    from jaxaudio.inference.bundle import load_bundle
     from jaxaudio.cli import main
+    from jaxaudio.inference.bundle import load_bundle
     from jaxaudio.inference.model_store import normaliser
 
     path, calls = night
@@ -92,8 +118,24 @@ def test_predict_finds_each_call_at_its_time_with_the_evaluated_accuracy(run, ni
     bundle_dir = r / "bundles" / "v3" / "cnn" / "seed0"
     bundle = load_bundle(bundle_dir)
     out = tmp_path / "d.csv"
-    assert main(["predict", str(bundle_dir), str(path), "--out", str(out), "--min-score", "0", "--top-k", "1",
-                 "--raven", str(tmp_path / "raven")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(bundle_dir),
+                str(path),
+                "--out",
+                str(out),
+                "--min-score",
+                "0",
+                "--top-k",
+                "1",
+                "--raven",
+                str(tmp_path / "raven"),
+            ]
+        )
+        == 0
+    )
     d = pd.read_csv(out)
     assert d["end_s"].max() == pytest.approx(sf_duration(path), abs=1e-3)
 
@@ -103,20 +145,26 @@ def test_predict_finds_each_call_at_its_time_with_the_evaluated_accuracy(run, ni
     probs = np.asarray(jax.nn.softmax(bundle.model((feats - mean) / std)))
     y = calls["label"].to_numpy()
     evaluated = probs.argmax(1) == y
-    clip_recall = np.mean(probs[np.arange(len(y)), y] >= bundle.thresholds[y])  # at the tuned thresholds
+    clip_recall = np.mean(
+        probs[np.arange(len(y)), y] >= bundle.thresholds[y]
+    )  # at the tuned thresholds
 
     found, named = [], []
     for c in calls.itertuples():
-        over = d[(d["start_s"] < c.end_s) & (d["end_s"] > c.start_s)]  # windows overlapping the call
+        over = d[
+            (d["start_s"] < c.end_s) & (d["end_s"] > c.start_s)
+        ]  # windows overlapping the call
         found.append(len(over) > 0)
         named.append(len(over) > 0 and over.loc[over["score"].idxmax(), "species"] == c.species)
     found, named = np.asarray(found), np.asarray(named)
     rate, expected = named.mean(), evaluated.mean()
     # binomial standard error of a rate over N_CALLS calls at the evaluated accuracy
     se = np.sqrt(max(expected * (1 - expected), 0.05) / N_CALLS)
-    print(f"\nlong-file detection: {named.sum()}/{N_CALLS} calls named right = {rate:.3f}; "
-          f"evaluation on the same clips {expected:.3f}; test accuracy "
-          f"{json.loads((r / 'eval' / 'v3' / 'cnn' / 'seed0' / 'metrics.json').read_text())['accuracy']:.3f}")
+    print(
+        f"\nlong-file detection: {named.sum()}/{N_CALLS} calls named right = {rate:.3f}; "
+        f"evaluation on the same clips {expected:.3f}; test accuracy "
+        f"{json.loads((r / 'eval' / 'v3' / 'cnn' / 'seed0' / 'metrics.json').read_text())['accuracy']:.3f}"
+    )
     assert found.all()
     assert rate >= expected - 2 * se, (rate, expected)
 
@@ -124,14 +172,28 @@ def test_predict_finds_each_call_at_its_time_with_the_evaluated_accuracy(run, ni
     tuned = tmp_path / "tuned.csv"
     assert main(["predict", str(bundle_dir), str(path), "--out", str(tuned)]) == 0
     t = pd.read_csv(tuned)
-    recalled = np.mean([((t["start_s"] < c.end_s) & (t["end_s"] > c.start_s) & (t["species"] == c.species)).any()
-                        for c in calls.itertuples()])
+    recalled = np.mean(
+        [
+            (
+                (t["start_s"] < c.end_s) & (t["end_s"] > c.start_s) & (t["species"] == c.species)
+            ).any()
+            for c in calls.itertuples()
+        ]
+    )
     windows = d.drop_duplicates(["start_s", "end_s"])  # every window (min-score 0: one row each)
-    call_free = ~np.any([(windows["start_s"] < c.end_s) & (windows["end_s"] > c.start_s) for c in calls.itertuples()], axis=0)
+    call_free = ~np.any(
+        [
+            (windows["start_s"] < c.end_s) & (windows["end_s"] > c.start_s)
+            for c in calls.itertuples()
+        ],
+        axis=0,
+    )
     free = set(zip(windows["start_s"][call_free].round(4), windows["end_s"][call_free].round(4)))
     false_alarms = sum((round(a, 4), round(b, 4)) in free for a, b in zip(t["start_s"], t["end_s"]))
-    print(f"tuned thresholds: {recalled:.3f} of the calls detected as their species (the same clips, aligned "
-          f"as in training: {clip_recall:.3f}); {false_alarms} detection(s) in {len(free)} windows that hold no call")
+    print(
+        f"tuned thresholds: {recalled:.3f} of the calls detected as their species (the same clips, aligned "
+        f"as in training: {clip_recall:.3f}); {false_alarms} detection(s) in {len(free)} windows that hold no call"
+    )
     # Windows that start anywhere in or before a call score lower than the training-aligned
     # clip, so fewer calls clear their threshold: measured 0.58 against 0.75 at hop 0.5 s.
     assert recalled >= clip_recall - 0.25
@@ -159,8 +221,20 @@ def test_the_predict_rule_writes_the_same_detections(run, night, tmp_path):
     from jaxaudio.cli import main
 
     out = tmp_path / "cli.csv"
-    assert main(["predict", str(run / "results" / "bundles" / "v3" / "cnn" / "seed0"), str(path), "--out", str(out),
-                 "--min-score", "0"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(run / "results" / "bundles" / "v3" / "cnn" / "seed0"),
+                str(path),
+                "--out",
+                str(out),
+                "--min-score",
+                "0",
+            ]
+        )
+        == 0
+    )
     rule = pd.read_csv(run / "results" / "predictions" / "night" / "detections.csv")
     pd.testing.assert_frame_equal(rule, pd.read_csv(out))
     assert (run / "results" / "predictions" / "night" / "raven" / "night.selections.txt").is_file()

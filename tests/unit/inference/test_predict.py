@@ -8,19 +8,27 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from jaxaudio.data.audio import load_audio
-from jaxaudio.inference.bundle import BundleError, load_bundle
 from jaxaudio.cli import main
+from jaxaudio.data.audio import load_audio
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.windows import cut_clips
-from jaxaudio.inference.predict import RAVEN_COLUMNS, merge_detections, stream_audio, windows, write_raven
+from jaxaudio.inference.bundle import BundleError, load_bundle
+from jaxaudio.inference.predict import (
+    RAVEN_COLUMNS,
+    merge_detections,
+    stream_audio,
+    windows,
+    write_raven,
+)
 
 
 @pytest.mark.parametrize("length", [300, 1000, 1001, 2333, 4000])
 def test_stream_windows_equal_training_windows(length):
     """Same starts and samples as crop: windows in training (cut_clips), whatever the block sizes."""
     sr, clip, hop = 1000, 1.0, 0.25
-    cfg = FeatureConfig(sample_rate=sr, clip_seconds=clip, crop="windows", window_hop_seconds=hop, hop_length=64)
+    cfg = FeatureConfig(
+        sample_rate=sr, clip_seconds=clip, crop="windows", window_hop_seconds=hop, hop_length=64
+    )
     y = np.random.default_rng(length).normal(size=length).astype(np.float32)
     expected = cut_clips(y, cfg)
     rng = np.random.default_rng(0)
@@ -47,8 +55,14 @@ def test_streamed_decode_matches_the_training_decoder(tmp_path):
 
 def test_merge_joins_overlapping_windows_of_one_species():
     df = pd.DataFrame(
-        [("f", 0.0, 1.0, "a", 0.6), ("f", 0.5, 1.5, "a", 0.9), ("f", 1.5, 2.5, "a", 0.7), ("f", 3.0, 4.0, "a", 0.8),
-         ("f", 0.5, 1.5, "b", 0.5), ("g", 0.0, 1.0, "a", 0.4)],
+        [
+            ("f", 0.0, 1.0, "a", 0.6),
+            ("f", 0.5, 1.5, "a", 0.9),
+            ("f", 1.5, 2.5, "a", 0.7),
+            ("f", 3.0, 4.0, "a", 0.8),
+            ("f", 0.5, 1.5, "b", 0.5),
+            ("g", 0.0, 1.0, "a", 0.4),
+        ],
         columns=["file", "start_s", "end_s", "species", "score"],
     )
     m = merge_detections(df)
@@ -61,12 +75,25 @@ def test_merge_joins_overlapping_windows_of_one_species():
 
 
 def test_raven_selection_table_format(tmp_path):
-    df = pd.DataFrame([("x/rec 1.wav", 1.5, 4.5, "Turdus merula", 0.91234)], columns=["file", "start_s", "end_s", "species", "score"])
+    df = pd.DataFrame(
+        [("x/rec 1.wav", 1.5, 4.5, "Turdus merula", 0.91234)],
+        columns=["file", "start_s", "end_s", "species", "score"],
+    )
     (path,) = write_raven(df, tmp_path, ["x/rec 1.wav"], 22050)
     lines = path.read_text().splitlines()
     assert path.name == "rec 1.selections.txt"
     assert lines[0].split("\t") == RAVEN_COLUMNS
-    assert lines[1].split("\t") == ["1", "Spectrogram 1", "1", "1.5", "4.5", "0.0", "11025.0", "Turdus merula", "0.9123"]
+    assert lines[1].split("\t") == [
+        "1",
+        "Spectrogram 1",
+        "1",
+        "1.5",
+        "4.5",
+        "0.0",
+        "11025.0",
+        "Turdus merula",
+        "0.9123",
+    ]
 
 
 def test_bundle_errors_name_the_file_and_fault(tmp_path):
@@ -78,19 +105,36 @@ def test_bundle_errors_name_the_file_and_fault(tmp_path):
     (tmp_path / "bundle.json").write_text(json.dumps({"format": 1, "features": {}, "species": []}))
     with pytest.raises(BundleError, match="missing key.*thresholds"):
         load_bundle(tmp_path)
-    (tmp_path / "bundle.json").write_text(json.dumps({"format": 9, "features": {}, "species": [], "thresholds": {}}))
+    (tmp_path / "bundle.json").write_text(
+        json.dumps({"format": 9, "features": {}, "species": [], "thresholds": {}})
+    )
     with pytest.raises(BundleError, match="format 9"):
         load_bundle(tmp_path)
-    (tmp_path / "bundle.json").write_text(json.dumps({"format": 1, "features": {"hop": 3}, "species": [], "thresholds": {}}))
+    (tmp_path / "bundle.json").write_text(
+        json.dumps({"format": 1, "features": {"hop": 3}, "species": [], "thresholds": {}})
+    )
     with pytest.raises(BundleError, match="features: unknown FeatureConfig keys"):
         load_bundle(tmp_path)
-    (tmp_path / "bundle.json").write_text(json.dumps({"format": 1, "features": {}, "species": [], "thresholds": {}}))
+    (tmp_path / "bundle.json").write_text(
+        json.dumps({"format": 1, "features": {}, "species": [], "thresholds": {}})
+    )
     with pytest.raises(BundleError, match="model: incomplete"):
         load_bundle(tmp_path)
 
 
 def test_cli_reports_a_bad_bundle_before_reading_audio(tmp_path, capsys):
-    assert main(["predict", str(tmp_path), str(tmp_path / "missing.wav"), "--out", str(tmp_path / "d.csv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path),
+                str(tmp_path / "missing.wav"),
+                "--out",
+                str(tmp_path / "d.csv"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "jaxaudio predict: error:" in err and "not a model bundle" in err
 
@@ -102,7 +146,11 @@ def test_inputs_from_files_and_folders_each_once(tmp_path):
     for name in ("site A/b.wav", "site A/a.flac", "site A/notes.txt", "c.wav"):
         (tmp_path / name).write_bytes(b"x")
     got = audio_inputs([tmp_path / "site A" / "b.wav", tmp_path / "site A", tmp_path / "c.wav"])
-    assert [p.relative_to(tmp_path).as_posix() for p in got] == ["site A/b.wav", "site A/a.flac", "c.wav"]
+    assert [p.relative_to(tmp_path).as_posix() for p in got] == [
+        "site A/b.wav",
+        "site A/a.flac",
+        "c.wav",
+    ]
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="empty: folder holds no audio"):
         audio_inputs([tmp_path / "empty"])
@@ -124,12 +172,24 @@ def tiny_bundle(tmp_path_factory):
     from jaxaudio.models.registry import build_model
 
     root = tmp_path_factory.mktemp("tiny-bundle")
-    cfg = FeatureConfig(sample_rate=SR, clip_seconds=1.0, n_mfcc=13, n_mels=32, n_fft=512, hop_length=256,
-                        window_hop_seconds=0.5)
+    cfg = FeatureConfig(
+        sample_rate=SR,
+        clip_seconds=1.0,
+        n_mfcc=13,
+        n_mels=32,
+        n_fft=512,
+        hop_length=256,
+        window_hop_seconds=0.5,
+    )
     options = {"channels": [4], "dropout": 0.0}
     model = build_model("cnn", 3, cfg.shape, options, seed=0)
-    meta = {"arch": "cnn", "options": options, "input_shape": list(cfg.shape), "species": ["a", "b", "c"],
-            "normalisation": None}
+    meta = {
+        "arch": "cnn",
+        "options": options,
+        "input_shape": list(cfg.shape),
+        "species": ["a", "b", "c"],
+        "normalisation": None,
+    }
     save_model(model, root / "model", meta)
     (root / "metrics.json").write_text("{}")
     return write_bundle(root / "model", root / "metrics.json", cfg.to_dict(), root / "bundle")
@@ -143,8 +203,20 @@ def tone(path, seconds, freq, fmt=None):
 
 
 def predict_cli(bundle, files, out, *extra):
-    return main(["predict", str(bundle), *map(str, files), "--out", str(out), "--min-score", "0",
-                 "--batch-size", "8", *extra])
+    return main(
+        [
+            "predict",
+            str(bundle),
+            *map(str, files),
+            "--out",
+            str(out),
+            "--min-score",
+            "0",
+            "--batch-size",
+            "8",
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture
@@ -152,27 +224,44 @@ def mixed(tmp_path):
     """Two good WAVs and four bad files: empty, garbage, not audio, truncated WAV."""
     good = [tone(tmp_path / "good1.wav", 3.2, 1000), tone(tmp_path / "good2.wav", 2.5, 2500)]
     (tmp_path / "empty.wav").write_bytes(b"")
-    (tmp_path / "garbage.wav").write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    (tmp_path / "garbage.wav").write_bytes(
+        np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    )
     (tmp_path / "notes.txt").write_text("site A, recorder 7, battery low\n")
     cut = tone(tmp_path / "cut.wav", 3.0, 1500)
     with open(cut, "r+b") as f:
         f.truncate(cut.stat().st_size // 2)
-    bad = {"empty.wav": "empty", "garbage.wav": "cannot decode", "notes.txt": "unsupported format '.txt'",
-           "cut.wav": "truncated"}
+    bad = {
+        "empty.wav": "empty",
+        "garbage.wav": "cannot decode",
+        "notes.txt": "unsupported format '.txt'",
+        "cut.wav": "truncated",
+    }
     files = [good[0], *(tmp_path / name for name in bad), good[1]]
     return good, files, bad
 
 
 @pytest.mark.parametrize("strict", [False, True])
-def test_bad_files_are_listed_and_the_good_ones_predicted(tiny_bundle, mixed, tmp_path, capsys, strict):
+def test_bad_files_are_listed_and_the_good_ones_predicted(
+    tiny_bundle, mixed, tmp_path, capsys, strict
+):
     good, files, bad = mixed
     alone = tmp_path / "alone" / "detections.csv"
     assert predict_cli(tiny_bundle, good, alone) == 0
-    assert pd.read_csv(alone.with_name("failed.csv")).empty  # written, just the header, when none failed
+    assert pd.read_csv(
+        alone.with_name("failed.csv")
+    ).empty  # written, just the header, when none failed
     capsys.readouterr()
 
     out = tmp_path / "all" / "detections.csv"
-    code = predict_cli(tiny_bundle, files, out, "--raven", str(tmp_path / "raven"), *(["--strict"] if strict else []))
+    code = predict_cli(
+        tiny_bundle,
+        files,
+        out,
+        "--raven",
+        str(tmp_path / "raven"),
+        *(["--strict"] if strict else []),
+    )
     assert code == (1 if strict else 0)
     d = pd.read_csv(out)
     assert set(d["file"]) == set(map(str, good)) and len(d) > 0
@@ -186,7 +275,10 @@ def test_bad_files_are_listed_and_the_good_ones_predicted(tiny_bundle, mixed, tm
         assert words in reason, (name, reason)
         (line,) = [ln for ln in err.splitlines() if str(tmp_path / name) in ln]
         assert words in line
-    assert sorted(p.name for p in (tmp_path / "raven").iterdir()) == ["good1.selections.txt", "good2.selections.txt"]
+    assert sorted(p.name for p in (tmp_path / "raven").iterdir()) == [
+        "good1.selections.txt",
+        "good2.selections.txt",
+    ]
 
 
 def test_no_readable_file_is_an_error_and_still_lists_them(tiny_bundle, mixed, tmp_path, capsys):
@@ -225,7 +317,9 @@ def corrupt_middle(path):
         f.write(b"\0" * 4000)
 
 
-def test_a_flac_that_fails_midway_keeps_its_decoded_part_and_is_listed(tiny_bundle, tmp_path, capsys):
+def test_a_flac_that_fails_midway_keeps_its_decoded_part_and_is_listed(
+    tiny_bundle, tmp_path, capsys
+):
     from jaxaudio.inference.bundle import load_bundle
     from jaxaudio.inference.predict import Detector, predict_file
 
@@ -233,26 +327,42 @@ def test_a_flac_that_fails_midway_keeps_its_decoded_part_and_is_listed(tiny_bund
     broken = tone(tmp_path / "broken.flac", 20.0, 1200, fmt="FLAC")
     corrupt_middle(broken)
     blocks = []
-    with pytest.raises(ValueError, match=r"broken.flac: decoded (\d+) of 160000 frames .* the decoder failed") as exc:
-        for block in stream_audio(broken, SR, block_seconds=100.0):  # the blocks before the fault come first
+    with pytest.raises(
+        ValueError, match=r"broken.flac: decoded (\d+) of 160000 frames .* the decoder failed"
+    ) as exc:
+        for block in stream_audio(
+            broken, SR, block_seconds=100.0
+        ):  # the blocks before the fault come first
             blocks.append(block)
-    decoded = np.concatenate(blocks)  # the one 100 s block that failed, decoded up to the fault anyway
+    decoded = np.concatenate(
+        blocks
+    )  # the one 100 s block that failed, decoded up to the fault anyway
     assert 5 * SR < len(decoded) < 15 * SR and f"decoded {len(decoded)} of" in str(exc.value)
 
     detector = Detector(load_bundle(tiny_bundle), batch_size=8)
-    whole, part = predict_file(detector, intact, min_score=0), predict_file(detector, broken, min_score=0)
+    whole, part = (
+        predict_file(detector, intact, min_score=0),
+        predict_file(detector, broken, min_score=0),
+    )
     assert whole.error is None and whole.seconds == 20.0
     assert part.seconds == pytest.approx(len(decoded) / SR)
-    assert "the decoder failed" in part.reason and f"first {part.seconds:.1f} s are kept" in part.reason
+    assert (
+        "the decoder failed" in part.reason
+        and f"first {part.seconds:.1f} s are kept" in part.reason
+    )
     p = part.detections
-    assert p["end_s"].max() == pytest.approx(part.seconds)  # a last window ends at the last decoded sample
+    assert p["end_s"].max() == pytest.approx(
+        part.seconds
+    )  # a last window ends at the last decoded sample
     inner = p[p["end_s"] < part.seconds]  # the other windows are the intact file's, same scores
     w = whole.detections.iloc[: len(inner)]
     np.testing.assert_array_equal(inner["start_s"], w["start_s"])
     np.testing.assert_allclose(inner["score"], w["score"], atol=1e-6)
 
     out = tmp_path / "d.csv"
-    assert predict_cli(tiny_bundle, [broken], out) == 0  # something was read: not an error without --strict
+    assert (
+        predict_cli(tiny_bundle, [broken], out) == 0
+    )  # something was read: not an error without --strict
     assert len(pd.read_csv(out)) == len(p)
     (reason,) = pd.read_csv(tmp_path / "failed.csv")["reason"]
     assert reason == part.reason

@@ -10,7 +10,9 @@ from jaxaudio.models.conv import Conv2dSame, _conv_matmul_grad, conv2d_same
 
 
 def reference(x, w):
-    return jax.lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return jax.lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
 
 
 @pytest.mark.parametrize("kernel", [(3, 3), (1, 1), (5, 3), (2, 2), (4, 3)])

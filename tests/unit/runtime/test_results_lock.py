@@ -14,8 +14,12 @@ HOLD = "from jaxaudio.runtime.results_lock import lock_results; lock_results({fo
 
 def holder(folder):
     """Another process that takes the lock and keeps it until its stdin closes or it is killed."""
-    p = subprocess.Popen([sys.executable, "-c", HOLD.format(folder=str(folder))], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", HOLD.format(folder=str(folder))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert p.stdout.readline().strip() == "locked"
     return p
 
@@ -40,7 +44,9 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     path = lock_results(tmp_path / "results")
     try:
         assert path.name == ".jaxaudio.lock"
-        assert lock_results(tmp_path / "results") == path  # taking it again in the same process: no-op
+        assert (
+            lock_results(tmp_path / "results") == path
+        )  # taking it again in the same process: no-op
     finally:
         release_results(tmp_path / "results")
 

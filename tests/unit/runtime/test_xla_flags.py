@@ -19,9 +19,14 @@ def test_keeps_the_users_flags_and_choices():
     user = "--xla_force_host_platform_device_count=4"
     assert training_flags(user) == f"{user} {DETERMINISTIC}"
     # a user who chose speed over reproducibility keeps that choice
-    assert training_flags("--xla_gpu_deterministic_ops=false") == "--xla_gpu_deterministic_ops=false"
+    assert (
+        training_flags("--xla_gpu_deterministic_ops=false") == "--xla_gpu_deterministic_ops=false"
+    )
     # the user's own thread settings are not overridden
-    assert training_flags("--xla_cpu_multi_thread_eigen=true", threads=1) == f"--xla_cpu_multi_thread_eigen=true {DETERMINISTIC}"
+    assert (
+        training_flags("--xla_cpu_multi_thread_eigen=true", threads=1)
+        == f"--xla_cpu_multi_thread_eigen=true {DETERMINISTIC}"
+    )
     assert training_flags("", threads=1).startswith("--xla_cpu_multi_thread_eigen=false")
 
 
@@ -32,6 +37,8 @@ def test_xla_accepts_the_flags():
         "from jaxaudio.runtime.xla_flags import set_training_flags; set_training_flags(1)\n"
         "import os, jax.numpy as jnp; print(os.environ['XLA_FLAGS']); print(float(jnp.arange(4.0).sum()))"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == [training_flags(None, 1), "6.0"]

@@ -24,7 +24,9 @@ def test_time_shift_is_a_per_clip_circular_roll_within_range():
     shifts = []
     for i in range(16):
         # the matching np.roll must exist and reproduce every channel and coefficient
-        found = [s for s in range(-3, 4) if np.array_equal(y[i], np.roll(np.asarray(x[i]), s, axis=-1))]
+        found = [
+            s for s in range(-3, 4) if np.array_equal(y[i], np.roll(np.asarray(x[i]), s, axis=-1))
+        ]
         assert len(found) == 1, f"clip {i} is not a roll by -3..3"
         shifts.append(found[0])
     assert len(set(shifts)) > 1  # drawn per clip, not one shift for the batch
@@ -54,7 +56,9 @@ def test_mixup_is_convex_combination_with_a_permutation():
     xm, perm, lam = mixup(jax.random.key(3), x, 0.4)
     perm, lam = np.asarray(perm), float(lam)
     assert sorted(perm.tolist()) == list(range(8)) and 0.0 <= lam <= 1.0
-    np.testing.assert_allclose(xm, lam * np.asarray(x) + (1 - lam) * np.asarray(x)[perm], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        xm, lam * np.asarray(x) + (1 - lam) * np.asarray(x)[perm], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_unknown_key_is_rejected():

@@ -21,11 +21,15 @@ def test_hand_computed_two_samples():
     # Weights w = [1, 3]: loss = (1*ln2 + 3*ln2) / (1 + 3) = ln 2 (weighted *mean*, not 2 ln 2).
     logits = jnp.zeros((2, 2))
     y = jnp.array([0, 1])
-    assert float(weighted_cross_entropy(logits, y, jnp.array([1.0, 3.0]))) == pytest.approx(np.log(2), rel=1e-6)
+    assert float(weighted_cross_entropy(logits, y, jnp.array([1.0, 3.0]))) == pytest.approx(
+        np.log(2), rel=1e-6
+    )
     # Distinct losses: sample 0 has logits [2, 0] -> l0 = ln(1 + e^-2); sample 1 logits [0, 0] -> l1 = ln 2.
     logits = jnp.array([[2.0, 0.0], [0.0, 0.0]])
     expected = (1 * np.log1p(np.exp(-2)) + 3 * np.log(2)) / 4
-    assert float(weighted_cross_entropy(logits, y, jnp.array([1.0, 3.0]))) == pytest.approx(expected, rel=1e-6)
+    assert float(weighted_cross_entropy(logits, y, jnp.array([1.0, 3.0]))) == pytest.approx(
+        expected, rel=1e-6
+    )
 
 
 def test_matches_torch_documented_formula_random():
@@ -33,7 +37,11 @@ def test_matches_torch_documented_formula_random():
     logits = rng.normal(size=(64, 7)) * 3
     y = rng.integers(0, 7, 64)
     w = rng.uniform(0.1, 5, 7)
-    got = float(weighted_cross_entropy(jnp.asarray(logits, jnp.float32), jnp.asarray(y), jnp.asarray(w, jnp.float32)))
+    got = float(
+        weighted_cross_entropy(
+            jnp.asarray(logits, jnp.float32), jnp.asarray(y), jnp.asarray(w, jnp.float32)
+        )
+    )
     assert got == pytest.approx(torch_documented(logits, y, w), rel=1e-5)
     # the tempting wrong reduction (mean of weighted terms) differs: the test can tell them apart
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
@@ -46,9 +54,13 @@ def test_unweighted_is_plain_mean_and_mask_drops_rows():
     logits = rng.normal(size=(10, 4))
     y = rng.integers(0, 4, 10)
     plain = torch_documented(logits, y, np.ones(4))
-    assert float(weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y))) == pytest.approx(plain, rel=1e-5)
+    assert float(weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y))) == pytest.approx(
+        plain, rel=1e-5
+    )
     mask = np.array([1] * 6 + [0] * 4, np.float32)
-    masked = float(weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y), mask=jnp.asarray(mask)))
+    masked = float(
+        weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y), mask=jnp.asarray(mask))
+    )
     assert masked == pytest.approx(torch_documented(logits[:6], y[:6], np.ones(4)), rel=1e-5)
 
 
@@ -58,20 +70,26 @@ def test_mixup_loss_hand_computed_and_reduces_to_plain_loss():
     # den the same without ln2 -> loss = ln 2.
     z = jnp.zeros((2, 2))
     a, b, w = jnp.array([0, 1]), jnp.array([1, 1]), jnp.array([1.0, 3.0])
-    assert float(weighted_cross_entropy_mixup(z, a, b, 0.25, w)) == pytest.approx(np.log(2), rel=1e-6)
+    assert float(weighted_cross_entropy_mixup(z, a, b, 0.25, w)) == pytest.approx(
+        np.log(2), rel=1e-6
+    )
     # distinct losses: sample 0 logits [2, 0]: l(0) = ln(1+e^-2), l(1) = ln(1+e^2); sample 1 ln 2.
     logits = jnp.array([[2.0, 0.0], [0.0, 0.0]])
     l00, l01, l1 = np.log1p(np.exp(-2)), np.log1p(np.exp(2)), np.log(2)
     lam = 0.25
     num = lam * 1 * l00 + (1 - lam) * 3 * l01 + lam * 3 * l1 + (1 - lam) * 3 * l1
     den = lam * 1 + (1 - lam) * 3 + lam * 3 + (1 - lam) * 3
-    assert float(weighted_cross_entropy_mixup(logits, a, b, lam, w)) == pytest.approx(num / den, rel=1e-6)
+    assert float(weighted_cross_entropy_mixup(logits, a, b, lam, w)) == pytest.approx(
+        num / den, rel=1e-6
+    )
     rng = np.random.default_rng(0)
     x, y = jnp.asarray(rng.normal(size=(8, 5))), jnp.asarray(rng.integers(0, 5, 8))
     wv = jnp.asarray(rng.uniform(0.5, 2, 5))
     for lam_ in (1.0, 0.3):  # λ = 1, or both labels equal: the weighted loss itself
         other = y if lam_ != 1.0 else jnp.roll(y, 1)
-        assert float(weighted_cross_entropy_mixup(x, y, other, lam_, wv)) == pytest.approx(torch_documented(x, np.asarray(y), np.asarray(wv)), rel=1e-5)
+        assert float(weighted_cross_entropy_mixup(x, y, other, lam_, wv)) == pytest.approx(
+            torch_documented(x, np.asarray(y), np.asarray(wv)), rel=1e-5
+        )
 
 
 def test_logit_adjustment_is_tau_log_prior():
@@ -91,9 +109,12 @@ def test_train_step_adds_the_offset_to_the_logits_of_the_loss_only():
     import optax
     from flax import nnx
 
-    from jaxaudio.training.losses import logit_adjustment
     from jaxaudio.models.registry import build_model
-    from jaxaudio.training.loop import TrainSettings, make_optimizer, make_steps
+    from jaxaudio.training.losses import logit_adjustment
+    from jaxaudio.training.optim import make_optimizer
+    from jaxaudio.training.settings import TrainSettings
+    from jaxaudio.training.state import TrainState
+    from jaxaudio.training.steps import StepConfig, StepConstants, train_step
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 3, 16, 12)).astype(np.float32)
@@ -101,13 +122,26 @@ def test_train_step_adds_the_offset_to_the_logits_of_the_loss_only():
     offset = logit_adjustment(y, 3, 1.0)
     s = TrainSettings(arch="cnn", model={"channels": [8], "dropout": 0.0}, batch_size=8)
     tx, _ = make_optimizer(s, 1)
-    state, step, _, _ = make_steps(build_model("cnn", 3, x.shape[1:], s.model, 0), tx, logit_offset=offset)
-    _, loss = step(state, jnp.asarray(x), jnp.asarray(y), jnp.arange(8), jnp.zeros((3, 1, 1)), jnp.ones((3, 1, 1)),
-                   jnp.ones(3), jax.random.key(0))
+    state = TrainState.create(build_model("cnn", 3, x.shape[1:], s.model, 0), tx)
+    consts = StepConstants(
+        jnp.zeros((3, 1, 1)), jnp.ones((3, 1, 1)), jnp.ones(3), logit_offset=offset
+    )
+    _, loss = train_step(
+        state,
+        jnp.asarray(x),
+        jnp.asarray(y),
+        jnp.arange(8),
+        jax.random.key(0),
+        None,
+        consts,
+        config=StepConfig(),
+    )
     reference = build_model("cnn", 3, x.shape[1:], s.model, 0)
     reference.train()
     logits = reference(jnp.asarray(x), rngs=nnx.Rngs(dropout=0))
-    expected = optax.softmax_cross_entropy_with_integer_labels(logits + offset, jnp.asarray(y)).mean()
+    expected = optax.softmax_cross_entropy_with_integer_labels(
+        logits + offset, jnp.asarray(y)
+    ).mean()
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
     plain = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.asarray(y)).mean()
     assert abs(float(plain) - float(expected)) > 1e-3  # the offset mattered

@@ -71,7 +71,9 @@ def test_recommended_rule():
     assert art["recommended"] == "effective"
     mild = compute_class_weights(["a"] * 5 + ["b"] * 2, ["a", "b"])
     assert mild["recommended"] == "balanced"
-    np.testing.assert_allclose(weight_vector(art, "recommended", SPECIES), weight_vector(art, "effective", SPECIES))
+    np.testing.assert_allclose(
+        weight_vector(art, "recommended", SPECIES), weight_vector(art, "effective", SPECIES)
+    )
 
 
 def test_species_without_training_clip_is_named():

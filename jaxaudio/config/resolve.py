@@ -1,0 +1,162 @@
+"""One run's settings from the config: the one place the precedence of its sections lives.
+
+A run is one (experiment, model, seed). :func:`run_settings` gives its training
+hyperparameters as one flat dict, layered, later winning:
+
+1. :data:`RUN_DEFAULTS` — what an experiment that says nothing about weights or
+   normalisation gets (unweighted loss, raw features: ``TrainSettings``' defaults);
+2. ``training`` — settings shared by every model;
+3. ``models.<m>`` — what the architecture needs (its ``arch``, ``options``, and the
+   epochs, batch size and learning rate that suit it);
+4. ``experiments.<e>`` — the keys of :data:`EXPERIMENT_TRAINING_KEYS`, the question the
+   experiment asks (class weights, normalisation, ...), for every model alike;
+   ``lr_scale`` then multiplies whatever learning rate the layers above gave;
+5. ``experiments.<e>.overrides.<m>`` — the experiment's exception for one model (its
+   ``options`` merge key by key into the model's).
+
+Why this order: general before specific. An experiment is a change made to every model
+(so it beats a model's own value), and an override, naming both, is the most specific
+thing a config can say. The seed comes from ``run.seeds`` only, so repeating a run over
+seeds changes nothing else. The workflow passes the dict to the train rule as ``params``,
+so Snakemake reruns exactly the runs whose settings changed; :func:`setting_key` names the
+key that set a value, for messages.
+
+A key no layer sets is left out of the dict, and training uses ``TrainSettings``' default
+for it (:func:`training_default`; :func:`run_value` gives a run's value either way).
+
+The rollback ladder's experiments (``compare.ladder``) resolve here too: a rung the config
+does not declare is the candidate experiment with the rung's ``changes``
+(:func:`add_ladder_experiments`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
+from typing import Any, Literal, get_args
+
+from jaxaudio.training.settings import TrainSettings
+
+#: The keys an experiment may set for every model (``workflow/schemas/config.schema.yaml``'s
+#: ``$defs.experiment`` properties but ``lr_scale`` and ``overrides``; a test checks).
+EXPERIMENT_TRAINING_KEYS = (
+    "class_weights",
+    "normalise",
+    "augment",
+    "logit_adjust",
+    "lr",
+    "epochs",
+    "batch_size",
+    "patience",
+)
+
+
+def training_default(key: str) -> Any:
+    """``TrainSettings``' default of ``key``: what a run gets when no config layer sets it."""
+    for f in fields(TrainSettings):
+        if f.name == key:
+            if f.default is not MISSING:
+                return copy.deepcopy(f.default)
+            if f.default_factory is not MISSING:
+                return f.default_factory()
+            raise KeyError(f"TrainSettings.{key} has no default")
+    raise KeyError(f"TrainSettings has no field {key!r}")
+
+
+#: The first layer of every run: in every run's dict (they name what experiments compare),
+#: with ``TrainSettings``' values.
+RUN_DEFAULTS: dict[str, Any] = {k: training_default(k) for k in ("class_weights", "normalise")}
+
+#: ``compare.ladder_mode``: run the ladder's rungs when the candidate is not GO (auto), always,
+#: or never.
+LadderMode = Literal["auto", "always", "never"]
+LADDER_MODES: tuple[str, ...] = get_args(LadderMode)
+
+
+def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    for k, v in update.items():
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+            _deep_update(base[k], v)
+        else:
+            base[k] = copy.deepcopy(v)
+    return base
+
+
+def run_settings(
+    config: Mapping[str, Any], experiment: str, model: str, seed: int = 0
+) -> dict[str, Any]:
+    """Training hyperparameters of one (experiment, model, seed) run, as a plain dict.
+
+    Layers in the order of this module's docstring; ``arch`` and ``options`` of the model
+    become ``arch`` and ``model``. Keys no layer sets are left out (the training code's own
+    defaults apply to them).
+    """
+    m = copy.deepcopy(dict(config["models"][model]))
+    e = config["experiments"][experiment]
+    s: dict[str, Any] = copy.deepcopy(RUN_DEFAULTS)
+    s.update(copy.deepcopy(config.get("training", {})))
+    s["arch"] = m.pop("arch")
+    s["model"] = m.pop("options", {})
+    s.update(m)
+    s.update({k: copy.deepcopy(e[k]) for k in EXPERIMENT_TRAINING_KEYS if k in e})
+    if "lr_scale" in e:
+        s["lr"] = s.get("lr", training_default("lr")) * e["lr_scale"]
+    override = copy.deepcopy(e.get("overrides", {}).get(model, {}))
+    if "options" in override:
+        s["model"] = _deep_update(s["model"], override.pop("options"))
+    s.update(override)
+    s["seed"] = int(seed)
+    return s
+
+
+def run_value(config: Mapping[str, Any], experiment: str, model: str, key: str) -> Any:
+    """Setting ``key`` of a run as training uses it: :func:`run_settings`' value, else
+    ``TrainSettings``' default. (The seed is the run's own, not a setting of the config.)"""
+    s = run_settings(config, experiment, model)
+    return s[key] if key in s else training_default(key)
+
+
+def setting_key(config: Mapping[str, Any], experiment: str, model: str, key: str) -> str:
+    """The config key that sets ``key`` of a run (the one precedence picks); the
+    ``training.<key>`` it would go under when no layer sets it.
+
+    For ``lr`` it is the key of the learning rate ``lr_scale`` multiplies.
+    """
+    e = config["experiments"][experiment]
+    if key in e.get("overrides", {}).get(model, {}):
+        return f"experiments.{experiment}.overrides.{model}.{key}"
+    if key in e and key in EXPERIMENT_TRAINING_KEYS:
+        return f"experiments.{experiment}.{key}"
+    if key in config["models"][model]:
+        return f"models.{model}.{key}"
+    return f"training.{key}"
+
+
+def ladder_names(config: Mapping[str, Any]) -> list[str]:
+    """The experiments the rungs of ``compare.ladder`` name, in ladder order."""
+    return [step.get("experiment") for step in (config.get("compare") or {}).get("ladder") or []]
+
+
+def add_ladder_experiments(
+    config: dict[str, Any], sources: dict[tuple[str, ...], str] | None = None
+) -> list[str]:
+    """Declare the rollback ladder's experiments the config does not declare itself.
+
+    Each rung of ``compare.ladder`` names an experiment; when ``experiments:`` has no entry
+    of that name, it is the candidate experiment with the rung's ``changes`` applied (keys
+    replaced), so a user's config needs none of them and the rungs follow whatever the
+    candidate is. ``sources`` (``jaxaudio.config.load.merge_layers``') records where each came
+    from. Returns the rung experiments' names in ladder order.
+    """
+    compare, experiments = config.get("compare") or {}, config.get("experiments") or {}
+    candidate = experiments.get(compare.get("candidate"))
+    for i, (step, name) in enumerate(zip(compare.get("ladder") or [], ladder_names(config))):
+        if name not in experiments and isinstance(candidate, Mapping):
+            changes = copy.deepcopy(dict(step.get("changes") or {}))
+            experiments[name] = {**copy.deepcopy(dict(candidate)), **changes}
+            if sources is not None:
+                sources[("experiments", str(name))] = (
+                    f"compare.ladder.{i} (the candidate with its changes)"
+                )
+    return ladder_names(config)

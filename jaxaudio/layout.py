@@ -1,0 +1,162 @@
+"""Every path under the results folder (config key ``results``), in one place.
+
+The rules (``workflow/rules/*.smk``), the ``jaxaudio`` command, the report and the bundles
+all name their files through :class:`Layout`, so a path is spelt once. Run-level paths take
+``exp``, ``model`` and ``seed``; left at their defaults they are Snakemake wildcard patterns
+(``{exp}/{model}/seed{seed}``), which :meth:`str.format` (or Snakemake) fills in::
+
+    Layout("results").metrics()                   # results/eval/{exp}/{model}/seed{seed}/metrics.json
+    Layout("results").metrics("v2", "cnn", 0)     # results/eval/v2/cnn/seed0/metrics.json
+
+The layout::
+
+    data/       synthetic/{manifest.csv,audio/}, manifest.csv, dataset.json, class_weights.json
+    features/   features.npy, clips.csv, skipped.csv, stats.json, cache/ (per recording)
+    train/      <run>/{model/,history.csv,summary.json}   checkpoints/<run>/ (resumable state)
+    eval/       <run>/{metrics.json,per_class.csv,confusion.npy,test_scores.npz,*.png},
+                baselines/<name>/...   (baselines/<name>/model/ holds the fitted pipeline)
+    compare/decision.json, comparison.{json,txt}, findings.md, report/
+    bundles/    <run>/, best/          predictions/<job>/{detections.csv,raven/,failed.csv}
+    logs/       <stage>/<name>.log     benchmarks/<stage>/<name>.tsv (Snakemake's job timings)
+
+where ``<run>`` is ``<experiment>/<model>/seed<k>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: A run's evaluation files (:meth:`Layout.eval_file`), by the evaluate rule's output names.
+EVAL_FILE_NAMES = {
+    "metrics": "metrics.json",
+    "per_class": "per_class.csv",
+    "confusion": "confusion.npy",
+    "scores": "test_scores.npz",
+    "confusion_png": "confusion.png",
+    "curves_png": "curves.png",
+}
+
+#: The wildcards a run-level path is made of.
+EXP, MODEL, SEED = "{exp}", "{model}", "{seed}"
+
+
+def run_name(exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+    """``<experiment>/<model>/seed<k>``: the part of every run-level path that names the run."""
+    return f"{exp}/{model}/seed{seed}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The paths of one results folder ``root``."""
+
+    root: str
+
+    # data
+    def synthetic_manifest(self) -> str:
+        return f"{self.root}/data/synthetic/manifest.csv"
+
+    def synthetic_audio(self) -> str:
+        return f"{self.root}/data/synthetic/audio"
+
+    def manifest(self) -> str:
+        """The resolved manifest: every recording with its split and label."""
+        return f"{self.root}/data/manifest.csv"
+
+    def dataset(self) -> str:
+        return f"{self.root}/data/dataset.json"
+
+    def weight_table(self) -> str:
+        """Every class-weight method's weights, keyed by species (``weight_table`` rule)."""
+        return f"{self.root}/data/class_weights.json"
+
+    # features
+    def features(self) -> str:
+        return f"{self.root}/features/features.npy"
+
+    def clips(self) -> str:
+        """The clip table: one row per row of :meth:`features` (:mod:`jaxaudio.data.clips`)."""
+        return f"{self.root}/features/clips.csv"
+
+    def skipped(self) -> str:
+        return f"{self.root}/features/skipped.csv"
+
+    def stats(self) -> str:
+        return f"{self.root}/features/stats.json"
+
+    def feature_cache(self) -> str:
+        """Per-recording features reused across reruns (not an output: never deleted)."""
+        return f"{self.root}/features/cache"
+
+    # training
+    def train_dir(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+        return f"{self.root}/train/{run_name(exp, model, seed)}"
+
+    def model(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+        return f"{self.train_dir(exp, model, seed)}/model"
+
+    def history(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+        return f"{self.train_dir(exp, model, seed)}/history.csv"
+
+    def summary(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+        return f"{self.train_dir(exp, model, seed)}/summary.json"
+
+    def checkpoints(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+        """Resumable training state, outside the declared outputs (which Snakemake deletes
+        before rerunning an interrupted job)."""
+        return f"{self.root}/checkpoints/{run_name(exp, model, seed)}"
+
+    # evaluation
+    def eval_file(
+        self, name: str, exp: str = EXP, model: str = MODEL, seed: int | str = SEED
+    ) -> str:
+        """``name`` (metrics.json, per_class.csv, confusion.npy, test_scores.npz,
+        confusion.png, curves.png) of one run's evaluation."""
+        return f"{self.root}/eval/{run_name(exp, model, seed)}/{name}"
+
+    def metrics(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+        return self.eval_file("metrics.json", exp, model, seed)
+
+    def baseline_model(self, baseline: str = "{baseline}") -> str:
+        return f"{self.root}/baselines/{baseline}/model"
+
+    def baseline_eval_file(self, name: str, baseline: str = "{baseline}") -> str:
+        return f"{self.root}/eval/baselines/{baseline}/{name}"
+
+    def baseline_cache(self, baseline: str = "{baseline}") -> str:
+        """A baseline's stored outputs, reused when its inputs' content is the same."""
+        return f"{self.root}/checkpoints/baselines/{baseline}"
+
+    # comparison and report
+    def decision(self) -> str:
+        return f"{self.root}/compare/decision.json"
+
+    def comparison(self, suffix: str = "json") -> str:
+        return f"{self.root}/comparison.{suffix}"
+
+    def findings(self) -> str:
+        return f"{self.root}/findings.md"
+
+    def report_file(self, name: str) -> str:
+        return f"{self.root}/report/{name}"
+
+    # inference
+    def bundle(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
+        return f"{self.root}/bundles/{run_name(exp, model, seed)}"
+
+    def best_bundle(self) -> str:
+        return f"{self.root}/bundles/best"
+
+    def prediction_file(self, name: str, job: str = "{job}") -> str:
+        return f"{self.root}/predictions/{job}/{name}"
+
+    # logs and timings
+    def log(self, *parts: str) -> str:
+        """``logs/<stage>/<name>.log`` (or ``logs/<stage>.log`` for a one-job stage)."""
+        return f"{self.root}/logs/{'/'.join(parts)}.log"
+
+    def benchmark(self, *parts: str) -> str:
+        """Snakemake's timing of a job, named as its :meth:`log`."""
+        return f"{self.root}/benchmarks/{'/'.join(parts)}.tsv"
+
+    def benchmarks_dir(self) -> str:
+        return f"{self.root}/benchmarks"

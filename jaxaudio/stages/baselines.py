@@ -1,0 +1,112 @@
+"""Stage ``logreg`` (workflow/rules/baselines.smk): the logistic-regression reference fitted
+on pooled features of the training clips and evaluated like a deep model.
+
+Writes the fitted pipeline and the same evaluation files as a deep model (``metrics``,
+``per_class``, ``confusion``), so the comparison treats both alike. With ``cache_dir`` the
+outputs are stored there and reused, without fitting, when the inputs' content and the
+settings are the same (:mod:`jaxaudio.runtime.step_cache`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jaxaudio.baselines.logreg import LogRegSettings, fit_logreg, predict_proba, save_logreg
+from jaxaudio.data.clips import ClipTable
+from jaxaudio.evaluation.metrics import evaluate_predictions, save_evaluation
+from jaxaudio.runtime.step_cache import cached_outputs, file_digest, fingerprint
+
+log = logging.getLogger("jaxaudio.logreg")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    features: Path
+    clips: Path
+    weights: Path  # class_weights.json: its train_counts define the rare species
+
+
+@dataclass(frozen=True)
+class Outputs:
+    model: Path
+    metrics: Path
+    per_class: Path
+    confusion: Path
+
+
+def fit_and_evaluate(
+    inputs: Inputs, outputs: Outputs, settings: dict[str, Any], rare_quantile: float, top_k: int
+) -> None:
+    """Fit on the training clips, tune thresholds on validation, evaluate on test."""
+    s = LogRegSettings(**settings)
+    table = ClipTable.read(inputs.clips)
+    n = len(table.species)
+    shape = table.features(inputs.features).shape[1:]
+    tr, va, te = table.rows("train"), table.rows("val"), table.require("test")
+    labels = table.labels
+    model = fit_logreg(table.features(inputs.features, tr), labels[tr], n, s)
+    probs = predict_proba(model, table.features(inputs.features, te), n)
+    train_counts = json.loads(inputs.weights.read_text())["train_counts"]
+    val = (
+        (labels[va], predict_proba(model, table.features(inputs.features, va), n))
+        if va.size
+        else None
+    )
+    ev = evaluate_predictions(
+        labels[te], probs, table.species, train_counts, rare_quantile, top_k, val=val
+    )
+    save_logreg(
+        model,
+        outputs.model,
+        {
+            "arch": "logreg",
+            "species": table.species,
+            "settings": s.__dict__,
+            "input_shape": list(shape),
+        },
+    )
+    save_evaluation(ev, outputs.metrics, outputs.per_class, outputs.confusion)
+
+
+def run(
+    inputs: Inputs,
+    outputs: Outputs,
+    settings: dict[str, Any],
+    rare_quantile: float,
+    top_k: int,
+    cache_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """:func:`fit_and_evaluate`, or its stored outputs when nothing it reads has changed."""
+    if cache_dir is None:
+        fit_and_evaluate(inputs, outputs, settings, rare_quantile, top_k)
+    else:
+        key = fingerprint(
+            features=file_digest(inputs.features),
+            clips=file_digest(inputs.clips),
+            weights=file_digest(inputs.weights),
+            settings=dict(settings),
+            rare_quantile=rare_quantile,
+            top_k=top_k,
+        )
+        files = {
+            "model": outputs.model,
+            "metrics": outputs.metrics,
+            "per_class": outputs.per_class,
+            "confusion": outputs.confusion,
+        }
+        if cached_outputs(
+            cache_dir,
+            key,
+            files,
+            lambda: fit_and_evaluate(inputs, outputs, settings, rare_quantile, top_k),
+        ):
+            log.info(
+                "inputs and settings unchanged (content fingerprint %s): outputs reused from %s",
+                key,
+                cache_dir,
+            )
+    return json.loads(outputs.metrics.read_text())

@@ -1,0 +1,55 @@
+"""Stages ``bundle`` and ``bundle_best`` (workflow/rules/bundle.smk): model bundles for
+``jaxaudio predict``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jaxaudio.inference.bundle import write_best_bundle, write_bundle
+
+
+@dataclass(frozen=True)
+class Inputs:
+    model: Path
+    metrics: Path  # metrics.json: the per-species thresholds and the test metrics
+
+
+@dataclass(frozen=True)
+class Outputs:
+    bundle: Path
+
+
+def bundle(
+    inputs: Inputs, outputs: Outputs, features: Mapping[str, Any], source: Mapping[str, Any]
+) -> Path:
+    """One run's bundle; ``source`` (experiment, model, seed) is recorded in bundle.json."""
+    return write_bundle(
+        inputs.model, inputs.metrics, dict(features), outputs.bundle, source=dict(source)
+    )
+
+
+@dataclass(frozen=True)
+class BestInputs:
+    comparison: Path
+    models: list[Path]  # parallel to the runs
+    metrics: list[Path]
+
+
+def bundle_best(
+    inputs: BestInputs,
+    outputs: Outputs,
+    runs: Sequence[Mapping[str, Any]],
+    features: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The bundle of the configuration the comparison recommends (first seed)."""
+    return write_best_bundle(
+        list(runs),
+        list(inputs.models),
+        list(inputs.metrics),
+        inputs.comparison,
+        dict(features),
+        outputs.bundle,
+    )

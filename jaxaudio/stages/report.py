@@ -1,0 +1,53 @@
+"""Stage ``report_figures`` (workflow/rules/report.smk): the report's cross-run pieces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from jaxaudio.evaluation.report import report_figures
+
+
+@dataclass(frozen=True)
+class Inputs:
+    comparison: Path
+    findings: Path
+    per_class: list[Path]  # parallel to the runs
+    confusions: list[Path]  # parallel to the decision runs (baseline and candidate)
+    weights: Path
+
+
+@dataclass(frozen=True)
+class Outputs:
+    findings: Path
+    rare_pairs: Path
+    confusion_diff: Path
+    table: Path
+    f1_vs_count: Path
+    weights: Path
+    timings: Path
+
+
+def run(
+    inputs: Inputs,
+    outputs: Outputs,
+    runs: Sequence[Mapping[str, Any]],
+    decision_runs: Sequence[Mapping[str, Any]],
+    bench_dir: str | Path,
+    rare_quantile: float,
+) -> dict[str, Any]:
+    """Every figure and table of the report that spans runs."""
+    return report_figures(
+        runs,
+        inputs.per_class,
+        inputs.comparison,
+        inputs.weights,
+        bench_dir,
+        {k: str(v) for k, v in asdict(outputs).items()},
+        rare_quantile=rare_quantile,
+        decision_runs=decision_runs,
+        confusions=inputs.confusions,
+        findings_md=inputs.findings,
+    )

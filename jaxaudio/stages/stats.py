@@ -1,0 +1,52 @@
+"""Stages ``stats`` and ``weight_table`` (workflow/rules/stats.smk): what the training
+split says about the feature cache — per-channel statistics and class weights, keyed by
+channel and species name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jaxaudio.data.clips import ClipTable
+from jaxaudio.features.stats import channel_stats, save_stats
+from jaxaudio.training.weights import compute_class_weights, save_class_weights
+
+
+@dataclass(frozen=True)
+class CacheInputs:
+    features: Path
+    clips: Path
+
+
+@dataclass(frozen=True)
+class StatsOutputs:
+    stats: Path
+
+
+def stats(inputs: CacheInputs, outputs: StatsOutputs) -> dict[str, Any]:
+    """Training-split channel statistics of the feature cache."""
+    table = ClipTable.read(inputs.clips)
+    result = channel_stats(table.features(inputs.features), table.rows("train"))
+    save_stats(result, outputs.stats)
+    return result
+
+
+@dataclass(frozen=True)
+class WeightsInputs:
+    clips: Path
+
+
+@dataclass(frozen=True)
+class WeightsOutputs:
+    weights: Path
+
+
+def weight_table(
+    inputs: WeightsInputs, outputs: WeightsOutputs, beta: float, recommended: str
+) -> dict[str, Any]:
+    """Every class-weight method's weights of the training clips, keyed by species."""
+    table = ClipTable.read(inputs.clips)
+    weights = compute_class_weights(table.train_species(), table.species, beta, recommended)
+    save_class_weights(weights, outputs.weights)
+    return weights

@@ -1,0 +1,178 @@
+"""The compiled steps: ``loss_fn``, ``train_step`` and ``eval_step``.
+
+One training step on a batch ``(x, y)`` of ``B`` clips with loss mask ``m``:
+
+1. standardise: ``x ← (x − μ) / σ`` with the training-split statistics (``μ = 0, σ = 1`` when
+   normalisation is off, so the same program runs);
+2. with a data-parallel ``batch_sharding``, constrain ``x``, ``y``, ``m`` to be split over the
+   mesh's ``batch`` axis: XLA partitions the step, parameters stay replicated, gradients and
+   BatchNorm batch statistics are all-reduced, so the maths is that of one device;
+3. ``loss_fn``: split the step's key into ``(k_drop, k_aug, k_mix)``; time shift and
+   SpecAugment masks (:func:`jaxaudio.training.augment.augment_batch`); mixup
+   ``x̃ = λx + (1 − λ)x_π``; logits ``z = f_θ(x̃)`` (+ the logit adjustment ``τ log π`` in the
+   training loss only); class-weighted cross-entropy with PyTorch's weighted mean
+   ``Σ m_i w_{y_i} ℓ_i / Σ m_i w_{y_i}`` (:mod:`jaxaudio.training.losses`), or its mixup form;
+4. ``(ℓ, ∇_θ ℓ)`` by ``jax.value_and_grad``; one optimiser update
+   (:meth:`jaxaudio.training.state.TrainState.apply_gradients`).
+
+``compute_dtype="bfloat16"`` is mixed precision for accelerators: the master parameters,
+optimiser state, BatchNorm statistics and the loss stay float32; the forward and backward
+passes run on bfloat16 copies of the parameters and the batch (the cast is differentiable, so
+gradients arrive in float32). On CPU it is correct but not faster.
+
+The static parts of a run (augmentation, compute dtype, sharding) are one hashable
+:class:`StepConfig`, a static argument of the jitted functions; the arrays every step reads
+(statistics, class weights, logit offset) are one :class:`StepConstants` pytree argument.
+The state is donated: XLA updates its buffers in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+import jax
+import jax.numpy as jnp
+from flax import nnx, struct
+
+from jaxaudio.training.augment import AugmentSettings, augment_batch, mixup
+from jaxaudio.training.losses import weighted_cross_entropy, weighted_cross_entropy_mixup
+from jaxaudio.training.settings import ComputeDtype
+from jaxaudio.training.state import TrainState
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    """What a step compiles for (a static jit argument: hashable, compared by value)."""
+
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    compute_dtype: ComputeDtype = "float32"
+    batch_sharding: jax.sharding.Sharding | None = None  # NamedSharding over a "batch" mesh axis
+
+    def __post_init__(self) -> None:
+        if self.compute_dtype not in get_args(ComputeDtype):
+            raise ValueError(
+                f"training.compute_dtype must be float32 or bfloat16, got {self.compute_dtype!r}"
+            )
+
+    @property
+    def low(self) -> jnp.dtype | None:
+        """The forward/backward dtype when it is not float32, else ``None`` (no casts)."""
+        return jnp.dtype(self.compute_dtype) if self.compute_dtype != "float32" else None
+
+
+class StepConstants(struct.PyTreeNode):
+    """The arrays every step of a run reads, on the device (not donated).
+
+    ``mean``/``std`` broadcast against one ``(C, F, T)`` stack
+    (:func:`jaxaudio.features.stats.stats_arrays`); ``weight_vector`` is ``(n_classes,)`` in
+    species index order; ``logit_offset`` (``(n_classes,)``,
+    :func:`jaxaudio.training.losses.logit_adjustment`) or ``None`` for no adjustment.
+    """
+
+    mean: jax.Array
+    std: jax.Array
+    weight_vector: jax.Array
+    logit_offset: jax.Array | None = None
+
+
+def loss_fn(
+    params: Any,
+    rest: Any,
+    graph: nnx.GraphDef,
+    x: jax.Array,
+    y: jax.Array,
+    key: jax.Array,
+    mask: jax.Array | None,
+    consts: StepConstants,
+    config: StepConfig,
+) -> tuple[jax.Array, Any]:
+    """``(ℓ, rest')``: the training loss of a standardised batch and the model's new non-parameter state.
+
+    Differentiated with respect to ``params``. Augmentation happens before the bfloat16 cast
+    (on float32 inputs) and mixup after the model is merged, as the keys are split
+    ``(k_drop, k_aug, k_mix)``; the logits are cast back to float32 before the offset and the loss.
+    """
+    aug, low = config.augment, config.low
+    k_drop, k_aug, k_mix = jax.random.split(key, 3)
+    if aug.time_shift or aug.masks_active:
+        x = augment_batch(k_aug, x, aug)
+    if low is not None:
+        params = jax.tree.map(lambda p: p.astype(low), params)
+    m = nnx.merge(graph, params, rest, copy=True)
+    if aug.mixup_alpha > 0:
+        x, perm, lam = mixup(k_mix, x, aug.mixup_alpha)
+    logits = m(x if low is None else x.astype(low), rngs=nnx.Rngs(dropout=k_drop)).astype(
+        jnp.float32
+    )
+    if consts.logit_offset is not None:
+        logits = logits + consts.logit_offset
+    if aug.mixup_alpha > 0:
+        loss = weighted_cross_entropy_mixup(logits, y, y[perm], lam, consts.weight_vector, mask)
+    else:
+        loss = weighted_cross_entropy(logits, y, consts.weight_vector, mask)
+    _, _, new_rest = nnx.split(m, nnx.Param, ...)
+    # BatchNorm statistics updated from bfloat16 activations: keep them float32
+    new_rest = jax.tree.map(lambda new, old: new.astype(old.dtype), new_rest, rest)
+    return loss, new_rest
+
+
+def batch_update(
+    state: TrainState,
+    x: jax.Array,
+    y: jax.Array,
+    key: jax.Array,
+    mask: jax.Array | None,
+    consts: StepConstants,
+    config: StepConfig,
+) -> tuple[TrainState, jax.Array]:
+    """One step on a raw batch ``x`` ``(B, C, F, T)``, ``y`` ``(B,)``: standardise, shard, update.
+
+    Not compiled by itself: :data:`train_batch_step` is its jitted form, and the scanned
+    epoch traces it inside one program.
+    """
+    x = (x - consts.mean) / consts.std
+    sharding = config.batch_sharding
+    if sharding is not None:
+        x = jax.lax.with_sharding_constraint(x, sharding)
+        y = jax.lax.with_sharding_constraint(y, sharding)
+        if mask is not None:
+            mask = jax.lax.with_sharding_constraint(mask, sharding)
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    (loss, new_rest), grads = grad_fn(
+        state.params, state.rest, state.graph_train, x, y, key, mask, consts, config
+    )
+    return state.apply_gradients(grads, new_rest), loss
+
+
+def gather_update(
+    state: TrainState,
+    x_all: jax.Array,
+    y_all: jax.Array,
+    idx: jax.Array,
+    key: jax.Array,
+    mask: jax.Array | None,
+    consts: StepConstants,
+    config: StepConfig,
+) -> tuple[TrainState, jax.Array]:
+    """:func:`batch_update` on rows ``idx`` of a device-resident split (``jnp.take``: no host copy)."""
+    return batch_update(
+        state, jnp.take(x_all, idx, axis=0), jnp.take(y_all, idx), key, mask, consts, config
+    )
+
+
+#: ``train_step(state, x_all, y_all, idx, key, mask, consts, config=...) -> (state, loss)``:
+#: one compiled step on rows ``idx`` of the device-resident split; ``state`` is donated.
+train_step = jax.jit(gather_update, static_argnames="config", donate_argnums=0)
+
+#: ``train_batch_step(state, x, y, key, mask, consts, config=...) -> (state, loss)``: one
+#: compiled step on a batch already on the device (the streamed epoch); ``state`` is donated.
+train_batch_step = jax.jit(batch_update, static_argnames="config", donate_argnums=0)
+
+
+@jax.jit
+def eval_step(state: TrainState, x: jax.Array, consts: StepConstants) -> jax.Array:
+    """Logits ``f_θ((x − μ)/σ)`` of the model in evaluation mode: no dropout, BatchNorm running
+    statistics, no logit adjustment (the offset belongs to the training loss only)."""
+    m = nnx.merge(state.graph_eval, state.params, state.rest)
+    return m((x - consts.mean) / consts.std)

@@ -1,0 +1,96 @@
+"""Fixtures of the workflow tests, shared by every file of tests/workflow/ and made so that
+each file runs alone and in any order.
+
+``tiny_run`` is the expensive one: the full workflow on .test/config/config.yaml, run once
+per session. Tests only read it, or run dry runs and ``--report`` in it; a test that
+changes outputs works on a copy of it (``tiny_run_copy``, ``resumed_training``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.workflow.helpers import scenario, snakemake, snakemake_cmd
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The working directory of the full tiny run (.test/config, ``--cores 2``)."""
+    wd = tmp_path_factory.mktemp("workflow")
+    snakemake(wd, "--cores", "2")
+    return wd
+
+
+@pytest.fixture
+def tiny_run_copy(tiny_run, tmp_path) -> Path:
+    """A copy of the tiny run's working directory, for a test to change (modification times kept)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run, copy, symlinks=True)  # copy2: modification times kept
+    return copy
+
+
+def steps(ckpts: Path) -> list[int]:
+    return [int(p.name) for p in ckpts.glob("[0-9]*") if p.name.isdigit()] if ckpts.is_dir() else []
+
+
+def this_run(ckpts: Path) -> bool:
+    """Whether the checkpoints are the 40-epoch run's, not the earlier short run's."""
+    try:
+        return json.loads((ckpts / "fingerprint.json").read_text())["settings"]["epochs"] == 40
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+@dataclass(frozen=True)
+class Resumed:
+    workdir: Path  # a copy of the tiny run, where v2/cnn/seed0 was retrained
+    saved: int  # the last epoch checkpointed before the kill
+
+
+@pytest.fixture(scope="session")
+def resumed_training(tiny_run, tmp_path_factory) -> Resumed:
+    """.test/resume (v2/cnn/seed0 for 40 epochs) in a copy of the tiny run, ``--cores 1``:
+    the whole process tree killed once this run has checkpointed epoch 3, then ``--unlock``
+    and ``--rerun-incomplete``. Session-scoped: test_rerun checks the resumed training,
+    test_scheduling the threads of these runs."""
+    workdir = tmp_path_factory.mktemp("resume") / "workflow"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    longer = scenario("resume")
+    target = "results/train/v2/cnn/seed0/summary.json"
+    ckpts = workdir / "results" / "checkpoints" / "v2" / "cnn" / "seed0"
+    proc = subprocess.Popen(
+        snakemake_cmd(workdir, "--cores", "1", target, configs=(longer,)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline:  # kill once this run (40 epochs) has checkpointed epoch 3
+            if this_run(ckpts) and max(steps(ckpts), default=0) >= 3:
+                break
+            assert proc.poll() is None, "training finished before it could be interrupted"
+            time.sleep(0.05)
+        else:
+            pytest.fail("no checkpoint appeared")
+    finally:
+        # Kill the whole tree at once, like a power cut: Snakemake and the job it spawned
+        # (which runs in a session of its own, so a process-group kill would miss it).
+        tree = psutil.Process(proc.pid)
+        for p in [*tree.children(recursive=True), tree]:
+            p.send_signal(signal.SIGKILL)
+        proc.wait()
+    saved = max(steps(ckpts))
+    snakemake(workdir, "--unlock", configs=(longer,))
+    snakemake(workdir, "--cores", "1", "--rerun-incomplete", target, configs=(longer,))
+    return Resumed(workdir, saved)

@@ -1,0 +1,343 @@
+"""The full tiny run (.test/config) and what it wrote: every output, the best bundle, the
+report, `jaxaudio predict` with its bundles, and the CLI steps by hand.
+
+The run is the session's ``tiny_run`` (tests/workflow/conftest.py), shared with the other
+files; these tests only read it (and add ``results/report.html``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.workflow.helpers import EXPERIMENTS, MODELS, TEST_CONFIG, scenario, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_output_exists_and_parses(tiny_run):
+    r = tiny_run / "results"
+    summary = json.loads((r / "data" / "dataset.json").read_text())
+    species = summary["species"]
+    assert len(species) == 10 and species == sorted(species)
+    manifest = pd.read_csv(r / "data" / "manifest.csv")
+    assert set(manifest["split"]) == {"train", "val", "test"}
+    clips = pd.read_csv(r / "features" / "clips.csv")  # crop=center: one clip per recording
+    assert list(clips["recording"]) == list(range(len(manifest))) and list(clips["path"]) == list(
+        manifest["path"]
+    )
+    assert pd.read_csv(r / "features" / "skipped.csv").empty
+
+    features = np.load(r / "features" / "features.npy", mmap_mode="r")
+    assert features.shape == (len(manifest), 3, 40, 44) and features.dtype == np.float32
+    stats = json.loads((r / "features" / "stats.json").read_text())
+    train = np.asarray(features[manifest.index[manifest["split"] == "train"]], np.float64)
+    for k, ch in enumerate(("mfcc", "delta", "delta2")):  # statistics of the training rows only
+        assert stats["channels"][ch]["mean"] == pytest.approx(
+            train[:, k].mean(), rel=1e-5, abs=1e-6
+        )
+        assert stats["channels"][ch]["std"] == pytest.approx(train[:, k].std(), rel=1e-5)
+
+    weights = json.loads((r / "data" / "class_weights.json").read_text())
+    counts = manifest[manifest["split"] == "train"]["species"].value_counts()
+    n, c = counts.sum(), len(counts)
+    for sp in species:  # balanced = n / (C n_c), looked up by name
+        assert weights["methods"]["balanced"][sp] == pytest.approx(n / (c * counts[sp]))
+
+    for exp in EXPERIMENTS:
+        for model in MODELS:
+            t, e = r / "train" / exp / model / "seed0", r / "eval" / exp / model / "seed0"
+            history = pd.read_csv(t / "history.csv")
+            assert list(history.columns[:5]) == [
+                "epoch",
+                "train_loss",
+                "val_loss",
+                "val_acc",
+                "val_macro_f1",
+            ]
+            assert np.isfinite(history[["train_loss", "val_loss"]].to_numpy()).all()
+            meta = json.loads((t / "model" / "model.json").read_text())
+            assert meta["species"] == species and (meta["normalisation"] is None) == (
+                exp == "baseline_v1"
+            )
+            metrics = json.loads((e / "metrics.json").read_text())
+            assert 0 <= metrics["macro_f1"] <= 1 and metrics["n_test"] == int(
+                (manifest["split"] == "test").sum()
+            )
+            per_class = pd.read_csv(e / "per_class.csv")
+            assert list(per_class["species"]) == species
+            cm = np.load(e / "confusion.npy")
+            assert cm.shape == (10, 10) and cm.sum() == metrics["n_test"]
+            assert np.trace(cm) / cm.sum() == pytest.approx(metrics["accuracy"])
+            for png in ("confusion.png", "curves.png"):
+                assert (e / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert (r / "logs" / "train" / exp / model / "seed0.log").stat().st_size > 0
+            assert (r / "benchmarks" / "train" / exp / model / "seed0.tsv").is_file()
+
+    comparison = json.loads((r / "comparison.json").read_text())
+    assert comparison["decision"] in {"GO", "INVESTIGATE", "NO-GO"}
+    assert set(comparison["models"]) == set(MODELS)
+    for model in MODELS:
+        exps = comparison["models"][model]["experiments"]
+        assert set(exps) == set(EXPERIMENTS)
+        m = json.loads((r / "eval" / "v2" / model / "seed0" / "metrics.json").read_text())
+        b = json.loads((r / "eval" / "baseline_v1" / model / "seed0" / "metrics.json").read_text())
+        assert exps["v2"]["delta_vs_baseline"]["macro_f1"] == pytest.approx(
+            m["macro_f1"] - b["macro_f1"]
+        )
+        assert isinstance(exps["v2"]["beats_baselines"], bool)
+
+    # the logistic-regression baselines: a row each, equal to sklearn fitted here directly
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.asarray(features, np.float64)
+    pooled = np.concatenate([x.mean(-1).reshape(len(x), -1), x.std(-1).reshape(len(x), -1)], axis=1)
+    split, y = manifest["split"].to_numpy(), manifest["label"].to_numpy()
+    for name, cw in (("logreg", None), ("logreg_balanced", "balanced")):
+        ref = make_pipeline(
+            StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, class_weight=cw)
+        )
+        pred = ref.fit(pooled[split == "train"], y[split == "train"]).predict(
+            pooled[split == "test"]
+        )
+        got = json.loads((r / "eval" / "baselines" / name / "metrics.json").read_text())
+        assert got["macro_f1"] == pytest.approx(
+            f1_score(y[split == "test"], pred, average="macro"), abs=1e-3
+        )
+        assert comparison["baselines"][name]["macro_f1"] == got["macro_f1"]
+        assert ("sklearn", name) in {
+            (row["model"], row["experiment"]) for row in comparison["table"]
+        }
+
+
+def test_best_bundle_is_the_run_with_the_best_validation_macro_f1(tiny_run):
+    from jaxaudio.inference.bundle import load_bundle
+
+    r = tiny_run / "results"
+    val = {
+        (e, m): json.loads((r / "train" / e / m / "seed0" / "summary.json").read_text())[
+            "best_val_macro_f1"
+        ]
+        for e in EXPERIMENTS
+        for m in MODELS
+    }
+    best = max(val, key=val.get)
+    bundle = load_bundle(r / "bundles" / "best")
+    assert (bundle.info["source"]["experiment"], bundle.info["source"]["model"]) == best
+    assert (
+        bundle.info["metrics"]["macro_f1"]
+        == json.loads((r / "eval" / best[0] / best[1] / "seed0" / "metrics.json").read_text())[
+            "macro_f1"
+        ]
+    )
+
+
+def test_report_figures_hold_what_the_run_measured(tiny_run):
+    """The report's cross-run pieces agree with the files they summarise."""
+    from jaxaudio.evaluation.report import benchmark_table
+
+    r = tiny_run / "results"
+    page = (r / "report" / "comparison.html").read_text()
+    comparison = json.loads((r / "comparison.json").read_text())
+    assert (
+        "Overall decision (v2 vs baseline_v1):\n<b style=" in page
+        and f">{comparison['decision']}</b></p>" in page
+    )
+    for row in comparison["table"]:  # every row's macro-F1, as printed in the text table
+        assert f"<td>{row['experiment']}</td>" in page and f"<td>{row['macro_f1']:.3f}</td>" in page
+    jobs = benchmark_table(r / "benchmarks")
+    tsvs = sorted(r.joinpath("benchmarks").rglob("*.tsv"))
+    assert len(jobs) == len(tsvs) >= 17  # every job of the run but the figures' own
+    assert jobs.set_index("job").loc["train/v2/cnn/seed0", "s"] == pytest.approx(
+        pd.read_csv(r / "benchmarks" / "train" / "v2" / "cnn" / "seed0.tsv", sep="\t")["s"].mean()
+    )
+    assert set(jobs["rule"]) >= {
+        "features",
+        "stats",
+        "weight_table",
+        "train",
+        "evaluate",
+        "logreg",
+        "compare",
+        "bundle",
+    }
+    for png in ("f1_vs_train_count.png", "class_weights.png", "timings.png"):
+        assert (r / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_snakemake_report_opens_in_chromium_with_every_section(tiny_run, tmp_path):
+    """`snakemake --report` builds the HTML report; headless Chromium renders it and a reader
+    clicking through the menu sees each section's table or figure."""
+    import shutil
+
+    from jaxaudio.evaluation.report import render_report, report_views
+
+    report = tiny_run / "results" / "report.html"
+    snakemake(tiny_run, "--report", str(report))
+    page = report.read_text()
+    for caption in (
+        "The findings of this run",
+        "Test F1 of each rare species",
+        "Candidate minus baseline test confusion",
+        "Test-split metrics of every",
+        "Each point is one species",
+        "Class weights computed",
+        "rows normalised",
+        "The dashed line marks the epoch",
+        "Wall-clock seconds and peak",
+    ):
+        assert caption in page, caption
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed (`make chromium`; CI installs it in .ci/run)")
+    home = render_report(report, tmp_path / "home.png")
+    for section in (
+        "0. Findings",
+        "1. Comparison",
+        "2. Data",
+        "3. Confusion matrices",
+        "4. Training curves",
+        "5. Benchmark times",
+    ):
+        assert section in home["text"]
+    assert (
+        "experiments baseline_v1, v2; models cnn, vit" in home["text"]
+    )  # workflow.rst, filled from the config
+    for name, clicks in report_views("results", "v2", "baseline_v1", "vit").items():
+        if not clicks:
+            continue
+        shown = "frames" if clicks[-1].endswith(".html") else "images"
+        seen = render_report(report, tmp_path / f"{name}.png", clicks)
+        assert seen[shown] > home[shown], (name, seen)  # the section's table/figure is on screen
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(tiny_run, tmp_path):
+    """The bundle the workflow wrote, run by `jaxaudio predict` over one long file made of
+    test clips with noise between them at known times: the window aligned with each clip
+    names the species the evaluated model predicts for that clip (same decoder, frontend,
+    normalisation and parameters as training and evaluation), and the detection rate is
+    the evaluated accuracy on those clips."""
+    import soundfile as sf
+
+    from jaxaudio.cli import main
+    from jaxaudio.data.audio import fit_length, load_audio
+    from jaxaudio.inference.bundle import load_bundle
+    from jaxaudio.inference.model_store import normaliser
+
+    r = tiny_run / "results"
+    bundle_dir = r / "bundles" / "v2" / "cnn" / "seed0"
+    bundle = load_bundle(bundle_dir)
+    cfg = bundle.features
+    clips = pd.read_csv(r / "features" / "clips.csv")
+    test = clips[clips["split"] == "test"].groupby("species").head(2).reset_index()
+    sr, n, gap = cfg.sample_rate, cfg.n_samples, int(1.5 * cfg.sample_rate)
+    rng = np.random.default_rng(0)
+    parts, starts = [], []
+    for p in test["path"]:
+        parts.append(rng.normal(scale=1e-3, size=gap).astype(np.float32))
+        starts.append(sum(map(len, parts)) / sr)
+        path = Path(p) if Path(p).is_absolute() else tiny_run / p
+        parts.append(fit_length(load_audio(path, sr), n, cfg.crop))
+    parts.append(rng.normal(scale=1e-3, size=gap).astype(np.float32))
+    sf.write(tmp_path / "night.wav", np.concatenate(parts), sr, subtype="FLOAT")
+
+    # what evaluation computes for these clips, from the feature cache
+    feats = np.load(r / "features" / "features.npy", mmap_mode="r")[test["index"].to_numpy()]
+    mean, std = normaliser(bundle.meta)
+    expected = np.asarray(bundle.model((feats - mean) / std)).argmax(1)
+
+    out = tmp_path / "d.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(bundle_dir),
+                str(tmp_path / "night.wav"),
+                "--out",
+                str(out),
+                "--hop",
+                "0.5",
+                "--min-score",
+                "0",
+                "--raven",
+                str(tmp_path / "raven"),
+            ]
+        )
+        == 0
+    )
+    d = pd.read_csv(out)
+    assert list(d.columns) == ["file", "start_s", "end_s", "species", "score"]
+    assert all(
+        len(v.split(".")[-1]) <= 4 for v in out.read_text().splitlines()[1].split(",")[1:3]
+    )  # %.4f
+    total_s = sum(map(len, parts)) / sr
+    assert d["start_s"].min() == 0 and d["end_s"].max() == pytest.approx(total_s, abs=1e-3)
+    at = {round(t, 3): sp for t, sp in zip(d["start_s"], d["species"])}
+    aligned = [at.get(round(t, 3)) for t in starts]
+    agree = np.mean([a == bundle.species[e] for a, e in zip(aligned, expected)])
+    assert agree >= 0.9, (aligned, [bundle.species[e] for e in expected])
+    hit = np.mean([a == s for a, s in zip(aligned, test["species"])])
+    evaluated = np.mean(expected == test["label"].to_numpy())
+    assert abs(hit - evaluated) <= 0.1
+    raven = (tmp_path / "raven" / "night.selections.txt").read_text().splitlines()
+    assert (
+        raven[0].startswith("Selection\tView\tChannel\tBegin Time (s)") and len(raven) == len(d) + 1
+    )
+
+
+def test_cli_steps_write_what_the_workflow_writes(tiny_run, tmp_path):
+    """`jaxaudio features`, `train` and `evaluate` by hand, with the test config, give the
+    workflow's artifacts: the same features and statistics, the same training curve and
+    test metrics (a fresh process; XLA's CPU reductions allow float32 rounding)."""
+    override = scenario("cli-steps")  # results: results, under cwd=tmp_path
+    cli = [sys.executable, "-m", "jaxaudio.cli"]
+    cfg = ["-c", str(TEST_CONFIG), "-c", str(override)]
+    run = dict(capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    ours, theirs = tmp_path / "results", tiny_run / "results"
+
+    p = subprocess.run([*cli, "features", *cfg, "--threads", "2"], **run)
+    assert p.returncode == 0, p.stderr[-3000:]
+    np.testing.assert_allclose(
+        np.load(ours / "features" / "features.npy"),
+        np.load(theirs / "features" / "features.npy"),
+        rtol=0,
+        atol=1e-5,
+    )
+    for f in ("data/class_weights.json", "data/dataset.json"):
+        assert json.loads((ours / f).read_text()) == json.loads((theirs / f).read_text()), f
+    s_ours, s_theirs = (
+        json.loads((d / "features" / "stats.json").read_text())["channels"] for d in (ours, theirs)
+    )
+    for ch in ("mfcc", "delta", "delta2"):
+        assert s_ours[ch]["mean"] == pytest.approx(s_theirs[ch]["mean"], rel=1e-5, abs=1e-6)
+        assert s_ours[ch]["std"] == pytest.approx(s_theirs[ch]["std"], rel=1e-5)
+
+    p = subprocess.run([*cli, "train", *cfg, "--experiment", "v2", "--model", "cnn"], **run)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert re.search(r"epoch +4/4 +train_loss [0-9.]+ +val_loss", p.stderr), p.stderr[
+        -2000:
+    ]  # plain lines, no TTY
+    assert "JAX backend cpu" in p.stderr
+    h_ours = pd.read_csv(ours / "train" / "v2" / "cnn" / "seed0" / "history.csv")
+    h_theirs = pd.read_csv(theirs / "train" / "v2" / "cnn" / "seed0" / "history.csv")
+    np.testing.assert_allclose(h_ours["train_loss"], h_theirs["train_loss"], rtol=1e-3)
+
+    p = subprocess.run([*cli, "evaluate", *cfg, "--experiment", "v2", "--model", "cnn"], **run)
+    assert p.returncode == 0, p.stderr[-3000:]
+    m_ours = json.loads((ours / "eval" / "v2" / "cnn" / "seed0" / "metrics.json").read_text())
+    m_theirs = json.loads((theirs / "eval" / "v2" / "cnn" / "seed0" / "metrics.json").read_text())
+    assert m_ours["accuracy"] == pytest.approx(m_theirs["accuracy"], abs=0.02)
+    assert f"macro-F1 {m_ours['macro_f1']:.3f}" in p.stdout
+
+    p = subprocess.run([*cli, "train", *cfg, "--experiment", "v9", "--model", "cnn"], **run)
+    assert p.returncode == 2 and "--experiment 'v9': not declared in the config" in p.stderr
