@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
+import soxr
+from tqdm import tqdm
 
 from jaxaudio.data.audio import (
     AudioError,
@@ -43,7 +45,9 @@ from jaxaudio.data.audio import (
     sndfile_message,
 )
 from jaxaudio.data.files import audio_inputs
-from jaxaudio.inference.bundle import Bundle
+from jaxaudio.features.frontend import featuriser
+from jaxaudio.inference.bundle import Bundle, load_bundle
+from jaxaudio.inference.model_store import probabilities_fn
 
 COLUMNS = ["file", "start_s", "end_s", "species", "score"]
 RAVEN_COLUMNS = [
@@ -73,8 +77,6 @@ def stream_audio(
     announces) raises *after* the blocks decoded before it, its message saying how far the
     file decoded, so a caller can keep what came before.
     """
-    import soxr
-
     info = audio_info(path)
     try:
         f = sf.SoundFile(str(path))
@@ -170,9 +172,6 @@ class Detector:
     """
 
     def __init__(self, bundle: Bundle, window: float | None = None, batch_size: int = 64):
-        from jaxaudio.features.frontend import featuriser
-        from jaxaudio.inference.model_store import probabilities_fn
-
         cfg = bundle.features
         self.bundle = bundle
         self.window = cfg.clip_seconds if window is None else float(window)
@@ -425,9 +424,6 @@ def predict_paths(
     (``--strict``; :meth:`PredictRun.require_some_read`). ``progress`` draws a bar over
     files; otherwise each file is one log line.
     """
-    from tqdm import tqdm
-
-    from jaxaudio.inference.bundle import load_bundle
 
     bundle = load_bundle(bundle_dir)
     files = audio_inputs(inputs)
