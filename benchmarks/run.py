@@ -354,13 +354,14 @@ def flax_training(
     (``jaxaudio.training.epochs.run_keys``). ``epochs`` sets the schedule's length (its warm-up
     is capped by it; default: ``TrainSettings``'). ``compute_dtype`` goes to the step's
     ``StepConfig``; ``epoch_mode`` picks the epoch runner (``scan``, ``steps``). Returns
-    ``state``, ``config``, ``consts``, ``keys``, ``run_epoch`` (``jaxaudio.training.epochs``'
-    runner signature), ``batch``, ``steps`` (per epoch) and ``data`` ``(x, y)`` on the device.
+    ``state``, ``config``, ``consts``, ``keys``, ``batch`` and their ``EpochSpec`` ``spec``,
+    ``run_epoch`` (``jaxaudio.training.epochs``' runner signature ``(state, x, y, epoch, spec)``),
+    ``steps`` (per epoch) and ``data`` ``(x, y)`` on the device.
     """
     import jax
 
     from jaxaudio.models.registry import build_model
-    from jaxaudio.training.epochs import epoch_layout, epoch_runner, run_keys
+    from jaxaudio.training.epochs import EpochSpec, epoch_layout, epoch_runner, run_keys
     from jaxaudio.training.optim import make_optimizer
     from jaxaudio.training.settings import TrainSettings
     from jaxaudio.training.state import TrainState
@@ -383,13 +384,17 @@ def flax_training(
         std=np.ones((INPUT_SHAPE[0], 1, 1), np.float32),
         weight_vector=np.ones((N_CLASSES,), np.float32),
     )
+    epoch_spec = EpochSpec(
+        consts=jax.device_put(consts),
+        keys=run_keys(s.seed),
+        batch=batch,
+        config=StepConfig(compute_dtype=compute_dtype),
+    )
     return {
+        **epoch_spec._asdict(),
+        "spec": epoch_spec,
         "state": state,
-        "config": StepConfig(compute_dtype=compute_dtype),
-        "consts": jax.device_put(consts),
-        "keys": run_keys(s.seed),
         "run_epoch": epoch_runner(epoch_mode),
-        "batch": batch,
         "steps": steps,
         "data": (jax.device_put(x), jax.device_put(y)),
     }
@@ -407,7 +412,7 @@ def bench_flax(
     import jax
     import jax.numpy as jnp
 
-    from jaxaudio.training.steps import train_step
+    from jaxaudio.training.steps import StepPlan, train_step
 
     spec = ARCHS[arch]
     run = flax_training(arch, n, x, y, epochs + 1, compute_dtype=compute_dtype)
@@ -420,7 +425,9 @@ def bench_flax(
     idx = jnp.arange(batch, dtype=jnp.int32)
     mask = jnp.ones((batch,), jnp.float32)
     step_flops = _flops(
-        train_step.lower(state, x_d, y_d, idx, keys.step, mask, consts, config=config).compile()
+        train_step.lower(
+            state, x_d, y_d, StepPlan(idx, keys.step, mask), consts, config=config
+        ).compile()
     )
     flops_source = "XLA cost_analysis of one train step"
     estimate = spec["estimate_flops_per_sample"]
@@ -436,7 +443,7 @@ def bench_flax(
         """One warm-up epoch (compiles), then ``epochs`` timed ones; the state is donated."""
 
         def run(state, e):
-            state, losses = epoch_fn(state, x_d, y_d, consts, keys, e, batch, config)
+            state, losses = epoch_fn(state, x_d, y_d, e, run["spec"])
             jax.block_until_ready((state, losses))
             if not np.isfinite(float(jnp.mean(losses))):
                 raise RuntimeError(f"flax {arch} ({label}): non-finite loss")

@@ -21,6 +21,8 @@ import logging
 import sys
 from pathlib import Path
 
+import yaml
+
 from jaxaudio.config.load import DEFAULT_CONFIG, ConfigError, load_config
 from jaxaudio.config.resolve import run_settings
 from jaxaudio.layout import EVAL_FILE_NAMES, Layout
@@ -29,7 +31,7 @@ from jaxaudio.runtime.runlog import is_terminal
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from jaxaudio.data.synthetic import synthesize
+    from jaxaudio.data.synthetic import synthesize  # lazy: numpy/soundfile, not for --help
 
     manifest = synthesize(args.out_dir, preset=args.preset, seed=args.seed)
     print(f"wrote {manifest}")
@@ -62,6 +64,7 @@ def _locked_config(args: argparse.Namespace) -> dict:
 
 
 def _features(args: argparse.Namespace) -> int:
+    # lazy: librosa and JAX load for the command that uses them, so `jaxaudio --help` is instant
     from jaxaudio.data.synthetic import synthesize
     from jaxaudio.stages import data, features, stats
 
@@ -161,17 +164,17 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from jaxaudio.stages import evaluate
+    from jaxaudio.stages import evaluate  # lazy: JAX and matplotlib, not for --help
 
     config = _locked_config(args)
     _check_run(config, args)
     lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
     inputs = evaluate.Inputs(
-        Path(lay.model(*run)),
-        Path(lay.history(*run)),
-        Path(lay.features()),
-        Path(lay.clips()),
-        Path(lay.weight_table()),
+        model=Path(lay.model(*run)),
+        history=Path(lay.history(*run)),
+        features=Path(lay.features()),
+        clips=Path(lay.clips()),
+        weights=Path(lay.weight_table()),
     )
     _need(inputs.model, inputs.history, inputs.features)
     outputs = evaluate.Outputs(
@@ -193,9 +196,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    import yaml
-
-    from jaxaudio.inference.bundle import write_bundle
+    from jaxaudio.inference.bundle import write_bundle  # lazy: JAX and orbax, not for --help
 
     config = yaml.safe_load(Path(args.config).read_text())
     if "features" not in config:
@@ -211,7 +212,7 @@ def _predict(args: argparse.Namespace) -> int:
     """Every readable file's detections are written whatever the others hold; each file that
     failed is one stderr line and a row of failed.csv. Exit 0, or 1 with --strict when any
     file failed, or 2 when not one file could be read."""
-    from jaxaudio.inference.predict import predict_paths
+    from jaxaudio.inference.predict import predict_paths  # lazy: JAX and librosa, not for --help
 
     run = predict_paths(
         args.bundle,
@@ -238,7 +239,13 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if args.strict and run.failures else 0
 
 
+CONFIG_HELP = (
+    "config file merged on top of the repository's config/config.yaml (repeatable, later wins)"
+)
+
+
 def parser() -> argparse.ArgumentParser:
+    """The ``jaxaudio`` command line: one subcommand per step (``_add_*`` each)."""
     p = argparse.ArgumentParser(
         prog="jaxaudio",
         description=__doc__,
@@ -247,7 +254,15 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_synth, _add_features, _add_run_steps, _add_bundle, _add_predict):
+        add(sub)
+    return p
 
+
+Subparsers = argparse._SubParsersAction
+
+
+def _add_synth(sub: Subparsers) -> None:
     s = sub.add_parser("synth", help="write the embedded synthetic data set (audio + manifest.csv)")
     s.add_argument("out_dir", type=Path)
     s.add_argument(
@@ -258,9 +273,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_synth)
 
-    config_help = (
-        "config file merged on top of the repository's config/config.yaml (repeatable, later wins)"
-    )
+
+def _add_features(sub: Subparsers) -> None:
     f = sub.add_parser(
         "features",
         help="resolve the data (splits), build the feature cache, stats and class weights",
@@ -268,10 +282,13 @@ def parser() -> argparse.ArgumentParser:
         "featurise every recording into <results>/features/, then the train-split channel statistics "
         "and the class weights. Recordings already featurised are reused.",
     )
-    f.add_argument("-c", "--config", action="append", type=Path, default=[], help=config_help)
+    f.add_argument("-c", "--config", action="append", type=Path, default=[], help=CONFIG_HELP)
     f.add_argument("--threads", type=int, default=4, help="decoding threads (default 4)")
     f.set_defaults(func=_features)
 
+
+def _add_run_steps(sub: Subparsers) -> None:
+    """``train`` and ``evaluate``: one (experiment, model, seed) run each."""
     for name, func, what in (
         ("train", _train, "train one (experiment, model, seed) run; resumes from its checkpoints"),
         (
@@ -285,12 +302,14 @@ def parser() -> argparse.ArgumentParser:
             help=what,
             description=what + ". Reads and writes the workflow's paths under results:.",
         )
-        t.add_argument("-c", "--config", action="append", type=Path, default=[], help=config_help)
+        t.add_argument("-c", "--config", action="append", type=Path, default=[], help=CONFIG_HELP)
         t.add_argument("--experiment", required=True, help="a name under experiments: (e.g. v2)")
         t.add_argument("--model", required=True, help="a name under models: (e.g. cnn)")
         t.add_argument("--seed", type=int, default=0)
         t.set_defaults(func=func)
 
+
+def _add_bundle(sub: Subparsers) -> None:
     b = sub.add_parser(
         "bundle", help="assemble a model bundle (parameters, features, stats, species, thresholds)"
     )
@@ -309,6 +328,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, required=True, help="bundle directory to write")
     b.set_defaults(func=_bundle)
 
+
+def _add_predict(sub: Subparsers) -> None:
     r = sub.add_parser("predict", help="detect species in recordings of any length")
     r.add_argument("bundle", type=Path)
     r.add_argument("inputs", nargs="+", help="audio files and/or folders (searched recursively)")
@@ -341,7 +362,6 @@ def parser() -> argparse.ArgumentParser:
         "unless no file at all could be read. Failed files are listed in failed.csv beside --out",
     )
     r.set_defaults(func=_predict)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -208,22 +208,19 @@ def check_config(
         return check_dataset(config) if dataset else []
 
 
-def finish_config(
-    config: dict[str, Any],
-    schema_path: str | Path = SCHEMA_PATH,
-    sources: Sources | None = None,
-    dataset: bool = True,
-) -> list[str]:
+def finish_config(config: dict[str, Any], **checks: Any) -> list[str]:
     """Check what the user wrote, add the ladder's derived experiments, then every check.
 
-    The schema sees the config before :func:`add_ladder_experiments`, so a bad key in the
-    candidate is reported where the user wrote it, not in a rung copied from it. Returns
-    the warnings of :func:`check_config`.
+    ``checks`` are :func:`check_config`'s keywords (``schema_path``, ``sources``,
+    ``dataset``), with its defaults. The schema sees the config before
+    :func:`add_ladder_experiments`, so a bad key in the candidate is reported where the user
+    wrote it, not in a rung copied from it. Returns the warnings of :func:`check_config`.
     """
+    sources = checks.get("sources")
     with _naming_sources(sources):
-        validate_schema(config, schema_path)
+        validate_schema(config, checks.get("schema_path", SCHEMA_PATH))
     add_ladder_experiments(config, sources)
-    return check_config(config, schema_path, sources, dataset)
+    return check_config(config, **checks)
 
 
 def check_dataset(config: Mapping[str, Any]) -> list[str]:

@@ -295,18 +295,10 @@ def write_resolved(
 
 
 def prepare_manifest(
-    source: str | Path,
-    out_csv: str | Path,
-    out_summary: str | Path,
-    seed: int = 0,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.25,
-    min_clips_per_species: int = 1,
-    too_few_clips: TooFewClips = "exclude",
+    source: str | Path, out_csv: str | Path, out_summary: str | Path, **options: Any
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Workflow step: resolve ``source`` and write the resolved manifest and its summary."""
-    df, species = resolve_manifest(
-        source, seed, val_fraction, test_fraction, min_clips_per_species, too_few_clips
-    )
+    """Workflow step: resolve ``source`` (``options`` are :func:`resolve_manifest`'s keywords,
+    with its defaults) and write the resolved manifest and its summary."""
+    df, species = resolve_manifest(source, **options)
     write_resolved(df, species, out_csv, out_summary)
     return df, species

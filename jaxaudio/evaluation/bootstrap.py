@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,44 @@ def _seed_mean(y, preds, weights, n_classes, rare) -> dict[str, np.ndarray]:
     return {k: np.mean([m[k] for m in per_seed], axis=0) for k in METRICS}
 
 
+@dataclass(frozen=True)
+class _Pairing:
+    """Two sides' predictions of the same ``n`` test clips, one ``(n,)`` array per seed."""
+
+    y: np.ndarray
+    candidate: Sequence[np.ndarray]
+    baseline: Sequence[np.ndarray]
+    n_classes: int
+    rare: np.ndarray
+
+    def __post_init__(self) -> None:
+        if not self.candidate or not self.baseline:
+            raise ValueError("paired bootstrap needs at least one seed of each side")
+        for p in (*self.candidate, *self.baseline):
+            if np.shape(p) != self.y.shape:
+                raise ValueError(
+                    f"predictions of shape {np.shape(p)} do not pair with {self.y.shape[0]} test labels"
+                )
+
+    def delta(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """``metric -> (R,)``: candidate minus baseline (seeds averaged) under ``R`` clip weightings."""
+        c = _seed_mean(self.y, self.candidate, weights, self.n_classes, self.rare)
+        b = _seed_mean(self.y, self.baseline, weights, self.n_classes, self.rare)
+        return {k: c[k] - b[k] for k in METRICS}
+
+    def resampled(self, n_resamples: int, seed: int) -> dict[str, np.ndarray]:
+        """``metric -> (n_resamples,)`` deltas, each resample a multinomial reweighting of the
+        ``n`` clips (drawn in blocks of 500: ``(500, n)`` weights at a time)."""
+        n = len(self.y)
+        rng = np.random.default_rng(seed)
+        sizes = [min(500, n_resamples - start) for start in range(0, n_resamples, 500)]
+        blocks = [
+            self.delta(rng.multinomial(n, np.full(n, 1.0 / n), size=k).astype(np.float64))
+            for k in sizes
+        ]
+        return {k: np.concatenate([d[k] for d in blocks]) for k in METRICS}
+
+
 def paired_bootstrap(
     y: np.ndarray,
     candidate: Sequence[np.ndarray],
@@ -90,41 +129,16 @@ def paired_bootstrap(
     ``delta`` on the test split as it is, ``low``/``high`` the percentile interval (``None``
     where the metric is undefined, e.g. no rare species with test clips).
     """
-    y = np.asarray(y, np.int64)
-    if not candidate or not baseline:
-        raise ValueError("paired bootstrap needs at least one seed of each side")
-    for p in (*candidate, *baseline):
-        if np.shape(p) != y.shape:
-            raise ValueError(
-                f"predictions of shape {np.shape(p)} do not pair with {y.shape[0]} test labels"
-            )
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
-    rare = np.asarray(rare, bool)
-    n = len(y)
-    full = np.ones((1, n))
-    point = {
-        k: _seed_mean(y, candidate, full, n_classes, rare)[k]
-        - _seed_mean(y, baseline, full, n_classes, rare)[k]
-        for k in METRICS
-    }
-    rng = np.random.default_rng(seed)
+    y = np.asarray(y, np.int64)
+    pairing = _Pairing(y, candidate, baseline, n_classes, np.asarray(rare, bool))
+    point = pairing.delta(np.ones((1, len(y))))
+    deltas = pairing.resampled(n_resamples, seed)
     out: dict[str, dict[str, Any]] = {}
-    deltas: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
-    for start in range(0, n_resamples, 500):  # in blocks: (500, n) weights at a time
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=min(500, n_resamples - start)).astype(
-            np.float64
-        )
-        c, b = (
-            _seed_mean(y, candidate, w, n_classes, rare),
-            _seed_mean(y, baseline, w, n_classes, rare),
-        )
-        for k in METRICS:
-            deltas[k].append(c[k] - b[k])
     alpha = 1.0 - confidence
     for k in METRICS:
-        d = np.concatenate(deltas[k])
-        d = d[np.isfinite(d)]
+        d = deltas[k][np.isfinite(deltas[k])]
         defined = np.isfinite(point[k][0]) and len(d) > 0
         low, high = np.quantile(d, [alpha / 2, 1 - alpha / 2]) if defined else (None, None)
         out[k] = {

@@ -25,7 +25,7 @@ rare-species F1.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from jaxaudio.evaluation.decision import (
     oscillation,
     seed_disagreement,
 )
-from jaxaudio.evaluation.findings import analysis_lines, findings_markdown
+from jaxaudio.evaluation.findings import analysis_lines, findings_markdown, ladder_verdict
 
 METRICS = (
     "accuracy",
@@ -296,6 +296,82 @@ def recommend(models: Mapping[str, Any], order: Sequence[tuple[str, str]]) -> di
     }
 
 
+def _group_runs(
+    runs: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, dict[str, list[Mapping[str, Any]]]], list[tuple[str, str]]]:
+    """``model -> experiment -> [seed runs]``, and the (experiment, model) pairs in run order."""
+    by_model: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+    order: list[tuple[str, str]] = []
+    for r in runs:
+        by_model.setdefault(r["model"], {}).setdefault(r["experiment"], []).append(r)
+        if (r["experiment"], r["model"]) not in order:
+            order.append((r["experiment"], r["model"]))
+    return by_model, order
+
+
+def _table_row(model: str, experiment: str, res: Mapping[str, Any], ladder: bool) -> dict[str, Any]:
+    """One row of the comparison table from a :func:`judge` result."""
+    return {
+        "model": model,
+        "experiment": experiment,
+        "n_seeds": res["n_seeds"],
+        "ladder": ladder,
+        **{k: res["metrics"][k] for k in TABLE_METRICS},
+        **{f"{k}_std": res["std"][k] for k in TABLE_METRICS},
+        "intervals": res["intervals"],
+        "mean_val_macro_f1": res["mean_val_macro_f1"],
+        "decision": res["decision"],
+        "beats_baselines": res["beats_baselines"],
+    }
+
+
+def _reference_row(name: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A reference baseline's row: one fit, no spread, no decision of its own."""
+    res = {
+        "n_seeds": 1,
+        "metrics": metrics,
+        "std": dict.fromkeys(TABLE_METRICS),
+        "intervals": None,
+        "mean_val_macro_f1": None,
+        "decision": "reference",
+        "beats_baselines": None,
+    }
+    return _table_row("sklearn", name, res, ladder=False)
+
+
+def _model_section(
+    model: str,
+    exps: Mapping[str, list[Mapping[str, Any]]],
+    baseline: str,
+    candidate: str,
+    judged: Callable[[list[Mapping[str, Any]], list[Mapping[str, Any]]], dict[str, Any]],
+    ladder: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """One model's part of the comparison: every experiment judged against the baseline, the
+    candidate's decision, the plan's report, the rare-species and confusion analyses, and the
+    ladder's outcome (when the candidate fell short or a rung ran)."""
+    for needed, role in ((baseline, "baseline"), (candidate, "candidate")):
+        if needed not in exps:
+            raise ValueError(f"model {model}: {role} experiment {needed!r} has no result")
+    base = exps[baseline]
+    results = {exp: judged(rs, base) for exp, rs in exps.items()}
+    cand = results[candidate]
+    rung_names = {s["experiment"] for s in ladder}
+    return {
+        "decision": cand["decision"],
+        "reasons": cand["reasons"],
+        "experiments": results,
+        **plan_report(results[baseline], cand),
+        "analysis": {
+            "rare_species": rare_species_changes(base, exps[candidate]),
+            "confusion_changes": confusion_changes(base, exps[candidate]),
+        },
+        "ladder": ladder_outcome(ladder, results)
+        if cand["decision"] != GO or rung_names & set(results)
+        else None,
+    }
+
+
 def compare_runs(
     runs: Sequence[Mapping[str, Any]],
     baseline: str,
@@ -312,71 +388,26 @@ def compare_runs(
     ``seed``, ``metrics`` (the evaluation's dict), ``history`` (per-epoch DataFrame),
     ``per_class`` (DataFrame), ``confusion`` (C x C), ``species``, and for the intervals
     ``y_test``/``y_pred`` (test labels and predictions). ``baselines``: name -> metrics of
-    each reference baseline.
+    each reference baseline. The overall decision is GO when every model's is, NO-GO when
+    every model's is, else INVESTIGATE.
     """
     t = {**DEFAULT_THRESHOLDS, **thresholds}
     refs = {name: {k: m.get(k) for k in METRICS} for name, m in (baselines or {}).items()}
-    by_model: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
-    order: list[tuple[str, str]] = []
-    for r in runs:
-        by_model.setdefault(r["model"], {}).setdefault(r["experiment"], []).append(r)
-        if (r["experiment"], r["model"]) not in order:
-            order.append((r["experiment"], r["model"]))
+    by_model, order = _group_runs(runs)
     rung_names = {s["experiment"] for s in ladder}
-    models: dict[str, Any] = {}
-    table = []
-    for model, exps in by_model.items():
-        for needed, role in ((baseline, "baseline"), (candidate, "candidate")):
-            if needed not in exps:
-                raise ValueError(f"model {model}: {role} experiment {needed!r} has no result")
-        base = exps[baseline]
-        results = {
-            exp: judge(rs, base, t, refs, confidence, n_resamples) for exp, rs in exps.items()
-        }
-        for exp, res in results.items():
-            table.append(
-                {
-                    "model": model,
-                    "experiment": exp,
-                    "n_seeds": res["n_seeds"],
-                    "ladder": exp in rung_names,
-                    **{k: res["metrics"][k] for k in TABLE_METRICS},
-                    **{f"{k}_std": res["std"][k] for k in TABLE_METRICS},
-                    "intervals": res["intervals"],
-                    "mean_val_macro_f1": res["mean_val_macro_f1"],
-                    "decision": res["decision"],
-                    "beats_baselines": res["beats_baselines"],
-                }
-            )
-        cand = results[candidate]
-        models[model] = {
-            "decision": cand["decision"],
-            "reasons": cand["reasons"],
-            "experiments": results,
-            **plan_report(results[baseline], cand),
-            "analysis": {
-                "rare_species": rare_species_changes(base, exps[candidate]),
-                "confusion_changes": confusion_changes(base, exps[candidate]),
-            },
-            "ladder": ladder_outcome(ladder, results)
-            if cand["decision"] != GO or rung_names & set(results)
-            else None,
-        }
-    for name, m in refs.items():
-        table.append(
-            {
-                "model": "sklearn",
-                "experiment": name,
-                "n_seeds": 1,
-                "ladder": False,
-                **{k: m[k] for k in TABLE_METRICS},
-                **{f"{k}_std": None for k in TABLE_METRICS},
-                "intervals": None,
-                "mean_val_macro_f1": None,
-                "decision": "reference",
-                "beats_baselines": None,
-            }
-        )
+
+    def judged(rs: list[Mapping[str, Any]], base: list[Mapping[str, Any]]) -> dict[str, Any]:
+        return judge(rs, base, t, refs, confidence, n_resamples)
+
+    models = {
+        model: _model_section(model, exps, baseline, candidate, judged, ladder)
+        for model, exps in by_model.items()
+    }
+    table = [
+        _table_row(model, exp, res, exp in rung_names)
+        for model, section in models.items()
+        for exp, res in section["experiments"].items()
+    ] + [_reference_row(name, m) for name, m in refs.items()]
     decisions = {m["decision"] for m in models.values()}
     overall = "GO" if decisions == {"GO"} else "NO-GO" if decisions == {"NO-GO"} else "INVESTIGATE"
     return {
@@ -465,10 +496,7 @@ def format_table(comparison: Mapping[str, Any]) -> str:
         lines += ["", f"{model}: {m['decision']}"]
         lines.extend(f"  {r['level']}: {r['reason']}" for r in m["reasons"])
         if m.get("ladder"):
-            first = m["ladder"]["first_go"]
-            lines.append(
-                f"  ladder: {'first GO rung: ' + first['rung'] + ' (' + first['experiment'] + ')' if first else 'no rung reached GO'}"
-            )
+            lines.append(f"  ladder: {ladder_verdict(m['ladder'])}")
         lines += ["", *analysis_lines(m, comparison)]
     return "\n".join(lines).rstrip()
 

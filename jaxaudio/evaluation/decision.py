@@ -106,6 +106,61 @@ def _interval(ci: Mapping[str, Any]) -> str:
     return f"Δ {format_interval(ci)} ({100 * ci['confidence']:g} % paired-bootstrap interval)"
 
 
+def _no_go_reasons(
+    f1: float,
+    t: Mapping[str, float],
+    diverged: Sequence[str],
+    intervals: Mapping[str, Mapping[str, Any]] | None,
+) -> list[str]:
+    """The plan's NO-GO rules: macro-F1 under ``investigate_macro_f1``, a diverged run, or
+    worse than the baseline (the interval of macro-F1 or accuracy wholly below 0)."""
+    out = []
+    if f1 < t["investigate_macro_f1"]:
+        out.append(f"macro-F1 {f1:.3f} < investigate_macro_f1 {t['investigate_macro_f1']:g}")
+    out += list(diverged)
+    for name, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy")):
+        ci = (intervals or {}).get(name)
+        if ci and ci["high"] is not None and ci["high"] < 0:
+            out.append(f"worse than the baseline: {label} {_interval(ci)} lies below 0")
+    return out
+
+
+def _investigate_reasons(
+    f1: float,
+    acc: float,
+    rare: float | None,
+    t: Mapping[str, float],
+    unstable: Sequence[str],
+    intervals: Mapping[str, Mapping[str, Any]] | None,
+) -> list[str]:
+    """The plan's INVESTIGATE rules: macro-F1 between the two thresholds, unstable training,
+    no improvement for rare species that the interval can show, accuracy or rare-F1 at or
+    under its GO threshold."""
+    out = []
+    if t["investigate_macro_f1"] <= f1 <= t["go_macro_f1"]:
+        out.append(
+            f"macro-F1 {f1:.3f} between investigate_macro_f1 {t['investigate_macro_f1']:g} and "
+            f"go_macro_f1 {t['go_macro_f1']:g}"
+        )
+    out += list(unstable)
+    if intervals is not None:
+        ci = intervals.get("rare_f1")
+        if not ci or ci["low"] is None:
+            out.append(
+                "no improvement for rare species can be shown: no rare species with test clips"
+            )
+        elif ci["low"] <= 0:
+            out.append(
+                f"no improvement for rare species: rare-F1 {_interval(ci)} reaches 0 or below"
+            )
+    if not acc > t["go_accuracy"]:
+        out.append(f"accuracy {acc:.3f} <= go_accuracy {t['go_accuracy']:g}")
+    if rare is None or not rare > t["go_rare_f1"]:
+        shown = "undefined" if rare is None else f"{rare:.3f}"
+        out.append(f"rare-species F1 {shown} <= go_rare_f1 {t['go_rare_f1']:g}")
+    return out
+
+
 def decide(
     metrics: Mapping[str, Any],
     thresholds: Mapping[str, float],
@@ -122,44 +177,12 @@ def decide(
     """
     t = {**DEFAULT_THRESHOLDS, **thresholds}
     f1, acc, rare = metrics["macro_f1"], metrics["accuracy"], metrics.get("rare_f1")
-    reasons: list[dict[str, str]] = []
-
-    def fire(level: str, reason: str) -> None:
-        reasons.append({"level": level, "reason": reason})
-
-    if f1 < t["investigate_macro_f1"]:
-        fire(NO_GO, f"macro-F1 {f1:.3f} < investigate_macro_f1 {t['investigate_macro_f1']:g}")
-    for r in diverged:
-        fire(NO_GO, r)
-    for name, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy")):
-        ci = (intervals or {}).get(name)
-        if ci and ci["high"] is not None and ci["high"] < 0:
-            fire(NO_GO, f"worse than the baseline: {label} {_interval(ci)} lies below 0")
-    if t["investigate_macro_f1"] <= f1 <= t["go_macro_f1"]:
-        fire(
-            INVESTIGATE,
-            f"macro-F1 {f1:.3f} between investigate_macro_f1 {t['investigate_macro_f1']:g} and "
-            f"go_macro_f1 {t['go_macro_f1']:g}",
-        )
-    for r in unstable:
-        fire(INVESTIGATE, r)
-    if intervals is not None:
-        ci = intervals.get("rare_f1")
-        if not ci or ci["low"] is None:
-            fire(
-                INVESTIGATE,
-                "no improvement for rare species can be shown: no rare species with test clips",
-            )
-        elif ci["low"] <= 0:
-            fire(
-                INVESTIGATE,
-                f"no improvement for rare species: rare-F1 {_interval(ci)} reaches 0 or below",
-            )
-    if not acc > t["go_accuracy"]:
-        fire(INVESTIGATE, f"accuracy {acc:.3f} <= go_accuracy {t['go_accuracy']:g}")
-    if rare is None or not rare > t["go_rare_f1"]:
-        shown = "undefined" if rare is None else f"{rare:.3f}"
-        fire(INVESTIGATE, f"rare-species F1 {shown} <= go_rare_f1 {t['go_rare_f1']:g}")
+    reasons = [
+        {"level": NO_GO, "reason": r} for r in _no_go_reasons(f1, t, diverged, intervals)
+    ] + [
+        {"level": INVESTIGATE, "reason": r}
+        for r in _investigate_reasons(f1, acc, rare, t, unstable, intervals)
+    ]
     levels = {r["level"] for r in reasons}
     if NO_GO in levels:
         return NO_GO, reasons

@@ -18,6 +18,17 @@ from jaxaudio.evaluation.bootstrap import format_interval
 SHOWN_SPECIES = 8
 
 
+def ladder_verdict(ladder: Mapping[str, Any]) -> str:
+    """The rollback ladder's outcome in words: its first GO rung, that none reached GO, or
+    that none has run (``compare.ladder_mode: never``, or the rungs not scheduled yet)."""
+    first = ladder["first_go"]
+    if first:
+        return f"first rung to reach GO: {first['rung']} ({first['experiment']})"
+    if not any(r["ran"] for r in ladder["rungs"]):
+        return "no rung has run (compare.ladder_mode)"
+    return "no rung reached GO"
+
+
 def _metric(r: Mapping[str, Any], k: str) -> str:
     m, sd = r["metrics"], r["std"]
     if m.get(k) is None:
@@ -128,13 +139,7 @@ def _model_section(
                     else "not run"
                 )
             )
-        first = m["ladder"]["first_go"]
-        out += [
-            f"- first rung to reach GO: {first['rung']} ({first['experiment']})"
-            if first
-            else "- no rung reached GO",
-            "",
-        ]
+        out += [f"- {ladder_verdict(m['ladder'])}", ""]
     return out
 
 

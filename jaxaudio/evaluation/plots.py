@@ -219,6 +219,16 @@ def plot_history(history: pd.DataFrame, path: Path, title: str = "") -> None:
     _save(fig, path, dpi=120)
 
 
+def binned_means(x: np.ndarray, y: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``y`` per bin of ``x`` (bins between ``edges``, the last closed), at each bin's
+    geometric-mean ``x``; sorted by that centre. Empty bins are left out."""
+    bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
+    centres = np.array([np.exp(np.log(x[bins == b]).mean()) for b in np.unique(bins)])
+    means = np.array([y[bins == b].mean() for b in np.unique(bins)])
+    order = np.argsort(centres)
+    return centres[order], means[order]
+
+
 def plot_f1_vs_count(
     table: pd.DataFrame, path: Path, rare_max_count: float | None = None, title: str = ""
 ) -> None:
@@ -250,26 +260,12 @@ def plot_f1_vs_count(
         for i, (exp, rows) in enumerate(sub.groupby("experiment", sort=False)):
             x = rows["train_count"].to_numpy(dtype=float)
             y = rows["f1"].to_numpy(dtype=float)
-            colour = f"C{i}"
             ax.scatter(
-                x * np.exp(rng.uniform(-0.04, 0.04, len(x))), y, s=14, alpha=0.55, color=colour
+                x * np.exp(rng.uniform(-0.04, 0.04, len(x))), y, s=14, alpha=0.55, color=f"C{i}"
             )
-            bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
-            centres, means = [], []
-            for b in np.unique(bins):
-                sel = bins == b
-                centres.append(float(np.exp(np.log(x[sel]).mean())))
-                means.append(float(y[sel].mean()))
-            order = np.argsort(centres)
-            ax.plot(
-                np.asarray(centres)[order],
-                np.asarray(means)[order],
-                "-o",
-                color=colour,
-                lw=2,
-                ms=4,
-                label=f"{exp} (mean F1 {y.mean():.3f})",
-            )
+            centres, means = binned_means(x, y, edges)
+            label = f"{exp} (mean F1 {y.mean():.3f})"
+            ax.plot(centres, means, "-o", color=f"C{i}", lw=2, ms=4, label=label)
         if rare_max_count is not None:
             ax.axvline(
                 rare_max_count,

@@ -26,6 +26,7 @@ import pandas as pd
 from jaxaudio.config.load import DEFAULT_CONFIG, load_config
 from jaxaudio.evaluation.bootstrap import format_interval
 from jaxaudio.evaluation.compare import TABLE_METRICS
+from jaxaudio.evaluation.findings import ladder_verdict
 from jaxaudio.evaluation.metrics import rare_threshold
 from jaxaudio.evaluation.plots import (
     plot_class_weights,
@@ -217,9 +218,7 @@ def _ladder_html(ladder: Mapping[str, Any]) -> str:
         + "</li>"
         for step in ladder["rungs"]
     )
-    first = ladder["first_go"]
-    verdict = f"first rung to reach GO: {esc(first['rung'])}" if first else "no rung reached GO"
-    return f"<p>rollback ladder ({verdict}):</p><ul>{rungs}</ul>"
+    return f"<p>rollback ladder ({esc(ladder_verdict(ladder))}):</p><ul>{rungs}</ul>"
 
 
 def _model_reasons(model: str, m: Mapping[str, Any]) -> str:
@@ -381,13 +380,7 @@ def render_report(
     exe = shutil.which(chromium)
     if exe is None:
         raise FileNotFoundError(f"{chromium}: not found (apt-get install chromium)")
-    page = Path(report_html).read_text(encoding="utf-8")
-    steps = "".join(
-        f"setTimeout(() => jaxaudioClick({json.dumps(t)}), {400 * (i + 1)});\n"
-        for i, t in enumerate(clicks)
-    )
-    cut = page.rfind("</body>")
-    page = page[:cut] + f"<script>{_CLICK_JS}{steps}</script>" + page[cut:]
+    page = _with_clicks(Path(report_html).read_text(encoding="utf-8"), clicks)
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / "report.html"
         probe.write_text(page, encoding="utf-8")
@@ -419,7 +412,22 @@ def render_report(
         raise RuntimeError(
             f"{report_html}: no {html.unescape(missing[1])!r} to click in the rendered report"
         )
-    body = dom.stdout[dom.stdout.find("<body") :]
+    return _what_is_shown(dom.stdout)
+
+
+def _with_clicks(page: str, clicks: Sequence[str]) -> str:
+    """The report page with a script that clicks ``clicks`` in order, 400 ms apart."""
+    steps = "".join(
+        f"setTimeout(() => jaxaudioClick({json.dumps(t)}), {400 * (i + 1)});\n"
+        for i, t in enumerate(clicks)
+    )
+    cut = page.rfind("</body>")
+    return page[:cut] + f"<script>{_CLICK_JS}{steps}</script>" + page[cut:]
+
+
+def _what_is_shown(dom: str) -> dict[str, Any]:
+    """The rendered body's visible text (scripts and styles removed), pictures and frames."""
+    body = dom[dom.find("<body") :]
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
     return {
         "text": re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip(),

@@ -19,6 +19,7 @@ import importlib.metadata
 import json
 import logging
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,14 +142,8 @@ def write_best_bundle(
     return source
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file.
-
-    Errors are one line (``jaxaudio predict`` prints them as they are): a missing or damaged
-    file of the orbax checkpoint in ``model/state/`` is named by
-    :func:`jaxaudio.inference.model_store.check_checkpoint` before orbax is called.
-    """
-    path = Path(path)
+def _read_info(path: Path) -> tuple[dict[str, Any], FeatureConfig]:
+    """``bundle.json`` read and checked: its keys, its format, its feature settings."""
     info_path = path / "bundle.json"
     if not info_path.is_file():
         raise BundleError(f"{path}: not a model bundle (no bundle.json)")
@@ -164,19 +159,29 @@ def load_bundle(path: str | Path) -> Bundle:
             f"{info_path}: bundle format {info['format']}, this jaxaudio reads format {BUNDLE_FORMAT}"
         )
     try:
-        cfg = FeatureConfig.from_dict(info["features"])
+        return info, FeatureConfig.from_dict(info["features"])
     except (TypeError, ValueError) as exc:
         raise BundleError(f"{info_path}: features: {exc}") from exc
+
+
+def _read_model(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The bundle's ``model/`` rebuilt; any failure one line naming the file."""
     if not (path / "model" / "model.json").is_file() or not (path / "model" / "state").is_dir():
         raise BundleError(f"{path / 'model'}: incomplete (needs model.json and state/)")
     try:
-        model, meta = load_model(path / "model")
+        return load_model(path / "model")
     except BundleError:  # incomplete/corrupt checkpoint: already one line naming the file
         raise
     except Exception as exc:  # noqa: BLE001 - model.json or flax errors, reported with the path, on one line
         raise BundleError(
             f"{path / 'model'}: cannot rebuild the model ({error_summary(exc)})"
         ) from exc
+
+
+def _check_agreement(
+    path: Path, info: Mapping[str, Any], meta: Mapping[str, Any], cfg: FeatureConfig
+) -> None:
+    """``bundle.json`` and the model agree: species, input shape, a threshold per species."""
     species = list(info["species"])
     if meta["species"] != species:
         raise BundleError(f"{path}: bundle.json and model/model.json list different species")
@@ -188,13 +193,29 @@ def load_bundle(path: str | Path) -> Bundle:
     lacking = [s for s in species if s not in per]
     if lacking:
         raise BundleError(
-            f"{info_path}: thresholds missing for {len(lacking)} species: {', '.join(lacking[:5])}"
+            f"{path / 'bundle.json'}: thresholds missing for {len(lacking)} species: "
+            f"{', '.join(lacking[:5])}"
         )
     mine = versions()
     for dist in ("jax", "flax"):
         theirs = info.get("versions", {}).get(dist)
         if theirs and mine[dist] and theirs.split(".")[:2] != mine[dist].split(".")[:2]:
             log.warning("%s: made with %s %s, running %s %s", path, dist, theirs, dist, mine[dist])
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file.
+
+    Errors are one line (``jaxaudio predict`` prints them as they are): a missing or damaged
+    file of the orbax checkpoint in ``model/state/`` is named by
+    :func:`jaxaudio.inference.model_store.check_checkpoint` before orbax is called.
+    """
+    path = Path(path)
+    info, cfg = _read_info(path)
+    model, meta = _read_model(path)
+    _check_agreement(path, info, meta, cfg)
+    species = list(info["species"])
+    per = info["thresholds"]["per_species"]
     mean, std = normaliser(meta)
     return Bundle(
         path=path,

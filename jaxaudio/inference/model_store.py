@@ -148,6 +148,27 @@ def _checkpoint_keys(state: Path, metadata: dict[str, Any]) -> dict[str, list[in
     return out
 
 
+def _check_arrays(state: Path, saved: dict[str, list[int] | None], target: dict[str, Any]) -> None:
+    """The checkpoint's arrays (``saved``: name -> shape) are ``target``'s, by name and shape."""
+    paths = jax.tree_util.tree_flatten_with_path(target)[0]
+    want = {"/".join(str(getattr(k, "key", k)) for k in p): list(np.shape(v)) for p, v in paths}
+    absent = sorted(set(want) - set(saved))
+    extra = sorted(set(saved) - set(want))
+    mismatch = f"{state}: the checkpoint's arrays do not match the architecture in model.json"
+    if absent or extra:
+        parts = ([f"lacks {', '.join(absent[:5])}"] if absent else []) + (
+            [f"has unexpected {', '.join(extra[:5])}"] if extra else []
+        )
+        raise _error(f"{mismatch}: {'; '.join(parts)}")
+    wrong = [
+        f"{k} is {tuple(saved[k])}, model.json's architecture needs {tuple(want[k])}"
+        for k in sorted(want)
+        if saved[k] is not None and list(saved[k]) != want[k]
+    ]
+    if wrong:
+        raise _error(f"{mismatch}: {'; '.join(wrong[:3])}")
+
+
 def check_checkpoint(state: str | Path, target: dict[str, Any] | None = None) -> None:
     """Raise :class:`~jaxaudio.inference.errors.BundleError` when the orbax checkpoint ``state`` lacks a
     file a restore reads, naming the directory and the file.
@@ -174,26 +195,7 @@ def check_checkpoint(state: str | Path, target: dict[str, Any] | None = None) ->
         raise _error(f"{meta_file}: orbax checkpoint corrupt: {METADATA_FILE} is not a JSON object")
     saved = _checkpoint_keys(state, metadata)
     if target is not None:
-        paths = jax.tree_util.tree_flatten_with_path(target)[0]
-        want = {"/".join(str(getattr(k, "key", k)) for k in p): list(np.shape(v)) for p, v in paths}
-        absent = sorted(set(want) - set(saved))
-        extra = sorted(set(saved) - set(want))
-        if absent or extra:
-            parts = ([f"lacks {', '.join(absent[:5])}"] if absent else []) + (
-                [f"has unexpected {', '.join(extra[:5])}"] if extra else []
-            )
-            raise _error(
-                f"{state}: the checkpoint's arrays do not match the architecture in model.json: {'; '.join(parts)}"
-            )
-        wrong = [
-            f"{k} is {tuple(saved[k])}, model.json's architecture needs {tuple(want[k])}"
-            for k in sorted(want)
-            if saved[k] is not None and list(saved[k]) != want[k]
-        ]
-        if wrong:
-            raise _error(
-                f"{state}: the checkpoint's arrays do not match the architecture in model.json: {'; '.join(wrong[:3])}"
-            )
+        _check_arrays(state, saved, target)
     ocdbt = (
         metadata.get("use_ocdbt", True)
         or (state / OCDBT_MANIFEST).exists()

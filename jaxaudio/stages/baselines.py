@@ -17,25 +17,18 @@ from typing import Any
 
 from jaxaudio.baselines.logreg import LogRegSettings, fit_logreg, predict_proba, save_logreg
 from jaxaudio.data.clips import ClipTable
-from jaxaudio.evaluation.metrics import evaluate_predictions, save_evaluation
 from jaxaudio.runtime.step_cache import cached_outputs, file_digest, fingerprint
+from jaxaudio.stages.scoring import EvaluationFiles, SplitFiles, score_splits
 
 log = logging.getLogger("jaxaudio.logreg")
 
 
-@dataclass(frozen=True)
-class Inputs:
-    features: Path
-    clips: Path
-    weights: Path  # class_weights.json: its train_counts define the rare species
+Inputs = SplitFiles
 
 
-@dataclass(frozen=True)
-class Outputs:
+@dataclass(frozen=True, kw_only=True)
+class Outputs(EvaluationFiles):
     model: Path
-    metrics: Path
-    per_class: Path
-    confusion: Path
 
 
 def fit_and_evaluate(
@@ -46,18 +39,15 @@ def fit_and_evaluate(
     table = ClipTable.read(inputs.clips)
     n = len(table.species)
     shape = table.features(inputs.features).shape[1:]
-    tr, va, te = table.rows("train"), table.rows("val"), table.require("test")
-    labels = table.labels
-    model = fit_logreg(table.features(inputs.features, tr), labels[tr], n, s)
-    probs = predict_proba(model, table.features(inputs.features, te), n)
-    train_counts = json.loads(inputs.weights.read_text())["train_counts"]
-    val = (
-        (labels[va], predict_proba(model, table.features(inputs.features, va), n))
-        if va.size
-        else None
-    )
-    ev = evaluate_predictions(
-        labels[te], probs, table.species, train_counts, rare_quantile, top_k, val=val
+    tr = table.rows("train")
+    model = fit_logreg(table.features(inputs.features, tr), table.labels[tr], n, s)
+    score_splits(
+        table,
+        inputs,
+        outputs,
+        lambda rows: predict_proba(model, table.features(inputs.features, rows), n),
+        rare_quantile,
+        top_k,
     )
     save_logreg(
         model,
@@ -69,7 +59,6 @@ def fit_and_evaluate(
             "input_shape": list(shape),
         },
     )
-    save_evaluation(ev, outputs.metrics, outputs.per_class, outputs.confusion)
 
 
 def run(

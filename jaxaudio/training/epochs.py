@@ -11,7 +11,8 @@ An epoch over ``n`` training clips in batches of ``B`` has ``S = ceil(n / B)`` s
 * batch ``b`` of epoch ``e`` uses the key ``fold_in(k, e·S + b)`` for dropout and
   augmentation, so a resumed run repeats the same keys.
 
-The runners (same signature, same updates; the tests compare them):
+The runners take ``(state, x, y, epoch, spec)`` (:class:`EpochSpec`: what every epoch of a run
+shares) and apply the same updates; the tests compare them:
 
 * :func:`scan_epoch` — the training split on the device, the whole epoch one compiled
   program (``jax.lax.scan`` over the batches, ``jnp.take`` gathers, state donated): no
@@ -27,9 +28,9 @@ The runners (same signature, same updates; the tests compare them):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -41,8 +42,10 @@ from jaxaudio.runtime.batching import batched_apply
 from jaxaudio.training.losses import weighted_cross_entropy
 from jaxaudio.training.state import TrainState
 from jaxaudio.training.steps import (
+    Batch,
     StepConfig,
     StepConstants,
+    StepPlan,
     eval_step,
     gather_update,
     train_batch_step,
@@ -79,15 +82,15 @@ def epoch_layout(n: int, batch_size: int) -> tuple[int, int]:
 
 def _plan(
     perm_key: jax.Array, base_key: jax.Array, epoch: jax.Array | int, n: int, batch: int
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The epoch's batch indices ``(S, B)``, loss masks ``(S, B)`` and step keys ``(S,)``."""
+) -> StepPlan:
+    """The epoch's steps: batch rows ``(S, B)``, step keys ``(S,)`` and loss masks ``(S, B)``."""
     steps = -(-n // batch)
     pad = steps * batch - n
     perm = jax.random.permutation(perm_key, n).astype(jnp.int32)
-    idx = jnp.concatenate([perm, perm[:pad]]).reshape(steps, batch)
+    rows = jnp.concatenate([perm, perm[:pad]]).reshape(steps, batch)
     mask = (jnp.arange(steps * batch) < n).astype(jnp.float32).reshape(steps, batch)
     keys = jax.vmap(lambda b: jax.random.fold_in(base_key, epoch * steps + b))(jnp.arange(steps))
-    return idx, mask, keys
+    return StepPlan(rows=rows, key=keys, mask=mask)
 
 
 #: :func:`_plan` compiled (``n`` and ``batch`` static), for the epochs run from Python.
@@ -109,56 +112,57 @@ def epoch_program(
     """The compiled program of one scanned epoch (what :func:`scan_epoch` runs; ``perm_key`` is
     the epoch's ``fold_in(k_π, e)``). Public so the benchmarks can lower it (FLOPs, HLO)."""
 
-    def body(
-        st: TrainState, inp: tuple[jax.Array, jax.Array, jax.Array]
-    ) -> tuple[TrainState, jax.Array]:
-        i, m, k = inp
-        return gather_update(st, x_all, y_all, i, k, m, consts, config)
+    def body(st: TrainState, step: StepPlan) -> tuple[TrainState, jax.Array]:
+        return gather_update(st, x_all, y_all, step, consts, config)
 
     return jax.lax.scan(body, state, _plan(perm_key, base_key, epoch, x_all.shape[0], batch))
 
 
+class EpochSpec(NamedTuple):
+    """What every epoch of a run shares: the step constants, the key streams, the batch size
+    and the static step configuration."""
+
+    consts: StepConstants
+    keys: EpochKeys
+    batch: int
+    config: StepConfig
+
+    def plan(self, epoch: int, n: int) -> StepPlan:
+        """Epoch ``epoch``'s plan over ``n`` clips, compiled (for the epochs run from Python)."""
+        return epoch_plan(
+            jax.random.fold_in(self.keys.permutation, epoch),
+            self.keys.step,
+            epoch,
+            n=n,
+            batch=self.batch,
+        )
+
+
 def scan_epoch(
-    state: TrainState,
-    x: jax.Array,
-    y: jax.Array,
-    consts: StepConstants,
-    keys: EpochKeys,
-    epoch: int,
-    batch: int,
-    config: StepConfig,
+    state: TrainState, x: jax.Array, y: jax.Array, epoch: int, spec: EpochSpec
 ) -> tuple[TrainState, jax.Array]:
     """Epoch ``epoch`` as one compiled ``lax.scan`` over a device-resident split; ``(state, losses (S,))``."""
     return epoch_program(
         state,
         x,
         y,
-        consts,
-        jax.random.fold_in(keys.permutation, epoch),
-        keys.step,
+        spec.consts,
+        jax.random.fold_in(spec.keys.permutation, epoch),
+        spec.keys.step,
         epoch,
-        batch=batch,
-        config=config,
+        batch=spec.batch,
+        config=spec.config,
     )
 
 
 def stepwise_epoch(
-    state: TrainState,
-    x: jax.Array,
-    y: jax.Array,
-    consts: StepConstants,
-    keys: EpochKeys,
-    epoch: int,
-    batch: int,
-    config: StepConfig,
+    state: TrainState, x: jax.Array, y: jax.Array, epoch: int, spec: EpochSpec
 ) -> tuple[TrainState, jax.Array]:
     """Epoch ``epoch`` as one :data:`~jaxaudio.training.steps.train_step` call per batch (device arrays only)."""
-    idx, mask, step_keys = epoch_plan(
-        jax.random.fold_in(keys.permutation, epoch), keys.step, epoch, n=len(x), batch=batch
-    )
+    plan = spec.plan(epoch, len(x))
     losses = []
-    for b in range(idx.shape[0]):  # device arrays only: no host->device copy per step
-        state, loss = train_step(state, x, y, idx[b], step_keys[b], mask[b], consts, config=config)
+    for b in range(plan.rows.shape[0]):  # device arrays only: no host->device copy per step
+        state, loss = train_step(state, x, y, plan[b], spec.consts, config=spec.config)
         losses.append(loss)
     return state, jnp.stack(losses)
 
@@ -177,28 +181,31 @@ def streamed_epoch(
     state: TrainState,
     x: np.ndarray | NpyRows,
     y: np.ndarray,
-    consts: StepConstants,
-    keys: EpochKeys,
     epoch: int,
-    batch: int,
-    config: StepConfig,
+    spec: EpochSpec,
     prefetch_batches: int = PREFETCH_BATCHES,
 ) -> tuple[TrainState, jax.Array]:
     """Epoch ``epoch`` with the split on the host: the plan's batches read and sent ahead by a thread."""
-    idx, mask, step_keys = epoch_plan(
-        jax.random.fold_in(keys.permutation, epoch), keys.step, epoch, n=len(x), batch=batch
-    )
+    plan = spec.plan(epoch, len(x))
     batches = prefetch(
-        _host_batches(x, y, np.asarray(idx), config.batch_sharding), prefetch_batches
+        _host_batches(x, y, np.asarray(plan.rows), spec.config.batch_sharding), prefetch_batches
     )
     losses = []
     for b, (xb, yb) in enumerate(batches):
-        state, loss = train_batch_step(state, xb, yb, step_keys[b], mask[b], consts, config=config)
+        step = Batch(xb, yb, plan.key[b], plan.mask[b])
+        state, loss = train_batch_step(state, step, spec.consts, config=spec.config)
         losses.append(loss)
     return state, jnp.stack(losses)
 
 
-EpochRunner = Callable[..., tuple[TrainState, jax.Array]]
+class EpochRunner(Protocol):
+    """``runner(state, x, y, epoch, spec) -> (state, losses (S,))``."""
+
+    def __call__(
+        self, state: TrainState, x: jax.Array, y: jax.Array, epoch: int, spec: EpochSpec
+    ) -> tuple[TrainState, jax.Array]: ...
+
+
 EPOCH_RUNNERS: dict[str, EpochRunner] = {
     "scan": scan_epoch,
     "steps": stepwise_epoch,

@@ -44,8 +44,8 @@ from jaxaudio.models.registry import build_model
 from jaxaudio.training.augment import AugmentSettings
 from jaxaudio.training.checkpoint import Checkpoints, run_fingerprint
 from jaxaudio.training.epochs import (
-    EpochKeys,
     EpochRunner,
+    EpochSpec,
     epoch_layout,
     epoch_runner,
     run_keys,
@@ -139,12 +139,9 @@ class Run:
     model: nnx.Module  # the state's arrays go back into it at the end (write_back)
     n_params: int
     schedule: optax.Schedule
-    config: StepConfig
-    consts: StepConstants
+    spec: EpochSpec  # step constants, key streams, batch size, step configuration
     # the class weights as given to the loss, for validation and the fingerprint
     weights: np.ndarray
-    keys: EpochKeys
-    batch: int
     runner: EpochRunner
     # the training split where the runner reads it: device arrays, or the host's (streaming)
     x: jax.Array | np.ndarray | NpyRows
@@ -232,11 +229,8 @@ def prepare(s: TrainSettings, data: TrainData) -> tuple[Run, TrainState]:
         model=model,
         n_params=n_params(state),
         schedule=schedule,
-        config=config,
-        consts=consts,
+        spec=EpochSpec(consts=consts, keys=run_keys(s.seed), batch=batch, config=config),
         weights=_weights(data),
-        keys=run_keys(s.seed),
-        batch=batch,
         runner=epoch_runner("stream" if stream else "scan"),
         x=x,
         y=y,
@@ -249,11 +243,9 @@ def train_epoch(
 ) -> tuple[TrainState, dict[str, float]]:
     """Epoch ``epoch`` (0-based) of training, then validation: the new state and the history row."""
     t0 = time.perf_counter()
-    state, losses = run.runner(
-        state, run.x, run.y, run.consts, run.keys, epoch, run.batch, run.config
-    )
+    state, losses = run.runner(state, run.x, run.y, epoch, run.spec)
     train_loss = float(jnp.mean(losses))
-    logits = validation_logits(state, data.x_val, run.consts, run.settings.eval_batch_size)
+    logits = validation_logits(state, data.x_val, run.spec.consts, run.settings.eval_batch_size)
     row = {
         "epoch": epoch + 1,
         "train_loss": train_loss,
@@ -277,8 +269,8 @@ def _resume(
         input_fingerprint,
         data.n_classes,
         data.input_shape,
-        run.consts.mean,
-        run.consts.std,
+        run.spec.consts.mean,
+        run.spec.consts.std,
         run.weights,
     )
     checkpoints = Checkpoints(ckpt_dir, fp, s)

@@ -76,14 +76,35 @@ class StepConstants(struct.PyTreeNode):
     logit_offset: jax.Array | None = None
 
 
+class Batch(struct.PyTreeNode):
+    """One step's data: clips ``x`` ``(B, C, F, T)``, labels ``y`` ``(B,)``, the step's key, and
+    the loss mask ``(B,)`` (``None``: every clip counts)."""
+
+    x: jax.Array
+    y: jax.Array
+    key: jax.Array
+    mask: jax.Array | None = None
+
+
+class StepPlan(struct.PyTreeNode):
+    """Which clips a step reads and how: split ``rows`` ``(B,)``, the step's ``key`` and the loss
+    ``mask`` ``(B,)`` (``None``: every clip counts). An epoch's plan stacks its steps' on a
+    leading axis ``(S, …)`` (:func:`jaxaudio.training.epochs.epoch_plan`); ``plan[b]`` is step
+    ``b``'s."""
+
+    rows: jax.Array
+    key: jax.Array
+    mask: jax.Array | None = None
+
+    def __getitem__(self, b: int) -> StepPlan:
+        return jax.tree.map(lambda a: a[b], self)
+
+
 def loss_fn(
     params: Any,
     rest: Any,
     graph: nnx.GraphDef,
-    x: jax.Array,
-    y: jax.Array,
-    key: jax.Array,
-    mask: jax.Array | None,
+    batch: Batch,
     consts: StepConstants,
     config: StepConfig,
 ) -> tuple[jax.Array, Any]:
@@ -94,7 +115,8 @@ def loss_fn(
     ``(k_drop, k_aug, k_mix)``; the logits are cast back to float32 before the offset and the loss.
     """
     aug, low = config.augment, config.low
-    k_drop, k_aug, k_mix = jax.random.split(key, 3)
+    x, y, mask = batch.x, batch.y, batch.mask
+    k_drop, k_aug, k_mix = jax.random.split(batch.key, 3)
     if aug.time_shift or aug.masks_active:
         x = augment_batch(k_aug, x, aug)
     if low is not None:
@@ -118,20 +140,14 @@ def loss_fn(
 
 
 def batch_update(
-    state: TrainState,
-    x: jax.Array,
-    y: jax.Array,
-    key: jax.Array,
-    mask: jax.Array | None,
-    consts: StepConstants,
-    config: StepConfig,
+    state: TrainState, batch: Batch, consts: StepConstants, config: StepConfig
 ) -> tuple[TrainState, jax.Array]:
-    """One step on a raw batch ``x`` ``(B, C, F, T)``, ``y`` ``(B,)``: standardise, shard, update.
+    """One step on a raw batch (``x`` ``(B, C, F, T)``, ``y`` ``(B,)``): standardise, shard, update.
 
     Not compiled by itself: :data:`train_batch_step` is its jitted form, and the scanned
     epoch traces it inside one program.
     """
-    x = (x - consts.mean) / consts.std
+    x, y, mask = (batch.x - consts.mean) / consts.std, batch.y, batch.mask
     sharding = config.batch_sharding
     if sharding is not None:
         x = jax.lax.with_sharding_constraint(x, sharding)
@@ -140,7 +156,12 @@ def batch_update(
             mask = jax.lax.with_sharding_constraint(mask, sharding)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (loss, new_rest), grads = grad_fn(
-        state.params, state.rest, state.graph_train, x, y, key, mask, consts, config
+        state.params,
+        state.rest,
+        state.graph_train,
+        Batch(x, y, batch.key, mask),
+        consts,
+        config,
     )
     return state.apply_gradients(grads, new_rest), loss
 
@@ -149,24 +170,24 @@ def gather_update(
     state: TrainState,
     x_all: jax.Array,
     y_all: jax.Array,
-    idx: jax.Array,
-    key: jax.Array,
-    mask: jax.Array | None,
+    step: StepPlan,
     consts: StepConstants,
     config: StepConfig,
 ) -> tuple[TrainState, jax.Array]:
-    """:func:`batch_update` on rows ``idx`` of a device-resident split (``jnp.take``: no host copy)."""
-    return batch_update(
-        state, jnp.take(x_all, idx, axis=0), jnp.take(y_all, idx), key, mask, consts, config
+    """:func:`batch_update` on rows ``step.rows`` of a device-resident split (``jnp.take``: no
+    host copy)."""
+    batch = Batch(
+        jnp.take(x_all, step.rows, axis=0), jnp.take(y_all, step.rows), step.key, step.mask
     )
+    return batch_update(state, batch, consts, config)
 
 
-#: ``train_step(state, x_all, y_all, idx, key, mask, consts, config=...) -> (state, loss)``:
-#: one compiled step on rows ``idx`` of the device-resident split; ``state`` is donated.
+#: ``train_step(state, x_all, y_all, step, consts, config=...) -> (state, loss)``: one compiled
+#: step on rows ``step.rows`` of the device-resident split; ``state`` is donated.
 train_step = jax.jit(gather_update, static_argnames="config", donate_argnums=0)
 
-#: ``train_batch_step(state, x, y, key, mask, consts, config=...) -> (state, loss)``: one
-#: compiled step on a batch already on the device (the streamed epoch); ``state`` is donated.
+#: ``train_batch_step(state, batch, consts, config=...) -> (state, loss)``: one compiled step on
+#: a batch already on the device (the streamed epoch); ``state`` is donated.
 train_batch_step = jax.jit(batch_update, static_argnames="config", donate_argnums=0)
 
 

@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.workflow.helpers import EXPERIMENTS, MODELS, TEST_CONFIG, scenario, snakemake
+from tests.workflow.helpers import (
+    EXPERIMENTS,
+    MODELS,
+    TEST_CONFIG,
+    filled_scenario,
+    scenario,
+    scheduled_jobs,
+    snakemake,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -221,23 +229,16 @@ def test_snakemake_report_opens_in_chromium_with_every_section(tiny_run, tmp_pat
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
 
 
-def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(tiny_run, tmp_path):
-    """The bundle the workflow wrote, run by `jaxaudio predict` over one long file made of
-    test clips with noise between them at known times: the window aligned with each clip
-    names the species the evaluated model predicts for that clip (same decoder, frontend,
-    normalisation and parameters as training and evaluation), and the detection rate is
-    the evaluated accuracy on those clips."""
+def night_recording(run_dir: Path, dest: Path) -> tuple[Path, pd.DataFrame, list[float], float]:
+    """One long file of test clips (two per species) with 1.5 s of quiet noise around each, at
+    known times: ``(wav, the clips' rows of clips.csv, their start times, total seconds)``."""
     import soundfile as sf
 
-    from jaxaudio.cli import main
     from jaxaudio.data.audio import fit_length, load_audio
     from jaxaudio.inference.bundle import load_bundle
-    from jaxaudio.inference.model_store import normaliser
 
-    r = tiny_run / "results"
-    bundle_dir = r / "bundles" / "v2" / "cnn" / "seed0"
-    bundle = load_bundle(bundle_dir)
-    cfg = bundle.features
+    r = run_dir / "results"
+    cfg = load_bundle(r / "bundles" / "v2" / "cnn" / "seed0").features
     clips = pd.read_csv(r / "features" / "clips.csv")
     test = clips[clips["split"] == "test"].groupby("species").head(2).reset_index()
     sr, n, gap = cfg.sample_rate, cfg.n_samples, int(1.5 * cfg.sample_rate)
@@ -246,10 +247,29 @@ def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(tiny_run, t
     for p in test["path"]:
         parts.append(rng.normal(scale=1e-3, size=gap).astype(np.float32))
         starts.append(sum(map(len, parts)) / sr)
-        path = Path(p) if Path(p).is_absolute() else tiny_run / p
+        path = Path(p) if Path(p).is_absolute() else run_dir / p
         parts.append(fit_length(load_audio(path, sr), n, cfg.crop))
     parts.append(rng.normal(scale=1e-3, size=gap).astype(np.float32))
-    sf.write(tmp_path / "night.wav", np.concatenate(parts), sr, subtype="FLOAT")
+    dest.mkdir(parents=True, exist_ok=True)
+    wav = dest / "night.wav"
+    sf.write(wav, np.concatenate(parts), sr, subtype="FLOAT")
+    return wav, test, starts, sum(map(len, parts)) / sr
+
+
+def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(tiny_run, tmp_path):
+    """The bundle the workflow wrote, run by `jaxaudio predict` over one long file made of
+    test clips with noise between them at known times: the window aligned with each clip
+    names the species the evaluated model predicts for that clip (same decoder, frontend,
+    normalisation and parameters as training and evaluation), and the detection rate is
+    the evaluated accuracy on those clips."""
+    from jaxaudio.cli import main
+    from jaxaudio.inference.bundle import load_bundle
+    from jaxaudio.inference.model_store import normaliser
+
+    r = tiny_run / "results"
+    bundle_dir = r / "bundles" / "v2" / "cnn" / "seed0"
+    bundle = load_bundle(bundle_dir)
+    wav, test, starts, total_s = night_recording(tiny_run, tmp_path)
 
     # what evaluation computes for these clips, from the feature cache
     feats = np.load(r / "features" / "features.npy", mmap_mode="r")[test["index"].to_numpy()]
@@ -257,30 +277,13 @@ def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(tiny_run, t
     expected = np.asarray(bundle.model((feats - mean) / std)).argmax(1)
 
     out = tmp_path / "d.csv"
-    assert (
-        main(
-            [
-                "predict",
-                str(bundle_dir),
-                str(tmp_path / "night.wav"),
-                "--out",
-                str(out),
-                "--hop",
-                "0.5",
-                "--min-score",
-                "0",
-                "--raven",
-                str(tmp_path / "raven"),
-            ]
-        )
-        == 0
-    )
+    args = ["predict", str(bundle_dir), str(wav), "--out", str(out), "--hop", "0.5"]
+    assert main([*args, "--min-score", "0", "--raven", str(tmp_path / "raven")]) == 0
     d = pd.read_csv(out)
     assert list(d.columns) == ["file", "start_s", "end_s", "species", "score"]
     assert all(
         len(v.split(".")[-1]) <= 4 for v in out.read_text().splitlines()[1].split(",")[1:3]
     )  # %.4f
-    total_s = sum(map(len, parts)) / sr
     assert d["start_s"].min() == 0 and d["end_s"].max() == pytest.approx(total_s, abs=1e-3)
     at = {round(t, 3): sp for t, sp in zip(d["start_s"], d["species"])}
     aligned = [at.get(round(t, 3)) for t in starts]
@@ -293,6 +296,31 @@ def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(tiny_run, t
     assert (
         raven[0].startswith("Selection\tView\tChannel\tBegin Time (s)") and len(raven) == len(d) + 1
     )
+
+
+def test_predict_rule_writes_what_jaxaudio_predict_writes(tiny_run_copy, tmp_path):
+    """.test/predict-night added to a finished run: a dry run schedules the predict job and the
+    report figures that list its output, nothing upstream; the rule's detections, failed.csv
+    and Raven table equal `jaxaudio predict`'s with the same bundle, hop and min_score."""
+    from jaxaudio.cli import main
+
+    wav, _, _, _ = night_recording(tiny_run_copy, tmp_path / "night")
+    overlay = filled_scenario("predict-night", tmp_path, night=wav.parent)
+    dry = snakemake(tiny_run_copy, "-n", "--cores", "1", configs=(overlay,))
+    assert scheduled_jobs(dry.stdout) == {"predict": 1, "report_figures": 1}, dry.stdout
+    snakemake(tiny_run_copy, "--cores", "1", configs=(overlay,))
+    rule_out = tiny_run_copy / "results" / "predictions" / "night"
+    bundle = tiny_run_copy / "results" / "bundles" / "v2" / "cnn" / "seed0"
+    by_hand = tmp_path / "by-hand"
+    args = ["predict", str(bundle), str(wav.parent), "--hop", "0.5", "--min-score", "0"]
+    assert main([*args, "--out", str(by_hand / "d.csv"), "--raven", str(by_hand / "raven")]) == 0
+    rule_d, hand_d = (pd.read_csv(p) for p in (rule_out / "detections.csv", by_hand / "d.csv"))
+    assert len(rule_d) > 0
+    pd.testing.assert_frame_equal(rule_d, hand_d)
+    assert (rule_out / "failed.csv").read_text() == (by_hand / "failed.csv").read_text()
+    assert (rule_out / "raven" / "night.selections.txt").read_text() == (
+        by_hand / "raven" / "night.selections.txt"
+    ).read_text()
 
 
 def test_cli_steps_write_what_the_workflow_writes(tiny_run, tmp_path):

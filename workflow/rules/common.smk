@@ -30,7 +30,9 @@ try:
     config.update(_config)
     _warnings = finish_config(
         config,
-        os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml"),
+        schema_path=os.path.join(
+            workflow.current_basedir, "..", "schemas", "config.schema.yaml"
+        ),
         sources=_sources,
         dataset=workflow.is_main_process,
     )

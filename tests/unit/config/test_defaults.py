@@ -10,7 +10,7 @@ import pytest
 from jaxaudio.config import load
 from jaxaudio.config.load import DEFAULT_CONFIG, SCHEMA_PATH, read_yaml
 from jaxaudio.config.resolve import RUN_DEFAULTS, training_default
-from jaxaudio.data.manifest import prepare_manifest, resolve_manifest
+from jaxaudio.data.manifest import resolve_manifest
 from jaxaudio.data.splits import assign_splits
 from jaxaudio.data.synthetic import synthesize
 from jaxaudio.evaluation.bootstrap import paired_bootstrap
@@ -91,9 +91,8 @@ def test_class_weight_defaults_are_the_class_weights_section():
     assert signature_defaults(weights.recommend)["rule"] == cw["recommended"]
 
 
-@pytest.mark.parametrize("fn", [resolve_manifest, prepare_manifest])
-def test_manifest_defaults_are_the_data_section(fn):
-    d, data = signature_defaults(fn), YAML["data"]
+def test_manifest_defaults_are_the_data_section():
+    d, data = signature_defaults(resolve_manifest), YAML["data"]
     assert {k: d[k] for k in ("seed", "val_fraction", "test_fraction")} == data["split"]
     assert d["min_clips_per_species"] == data["min_clips_per_species"]
     assert d["too_few_clips"] == data["too_few_clips"]

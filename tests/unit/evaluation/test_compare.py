@@ -188,6 +188,10 @@ def test_ladder_outcome_names_the_first_rung_that_reaches_go():
     }
     text = format_table(compare_runs(runs[:3], "baseline_v1", "v2", T, LADDER, n_resamples=300))
     assert "no rung reached GO" in text and "weights_only (ladder)" in text
+    # compare.ladder_mode: never: the rungs are declared but none ran; not "none reached GO"
+    unrun = format_table(compare_runs(runs[:2], "baseline_v1", "v2", T, LADDER, n_resamples=300))
+    assert "ladder: no rung has run (compare.ladder_mode)" in unrun
+    assert "no rung reached GO" not in unrun
 
 
 def test_recommendation_is_the_best_mean_validation_score_never_test():

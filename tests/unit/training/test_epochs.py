@@ -11,6 +11,7 @@ from jaxaudio.models.registry import build_model
 from jaxaudio.training.epochs import (
     PERMUTATION_STREAM,
     EpochKeys,
+    EpochSpec,
     epoch_layout,
     epoch_plan,
     epoch_runner,
@@ -31,8 +32,8 @@ def test_epoch_layout():
 
 def test_the_plan_covers_every_clip_once_and_pads_with_masked_real_clips():
     perm_key, base_key = jax.random.key(3), jax.random.key(4)
-    idx, mask, keys = epoch_plan(perm_key, base_key, 5, n=70, batch=32)
-    idx, mask = np.asarray(idx), np.asarray(mask)
+    plan = epoch_plan(perm_key, base_key, 5, n=70, batch=32)
+    idx, mask, keys = np.asarray(plan.rows), np.asarray(plan.mask), plan.key
     assert idx.shape == mask.shape == (3, 32)
     perm = np.asarray(jax.random.permutation(perm_key, 70))
     flat, m = idx.ravel(), mask.ravel()
@@ -77,7 +78,8 @@ def test_scanned_stepwise_and_streamed_epochs_apply_the_same_updates(tmp_path):
         tx, _ = make_optimizer(s, steps)
         state = TrainState.create(build_model("cnn", C, x.shape[1:], s.model, 0), tx)
         data = (on_disk, y) if mode == "stream" else (jnp.asarray(x), jnp.asarray(y, jnp.int32))
-        state, losses = epoch_runner(mode)(state, *data, consts, keys, 0, batch, StepConfig())
+        spec = EpochSpec(consts, keys, batch, StepConfig())
+        state, losses = epoch_runner(mode)(state, *data, 0, spec)
         out[mode] = (np.asarray(losses), jax.tree.leaves(state.params))
     for mode in ("scan", "stream"):
         np.testing.assert_allclose(out[mode][0], out["steps"][0], rtol=1e-5)

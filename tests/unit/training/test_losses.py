@@ -114,7 +114,7 @@ def test_train_step_adds_the_offset_to_the_logits_of_the_loss_only():
     from jaxaudio.training.optim import make_optimizer
     from jaxaudio.training.settings import TrainSettings
     from jaxaudio.training.state import TrainState
-    from jaxaudio.training.steps import StepConfig, StepConstants, train_step
+    from jaxaudio.training.steps import StepConfig, StepConstants, StepPlan, train_step
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 3, 16, 12)).astype(np.float32)
@@ -126,16 +126,8 @@ def test_train_step_adds_the_offset_to_the_logits_of_the_loss_only():
     consts = StepConstants(
         jnp.zeros((3, 1, 1)), jnp.ones((3, 1, 1)), jnp.ones(3), logit_offset=offset
     )
-    _, loss = train_step(
-        state,
-        jnp.asarray(x),
-        jnp.asarray(y),
-        jnp.arange(8),
-        jax.random.key(0),
-        None,
-        consts,
-        config=StepConfig(),
-    )
+    step = StepPlan(rows=jnp.arange(8), key=jax.random.key(0))
+    _, loss = train_step(state, jnp.asarray(x), jnp.asarray(y), step, consts, config=StepConfig())
     reference = build_model("cnn", 3, x.shape[1:], s.model, 0)
     reference.train()
     logits = reference(jnp.asarray(x), rngs=nnx.Rngs(dropout=0))

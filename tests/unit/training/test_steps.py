@@ -11,7 +11,15 @@ from flax import nnx
 from jaxaudio.models.registry import build_model
 from jaxaudio.training.augment import AugmentSettings
 from jaxaudio.training.state import TrainState
-from jaxaudio.training.steps import StepConfig, StepConstants, eval_step, loss_fn, train_step
+from jaxaudio.training.steps import (
+    Batch,
+    StepConfig,
+    StepConstants,
+    StepPlan,
+    eval_step,
+    loss_fn,
+    train_step,
+)
 
 OPTIONS = {"channels": [8], "dropout": 0.0}  # no dropout: the reference needs no key
 
@@ -38,17 +46,8 @@ def test_loss_fn_is_the_class_weighted_masked_mean():
     model = build_model("cnn", 3, x.shape[1:], OPTIONS, 0)
     state = TrainState.create(model, optax.sgd(0.1))
     consts = StepConstants(jnp.zeros((3, 1, 1)), jnp.ones((3, 1, 1)), jnp.asarray(w))
-    loss, _ = loss_fn(
-        state.params,
-        state.rest,
-        state.graph_train,
-        jnp.asarray(x),
-        jnp.asarray(y),
-        jax.random.key(0),
-        jnp.asarray(mask),
-        consts,
-        StepConfig(),
-    )
+    b = Batch(jnp.asarray(x), jnp.asarray(y), jax.random.key(0), jnp.asarray(mask))
+    loss, _ = loss_fn(state.params, state.rest, state.graph_train, b, consts, StepConfig())
     expected = reference_loss(build_model("cnn", 3, x.shape[1:], OPTIONS, 0), x, y, w, mask)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
 
@@ -64,16 +63,8 @@ def test_train_step_is_one_gradient_step_on_the_standardised_batch():
     state = TrainState.create(build_model("cnn", 3, x.shape[1:], OPTIONS, 0), optax.sgd(0.1))
     before = jax.tree.map(np.asarray, state.params)
     consts = StepConstants(jnp.asarray(mean), jnp.asarray(std), jnp.asarray(w))
-    new, loss = train_step(
-        state,
-        jnp.asarray(x),
-        jnp.asarray(y),
-        jnp.arange(8),
-        jax.random.key(0),
-        None,
-        consts,
-        config=StepConfig(),
-    )
+    step = StepPlan(rows=jnp.arange(8), key=jax.random.key(0))
+    new, loss = train_step(state, jnp.asarray(x), jnp.asarray(y), step, consts, config=StepConfig())
     reference = build_model("cnn", 3, x.shape[1:], OPTIONS, 0)
     reference.train()
 
@@ -121,10 +112,7 @@ def test_mixup_with_alpha_changes_the_loss_and_zero_settings_do_not():
                 state.params,
                 state.rest,
                 state.graph_train,
-                jnp.asarray(x),
-                jnp.asarray(y),
-                jax.random.key(0),
-                None,
+                Batch(jnp.asarray(x), jnp.asarray(y), jax.random.key(0)),
                 consts,
                 config,
             )[0]
