@@ -39,7 +39,11 @@ def filled_scenario(name: str, dest: Path, **values: str | Path) -> Path:
     return out
 
 
-def snakemake_cmd(workdir: Path, *args: str, configs: tuple[Path, ...] = ()) -> list[str]:
+def snakemake_cmd(
+    workdir: Path, *args: str, configs: tuple[Path, ...] = (), base: Path = TEST_CONFIG
+) -> list[str]:
+    """Snakemake on the repository's Snakefile in ``workdir``: ``base`` (the tiny test config
+    unless given) and ``configs`` merged on top of config/config.yaml."""
     return [
         sys.executable,
         "-m",
@@ -49,17 +53,21 @@ def snakemake_cmd(workdir: Path, *args: str, configs: tuple[Path, ...] = ()) -> 
         "--directory",
         str(workdir),
         "--configfile",
-        str(TEST_CONFIG),
+        str(base),
         *map(str, configs),
         *args,
     ]
 
 
 def snakemake(
-    workdir: Path, *args: str, configs: tuple[Path, ...] = (), check: bool = True
+    workdir: Path,
+    *args: str,
+    configs: tuple[Path, ...] = (),
+    check: bool = True,
+    base: Path = TEST_CONFIG,
 ) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        snakemake_cmd(workdir, *args, configs=configs),
+        snakemake_cmd(workdir, *args, configs=configs, base=base),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,

@@ -12,8 +12,6 @@ measured for the same clips. The workflow's `predict` rule gives the same table.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,28 +19,13 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
+from tests.workflow.helpers import snakemake
 
 pytestmark = pytest.mark.slow
 N_CALLS = 60
 
 
-def snakemake(workdir: Path, *configs: Path) -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        "--configfile",
-        str(ROOT / "config" / "birdsounds-dev.yaml"),
-        *map(str, configs),
-    ]
-    p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert p.returncode == 0, f"{p.stdout[-2000:]}\n{p.stderr[-4000:]}"
+BIRDSOUNDS_CONFIG = ROOT / "config" / "birdsounds-dev.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +40,7 @@ def run(birdsounds, tmp_path_factory) -> Path:
         "bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n"
         "compare:\n  baseline: v3\n  candidate: v3\n"
     )
-    snakemake(wd, one)
+    snakemake(wd, "--cores", "2", configs=(one,), base=BIRDSOUNDS_CONFIG)
     return wd
 
 
@@ -217,7 +200,7 @@ def test_the_predict_rule_writes_the_same_detections(run, night, tmp_path):
         f"predict:\n  night:\n    audio: [{path}]\n    bundle: {{experiment: v3, model: cnn, seed: 0}}\n"
         "    min_score: 0\n"
     )
-    snakemake(run, run / "one-run.yaml", job)
+    snakemake(run, "--cores", "2", configs=(run / "one-run.yaml", job), base=BIRDSOUNDS_CONFIG)
     from jaxaudio.cli import main
 
     out = tmp_path / "cli.csv"
