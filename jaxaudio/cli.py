@@ -6,6 +6,8 @@
     jaxaudio evaluate [-c CONFIG.yaml ...] --experiment E --model M [--seed K]
     jaxaudio bundle MODEL_DIR METRICS_JSON --config CONFIG.yaml --out BUNDLE
     jaxaudio predict BUNDLE AUDIO_OR_FOLDER... --out detections.csv [--raven DIR]
+    jaxaudio synth OUT_DIR --soundscape MANIFEST [--bundle BUNDLE | --unknown N] [--isolated N]
+    jaxaudio score DETECTIONS.csv --truth RAVEN_DIR|CSV --audio AUDIO... [--bundle BUNDLE]
 
 ``features``, ``train`` and ``evaluate`` run one workflow step each, with the same config
 (the repository's ``config/config.yaml`` with each ``-c`` file merged on top, as Snakemake
@@ -17,6 +19,7 @@ and plain lines otherwise (a log file, a batch job).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -25,16 +28,66 @@ import yaml
 
 from jaxaudio.config.load import DEFAULT_CONFIG, ConfigError, load_config
 from jaxaudio.config.resolve import run_settings
+from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.layout import EVAL_FILE_NAMES, Layout
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 from jaxaudio.runtime.runlog import is_terminal
 
 
 def _synth(args: argparse.Namespace) -> int:
+    if args.soundscape is not None:
+        return _soundscape(args)
     from jaxaudio.data.synthetic import synthesize  # lazy: numpy/soundfile, not for --help
 
     manifest = synthesize(args.out_dir, preset=args.preset, seed=args.seed)
     print(f"wrote {manifest}")
+    return 0
+
+
+def _bundle_species(bundle: Path | None) -> list[str] | None:
+    """The species a bundle knows (its bundle.json; the model is not loaded)."""
+    if bundle is None:
+        return None
+    info = bundle / "bundle.json"
+    if not info.is_file():
+        raise SystemExit(f"{bundle}: not a model bundle (no bundle.json)")
+    return list(json.loads(info.read_text())["species"])
+
+
+def _soundscape(args: argparse.Namespace) -> int:
+    # lazy: librosa and soundfile, not for --help
+    from jaxaudio.data.soundscape import SoundscapeSettings
+    from jaxaudio.stages.field import call_pool, render
+
+    pool = call_pool(args.soundscape, _bundle_species(args.bundle), args.unknown, args.seed)
+    settings = SoundscapeSettings(seconds=args.seconds)
+    truth = render(pool, args.out_dir, args.files, settings, isolated=args.isolated, seed=args.seed)
+    known = truth["known"].astype(bool) if "known" in truth.columns else truth.index >= 0
+    print(
+        f"wrote {args.out_dir}: {truth['file'].nunique()} recording(s), {int(known.sum())} known "
+        f"and {int((~known).sum())} unknown call(s); truth in {Path(args.out_dir) / 'truth'}"
+    )
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from jaxaudio.evaluation.events import format_scores  # lazy: pandas/sklearn, not for --help
+    from jaxaudio.stages.field import durations_of, score
+
+    if not args.audio and args.durations is None:
+        raise SystemExit("jaxaudio score: give the recordings (--audio) or --durations CSV")
+    scores = score(
+        args.detections,
+        args.truth,
+        durations_of(args.audio, args.durations),
+        _bundle_species(args.bundle),
+        min_overlap=args.min_overlap,
+        window_s=args.window,
+        out_json=args.out,
+    )
+    print(format_scores(scores))
+    if args.out:
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -78,12 +131,20 @@ def _features(args: argparse.Namespace) -> int:
         source = d[d["source"]]
     Path(lay.manifest()).parent.mkdir(parents=True, exist_ok=True)
     Path(lay.features()).parent.mkdir(parents=True, exist_ok=True)
+    bg = BackgroundSettings.from_config(d.get("background"))
+    rows = Path(lay.background_manifest()) if bg and bg.writes_files else None
+    if rows is not None:
+        f = config["features"]
+        data.background(
+            data.BackgroundOutputs(rows), bg, f["clip_seconds"], f["sample_rate"], d["split"]
+        )
     df, species = data.manifest(
-        data.ManifestInputs(Path(source)),
+        data.ManifestInputs(Path(source), rows),
         data.ManifestOutputs(Path(lay.manifest()), Path(lay.dataset())),
         split=d["split"],
         min_clips=d["min_clips_per_species"],
         too_few_clips=d["too_few_clips"],
+        background_label=bg.label if bg else None,
     )
     print(
         f"{len(df)} recording(s) of {len(species)} species; splits {df['split'].value_counts().to_dict()}"
@@ -164,7 +225,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from jaxaudio.stages import evaluate  # lazy: JAX and matplotlib, not for --help
+    # lazy: JAX and matplotlib, not for --help
+    from jaxaudio.stages import evaluate
+    from jaxaudio.stages.scoring import ScoringSettings
 
     config = _locked_config(args)
     _check_run(config, args)
@@ -184,8 +247,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     m = evaluate.run(
         inputs,
         outputs,
-        rare_quantile=config["evaluation"]["rare_quantile"],
-        top_k=config["evaluation"]["top_k"],
+        scoring=ScoringSettings.from_config(config["evaluation"]),
         title=f"{args.experiment} / {args.model} / seed {args.seed}",
     )
     print(
@@ -254,7 +316,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_synth, _add_features, _add_run_steps, _add_bundle, _add_predict):
+    for add in (_add_synth, _add_features, _add_run_steps, _add_bundle, _add_predict, _add_score):
         add(sub)
     return p
 
@@ -263,7 +325,14 @@ Subparsers = argparse._SubParsersAction
 
 
 def _add_synth(sub: Subparsers) -> None:
-    s = sub.add_parser("synth", help="write the embedded synthetic data set (audio + manifest.csv)")
+    s = sub.add_parser(
+        "synth",
+        help="write the embedded synthetic data set, or annotated soundscapes (--soundscape)",
+        description="Without --soundscape: the embedded synthetic data set (audio + manifest.csv). "
+        "With --soundscape MANIFEST: long recordings rendered from that data set's test clips "
+        "(known and unknown species at random times, some overlapping, over synthetic "
+        "background), with Raven tables of the truth in OUT_DIR/truth/ and truth.csv.",
+    )
     s.add_argument("out_dir", type=Path)
     s.add_argument(
         "--preset",
@@ -271,7 +340,50 @@ def _add_synth(sub: Subparsers) -> None:
         help="small (make run's default, 10 species) or large (90 species)",
     )
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--soundscape", type=Path, metavar="MANIFEST", help="render soundscapes from its test clips"
+    )
+    s.add_argument(
+        "--bundle",
+        type=Path,
+        help="the bundle to test: its species are known, every other test species unknown",
+    )
+    s.add_argument(
+        "--unknown", type=int, default=0, help="without --bundle: species held out as unknown"
+    )
+    s.add_argument("--files", type=int, default=5, help="soundscapes to render (default 5)")
+    s.add_argument("--seconds", type=float, default=60.0, help="length of each (default 60)")
+    s.add_argument(
+        "--isolated",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: one recording of N isolated known calls 2-6 s apart over faint noise",
+    )
     s.set_defaults(func=_synth)
+
+
+def _add_score(sub: Subparsers) -> None:
+    c = sub.add_parser(
+        "score",
+        help="score detections against annotations (event precision, recall, false alarms)",
+        description="Event-level precision, recall and F1 per species, false alarms per hour, "
+        "detections on calls of unknown species and window-level cmAP "
+        "(rules: jaxaudio/evaluation/events.py).",
+    )
+    c.add_argument("detections", type=Path, help="jaxaudio predict's detections CSV")
+    c.add_argument(
+        "--truth", type=Path, required=True, help="folder of Raven selection tables, or a CSV"
+    )
+    c.add_argument("--audio", nargs="*", default=[], help="the recordings (for their durations)")
+    c.add_argument("--durations", type=Path, help="or a CSV of file,duration_s")
+    c.add_argument(
+        "--bundle", type=Path, help="its species are known; truth species beyond unknown"
+    )
+    c.add_argument("--min-overlap", type=float, default=0.5, help="overlap rule (default 0.5)")
+    c.add_argument("--window", type=float, default=5.0, help="cmAP window seconds (default 5)")
+    c.add_argument("--out", type=Path, help="write the scores as JSON")
+    c.set_defaults(func=_score)
 
 
 def _add_features(sub: Subparsers) -> None:

@@ -58,6 +58,10 @@ class Layout:
     def synthetic_audio(self) -> str:
         return f"{self.root}/data/synthetic/audio"
 
+    def background_manifest(self) -> str:
+        """The background set's rows (``background`` rule), synthetic clips beside it."""
+        return f"{self.root}/data/background/manifest.csv"
+
     def manifest(self) -> str:
         """The resolved manifest: every recording with its split and label."""
         return f"{self.root}/data/manifest.csv"

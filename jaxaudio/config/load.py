@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 
 from jaxaudio.config.resolve import add_ladder_experiments, run_settings, run_value, setting_key
+from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.data.files import audio_inputs
 from jaxaudio.data.manifest import ManifestError, check_manifest, resolve_manifest
 from jaxaudio.features.config import FeatureConfig
@@ -237,6 +238,7 @@ def check_dataset(config: Mapping[str, Any]) -> list[str]:
     if data["source"] == "synthetic":
         return []
     key, source, split = f"data.{data['source']}", data[data["source"]], data["split"]
+    background = BackgroundSettings.from_config(data.get("background"))
     try:
         df, species = resolve_manifest(
             source,
@@ -245,6 +247,7 @@ def check_dataset(config: Mapping[str, Any]) -> list[str]:
             split["test_fraction"],
             data["min_clips_per_species"],
             data["too_few_clips"],
+            background_label=background.label if background else None,
         )
     except ManifestError as exc:
         raise ConfigError(f"config key {key}: {exc}") from exc
@@ -253,7 +256,7 @@ def check_dataset(config: Mapping[str, Any]) -> list[str]:
             f"config key {key}: {source}: {len(species)} species ({', '.join(species)}) after "
             f"data.min_clips_per_species={data['min_clips_per_species']}: a classifier needs at least 2"
         )
-    counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
+    counts = df[~df["background"]].groupby(["species", "split"]).size().unstack(fill_value=0)
     _check_splits_not_empty(key, source, split, df, species, counts)
     warnings = _missing_split_warnings(source, species, counts) + _batch_warnings(
         config, int(counts["train"].sum())
@@ -323,11 +326,22 @@ def _check_settings(
     ``manifest_table`` also the manifest's structure (without it :func:`check_dataset` does that)."""
     validate_schema(config, schema_path)
     _check_data_source(config["data"], manifest_table)
+    _check_background(config["data"])
     _check_run_names(config)
     _check_bundles(config)
     _check_predict(config)
     _check_compare(config)
     _check_model_options(config, _check_features(config["features"]))
+
+
+def _check_background(data: Mapping[str, Any]) -> None:
+    """``data.background.paths``: every file and folder there, folders holding audio."""
+    bg = data.get("background")
+    for i, path in enumerate(bg.get("paths", []) if isinstance(bg, Mapping) else []):
+        try:
+            audio_inputs([path])
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"config key data.background.paths.{i}: {exc}") from exc
 
 
 def _check_data_source(data: Mapping[str, Any], manifest_table: bool) -> None:

@@ -6,7 +6,9 @@ few facts of it — the species in index order, the rows of each split, the labe
 training counts — so they are read here once, the same way, and checked against the cache.
 
 Species are sorted by name: ``label`` is the species' index in that order, and every
-artifact keyed by species (class weights, thresholds, bundles) uses it.
+artifact keyed by species (class weights, thresholds, bundles) uses it. Background rows
+(``background`` true, :mod:`jaxaudio.data.background_set`) are no species: their label is
+the reserved ``len(species)``, the last of the model's outputs (:attr:`ClipTable.classes`).
 """
 
 from __future__ import annotations
@@ -32,10 +34,29 @@ class ClipTable:
     @classmethod
     def read(cls, clips_csv: str | Path) -> ClipTable:
         df = load_resolved(clips_csv)
-        return cls(Path(clips_csv), df, sorted(df["species"].unique()))
+        if "background" not in df.columns:  # tables written before the background set
+            df["background"] = False
+        df["background"] = df["background"].astype(bool)
+        return cls(Path(clips_csv), df, sorted(df.loc[~df["background"], "species"].unique()))
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    @property
+    def background_label(self) -> str | None:
+        """The background rows' label (``data.background.label``), ``None`` without any."""
+        bg = self.frame.loc[self.frame["background"], "species"]
+        return str(bg.iloc[0]) if len(bg) else None
+
+    @property
+    def classes(self) -> list[str]:
+        """The model's outputs: the species, then the background label when there is one."""
+        label = self.background_label
+        return self.species + ([label] if label is not None else [])
+
+    @property
+    def is_background(self) -> np.ndarray:
+        return self.frame["background"].to_numpy()
 
     @property
     def labels(self) -> np.ndarray:
@@ -55,7 +76,8 @@ class ClipTable:
         return rows
 
     def train_species(self) -> list[str]:
-        """The species of every training clip (the class-weight counts)."""
+        """The class of every training clip, background label included (the class-weight
+        counts: background is weighted as one more class)."""
         return list(self.frame.loc[self.frame["split"] == "train", "species"])
 
     def features(self, features_npy: str | Path, rows: np.ndarray | None = None) -> NpyRows:

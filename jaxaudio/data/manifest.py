@@ -226,15 +226,56 @@ def resolve_manifest(
     test_fraction: float = 0.25,
     min_clips_per_species: int = 1,
     too_few_clips: TooFewClips = "exclude",
+    background_label: str | None = None,
+    background_rows: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The table with every check done, splits assigned and labels added.
 
     ``source`` is a manifest CSV or a folder tree. Returns the frame (``path, species, split,
-    label``, any optional columns and ``source_file, source_line``) and the species in index
-    order. Every missing file (or folder listed as a file) is listed in one error with its
-    line; a species without a training clip is an error naming it.
+    label, background``, any optional columns and ``source_file, source_line``) and the
+    species in index order. Every missing file (or folder listed as a file) is listed in one
+    error with its line; a species without a training clip is an error naming it.
+
+    Background (:mod:`jaxaudio.data.background_set`): rows of ``source`` whose species is
+    ``background_label``, and ``background_rows`` (``path, species, split``, already split),
+    are not a species: they are left out of the species list and its checks, marked
+    ``background``, and get the reserved label ``len(species)``.
     """
-    source = Path(source)
+    df = _read_source(Path(source))
+    own = df["species"] == background_label if background_label else np.zeros(len(df), bool)
+    background, df = df[own], df[~own]
+    df = drop_small_species(df, min_clips_per_species, too_few_clips, source)
+    df = pd.concat([df, background], ignore_index=True)
+    if "split" in df.columns and not _has_split(df) and (df["split"] != "").any():
+        line = df.loc[df["split"] == "", "source_line"].iloc[0]
+        raise ManifestError(
+            f"{source}: split column is partly empty (first on line {line}); fill it or drop the column"
+        )
+    if not _has_split(df):
+        df = assign_splits(
+            df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction
+        )
+    if background_rows is not None and len(background_rows):
+        rows = background_rows.assign(source_file="", source_line="")
+        df = pd.concat([df, rows], ignore_index=True)
+    background = (
+        (df["species"] == background_label).to_numpy()
+        if background_label
+        else np.zeros(len(df), bool)
+    )
+    species = check_train_coverage(df[~background], source)
+    df["label"] = df["species"].map({s: i for i, s in enumerate(species)})
+    df["label"] = df["label"].fillna(len(species)).astype(int)  # background: the reserved class
+    df["background"] = background
+    df = df[
+        [c for c in df.columns if c not in SOURCE_COLUMNS] + list(SOURCE_COLUMNS)
+    ]  # added columns last
+    return df.reset_index(drop=True), species
+
+
+def _read_source(source: Path) -> pd.DataFrame:
+    """A manifest CSV or a folder tree as a checked table with ``source_file, source_line``;
+    every file it lists can be opened."""
     if source.is_dir():
         df = check_table(scan_folder(source).astype(str), source)
         df["source_line"] = ""
@@ -245,27 +286,14 @@ def resolve_manifest(
         listed = df.pop("listed_path").tolist()
     df["source_file"] = str(source)
     check_listed_files(df, listed, source)
-    df = drop_small_species(df, min_clips_per_species, too_few_clips, source)
-    if "split" in df.columns and not _has_split(df) and (df["split"] != "").any():
-        line = df.loc[df["split"] == "", "source_line"].iloc[0]
-        raise ManifestError(
-            f"{source}: split column is partly empty (first on line {line}); fill it or drop the column"
-        )
-    if not _has_split(df):
-        df = assign_splits(
-            df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction
-        )
-    species = check_train_coverage(df, source)
-    df["label"] = df["species"].map({s: i for i, s in enumerate(species)}).astype(int)
-    df = df[
-        [c for c in df.columns if c not in SOURCE_COLUMNS] + list(SOURCE_COLUMNS)
-    ]  # added columns last
-    return df.reset_index(drop=True), species
+    return df
 
 
 def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
-    """Species in index order with row counts per split (written next to the manifest)."""
+    """Species in index order with row counts per split (written next to the manifest), and
+    the background rows per split."""
     counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
+    background = df["background"] if "background" in df.columns else np.zeros(len(df), bool)
     return {
         "species": species,
         "n_clips": {s: int((df["split"] == s).sum()) for s in SPLITS},
@@ -273,6 +301,7 @@ def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
             sp: {s: int(counts.loc[sp, s]) if s in counts.columns else 0 for s in SPLITS}
             for sp in species
         },
+        "background": {s: int((df.loc[background, "split"] == s).sum()) for s in SPLITS},
     }
 
 

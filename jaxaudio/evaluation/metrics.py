@@ -359,7 +359,11 @@ def _ranking_scores(
 
 
 def _threshold_columns(
-    y: np.ndarray, p: np.ndarray, species: list[str], val: tuple[np.ndarray, np.ndarray] | None
+    y: np.ndarray,
+    p: np.ndarray,
+    species: list[str],
+    val: tuple[np.ndarray, np.ndarray] | None,
+    prior_clips: float = 0.0,
 ) -> tuple[dict[str, Any] | None, Any, Any]:
     """``(thresholds, threshold column, f1_tuned column)`` of the per-class table.
 
@@ -371,7 +375,7 @@ def _threshold_columns(
     """
     if val is None:
         return None, np.nan, np.nan
-    thresholds = tune_thresholds(val[0], val[1], species)
+    thresholds = tune_thresholds(val[0], val[1], species, prior_clips)
     column = [thresholds["per_species"][s] for s in species]
     return thresholds, column, f1_at_thresholds(y, p, thresholds, species)
 
@@ -445,6 +449,7 @@ def evaluate_predictions(
     rare_quantile: float = 0.25,
     top_k: int = 5,
     val: tuple[np.ndarray, np.ndarray] | None = None,
+    prior_clips: float = 0.0,
 ) -> Evaluation:
     """Compute test-split metrics from class probabilities.
 
@@ -465,7 +470,9 @@ def evaluate_predictions(
     (softmax probabilities); ``species`` the ``C`` names in class index order; ``train_counts``
     training examples per species, covering ``species`` (extra keys are ignored), which define
     the rare species with ``rare_quantile``; ``top_k`` the *k* of top-k accuracy; ``val``
-    validation ``(labels, scores)`` to tune thresholds on, or ``None``.
+    validation ``(labels, scores)`` to tune thresholds on, or ``None`` (labels may include
+    ``C``, background clips: negatives for every species); ``prior_clips`` the shrinkage of
+    the thresholds toward the global one (:func:`~jaxaudio.evaluation.thresholds.tune_thresholds`).
 
     Returns an :class:`Evaluation`, whose per-class table is :func:`_per_class_table`'s plus
     ``ap``, ``roc_auc`` (:func:`_ranking_scores`), ``threshold`` and ``f1_tuned``. Raises
@@ -482,7 +489,7 @@ def evaluate_predictions(
     confusion = confusion_matrix(y, y_pred, labels=np.arange(len(species))).astype(np.int64)
     ap, auc = _ranking_scores(y, p, per_class["support"].to_numpy())
     per_class["ap"], per_class["roc_auc"] = ap, auc
-    tuned = _threshold_columns(y, p, species, val)
+    tuned = _threshold_columns(y, p, species, val, prior_clips)
     thresholds, per_class["threshold"], per_class["f1_tuned"] = tuned
 
     metrics: dict[str, Any] = {

@@ -36,6 +36,7 @@ from jaxaudio.evaluation.plots import (
     plot_timings,
 )
 from jaxaudio.layout import Layout
+from jaxaudio.training.weights import species_counts
 
 # Snakemake benchmark folders whose files are one job each of the rule named by the folder.
 _RULE_FOLDERS = {
@@ -315,6 +316,7 @@ def report_figures(
         raise ValueError("runs and per-class CSVs must be parallel lists")
     comparison = json.loads(Path(comparison_json).read_text())
     weights = json.loads(Path(weights_json).read_text())
+    counts = species_counts(weights)
     for key in out:
         Path(out[key]).parent.mkdir(parents=True, exist_ok=True)
     Path(out["table"]).write_text(comparison_html(comparison), encoding="utf-8")
@@ -322,7 +324,7 @@ def report_figures(
     plot_f1_vs_count(
         table,
         Path(out["f1_vs_count"]),
-        rare_max_count=rare_threshold(weights["train_counts"], rare_quantile),
+        rare_max_count=rare_threshold(counts, rare_quantile),
         title=f"per-species test F1 against train count ({comparison['candidate']} vs {comparison['baseline']})",
     )
     plot_class_weights(weights, Path(out["weights"]))
@@ -332,7 +334,7 @@ def report_figures(
         plot_rare_species_pairs(rows, Path(out["rare_pairs"]), base, cand)
     if "confusion_diff" in out:
         diffs = confusion_differences(decision_runs, confusions, base, cand)
-        species = sorted(weights["train_counts"])
+        species = sorted(counts)
         plot_confusion_difference(
             diffs,
             species,

@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,15 @@ def short_signal_seconds(cfg: FeatureConfig) -> float:
 
 def _seconds(x: float) -> str:
     return f"{x:.3f}" if x >= 0.001 else f"{x:.2g}"
+
+
+def record_config(record: Any, cfg: FeatureConfig) -> FeatureConfig:
+    """The feature settings of one manifest row: a background recording (any length: a long
+    field recording, a synthetic clip) is cut into clip-length windows whatever
+    ``features.crop`` says, so all of it is background to learn from."""
+    if getattr(record, "background", False) and cfg.crop != "windows":
+        return replace(cfg, crop="windows")
+    return cfg
 
 
 def _load_recording(
@@ -348,7 +357,13 @@ def _featurise_all(
         for first in range(0, len(records), DECODE_CHUNK):
             chunk = range(first, min(first + DECODE_CHUNK, len(records)))
             futures = {
-                i: pool.submit(_load_recording, records[i].path, *_segment(records[i]), cfg, cache)
+                i: pool.submit(
+                    _load_recording,
+                    records[i].path,
+                    *_segment(records[i]),
+                    record_config(records[i], cfg),
+                    cache,
+                )
                 for i in chunk
             }
             pending = _sort_round(chunk, futures, records, manifest_csv, threshold, lines_in, out)
@@ -460,7 +475,8 @@ def build_feature_cache(
     stacks, rows = _clip_table(records, found.results)
     _report_bad(found.bad, on_bad_file, title, len(df), skipped_csv, lines_in)
     clips = pd.DataFrame(rows)
-    check_train_coverage(clips, f"{title} (after skipping bad files)")
+    species_rows = ~clips["background"] if "background" in clips.columns else slice(None)
+    check_train_coverage(clips[species_rows], f"{title} (after skipping bad files)")
     write_cache(stacks, cfg, out_path, total=len(clips))
     clips.to_csv(clips_csv, index=False)
     return clips

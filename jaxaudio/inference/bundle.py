@@ -47,6 +47,7 @@ class Bundle:
     thresholds: np.ndarray  # (C,) in species order
     mean: np.ndarray
     std: np.ndarray
+    temperature: float = 1.0  # fitted on validation (bundle.json "calibration")
 
 
 def versions() -> dict[str, str | None]:
@@ -84,10 +85,15 @@ def write_bundle(
         "global": 0.5,
         "tuned": [],
     }
+    calibration = metrics.get("calibration") or {"method": "none", "temperature": 1.0}
     info = {
         "format": BUNDLE_FORMAT,
         "features": cfg.to_dict(),
         "species": meta["species"],
+        # the model's last output is this reserved "no species" class; predict never reports it
+        "background": meta.get("background"),
+        # scores are softmax(z / temperature): the temperature fitted on validation
+        "calibration": {k: calibration.get(k) for k in ("method", "temperature")},
         "thresholds": th,
         "metrics": {k: metrics.get(k) for k in METRIC_KEYS},
         "source": source or {},
@@ -183,8 +189,10 @@ def _check_agreement(
 ) -> None:
     """``bundle.json`` and the model agree: species, input shape, a threshold per species."""
     species = list(info["species"])
-    if meta["species"] != species:
-        raise BundleError(f"{path}: bundle.json and model/model.json list different species")
+    if meta["species"] != species or meta.get("background") != info.get("background"):
+        raise BundleError(
+            f"{path}: bundle.json and model/model.json list different species (or background class)"
+        )
     if tuple(meta["input_shape"]) != cfg.shape:
         raise BundleError(
             f"{path}: model input {tuple(meta['input_shape'])} does not match the bundle's features {cfg.shape}"
@@ -227,4 +235,5 @@ def load_bundle(path: str | Path) -> Bundle:
         thresholds=np.asarray([per[s] for s in species], np.float32),
         mean=mean,
         std=std,
+        temperature=float((info.get("calibration") or {}).get("temperature") or 1.0),
     )

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,12 @@ def error_summary(exc: BaseException, limit: int = 300) -> str:
     return f"{type(inner).__name__}: {text}" if text else type(inner).__name__
 
 
+def n_outputs(meta: Mapping[str, Any]) -> int:
+    """The model's outputs: its species, and the background class when ``model.json`` names
+    one (``"background": label``)."""
+    return len(meta["species"]) + (1 if meta.get("background") else 0)
+
+
 def load_model(directory: str | Path) -> tuple[nnx.Module, dict[str, Any]]:
     """Rebuild the model saved by :func:`save_model` (in eval mode) and return it with its meta.
 
@@ -242,7 +248,7 @@ def load_model(directory: str | Path) -> tuple[nnx.Module, dict[str, Any]]:
         raise FileNotFoundError(f"{directory}: not a saved model (needs model.json and state/)")
     meta = json.loads(meta_path.read_text())
     model = build_model(
-        meta["arch"], len(meta["species"]), tuple(meta["input_shape"]), meta["options"], seed=0
+        meta["arch"], n_outputs(meta), tuple(meta["input_shape"]), meta["options"], seed=0
     )
     _, params, rest = nnx.split(model, nnx.Param, ...)
     target = {"params": nnx.to_pure_dict(params), "rest": nnx.to_pure_dict(rest)}
@@ -274,19 +280,48 @@ def normaliser(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return broadcastable(norm["mean"]), broadcastable(norm["std"])
 
 
-def probabilities_fn(
-    model: nnx.Module, mean: np.ndarray, std: np.ndarray
+def _scorer(
+    model: nnx.Module,
+    mean: np.ndarray,
+    std: np.ndarray,
+    head: Callable[[jax.Array], jax.Array],
 ) -> Callable[[np.ndarray], jax.Array]:
-    """Jitted ``x -> softmax(model((x - mean) / std))`` for a batch of ``(C, F, T)`` stacks.
+    """Jitted ``x -> head(model((x - mean) / std))`` for a batch of ``(C, F, T)`` stacks.
 
     The one place where a trained model meets features after training: evaluation and
-    ``jaxaudio predict`` both call it, so they normalise and score identically.
+    ``jaxaudio predict`` both come through it, so they normalise and score identically.
     """
     graphdef, state = nnx.split(model)
     mean, std = jax.numpy.asarray(mean), jax.numpy.asarray(std)
 
     @jax.jit
-    def probs(state, x):
-        return jax.nn.softmax(nnx.merge(graphdef, state)((x - mean) / std), axis=-1)
+    def scores(state, x):
+        return head(nnx.merge(graphdef, state)((x - mean) / std))
 
-    return lambda x: probs(state, x)
+    return lambda x: scores(state, x)
+
+
+def logits_fn(
+    model: nnx.Module, mean: np.ndarray, std: np.ndarray
+) -> Callable[[np.ndarray], jax.Array]:
+    """Jitted logits ``z = model((x - mean) / std)``: every output, the background class
+    included (what the evaluation calibrates and scores)."""
+    return _scorer(model, mean, std, lambda z: z)
+
+
+def probabilities_fn(
+    model: nnx.Module,
+    mean: np.ndarray,
+    std: np.ndarray,
+    n_species: int | None = None,
+    temperature: float = 1.0,
+) -> Callable[[np.ndarray], jax.Array]:
+    """Jitted ``x -> softmax(z / T)[:, :n_species]``, ``z`` the :func:`logits_fn` logits.
+
+    ``T`` is the temperature fitted on validation
+    (:func:`jaxaudio.evaluation.calibration.fit_temperature`; 1: uncalibrated). The softmax
+    runs over every output; the background class (the last, when the model has one) takes
+    its share and is then dropped, so a background window scores low for every species.
+    """
+    t = float(temperature)
+    return _scorer(model, mean, std, lambda z: jax.nn.softmax(z / t, axis=-1)[:, :n_species])

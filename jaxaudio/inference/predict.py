@@ -37,6 +37,7 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from jaxaudio.data.annotations import RAVEN_SELECTION_COLUMNS
 from jaxaudio.data.audio import (
     AudioError,
     audio_info,
@@ -50,17 +51,7 @@ from jaxaudio.inference.bundle import Bundle, load_bundle
 from jaxaudio.inference.model_store import probabilities_fn
 
 COLUMNS = ["file", "start_s", "end_s", "species", "score"]
-RAVEN_COLUMNS = [
-    "Selection",
-    "View",
-    "Channel",
-    "Begin Time (s)",
-    "End Time (s)",
-    "Low Freq (Hz)",
-    "High Freq (Hz)",
-    "Species",
-    "Score",
-]
+RAVEN_COLUMNS = [*RAVEN_SELECTION_COLUMNS, "Score"]
 FAILED_COLUMNS = ["file", "reason"]
 
 log = logging.getLogger("jaxaudio.inference.predict")
@@ -184,9 +175,10 @@ class Detector:
         self.cfg = type(cfg)(**{**cfg.to_dict(), "clip_seconds": self.window})
         self.batch_size = batch_size
         self._featurise = featuriser(self.cfg)
+        # as evaluation scores them: calibrated, the background class's share dropped
         self._scores = probabilities_fn(
-            bundle.model, bundle.mean, bundle.std
-        )  # as evaluation scores
+            bundle.model, bundle.mean, bundle.std, len(bundle.species), bundle.temperature
+        )
 
     def probabilities(self, clips: np.ndarray) -> np.ndarray:
         """``(K, n_samples)`` windows -> ``(K, C)`` species probabilities, K <= batch_size."""

@@ -1,5 +1,5 @@
-"""Stages ``synth`` and ``manifest`` (workflow/rules/data.smk): the data set, resolved into
-splits and labels."""
+"""Stages ``synth``, ``background`` and ``manifest`` (workflow/rules/data.smk): the data set
+and its background set, resolved into splits and labels."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import soundfile as sf
 
-from jaxaudio.data.manifest import prepare_manifest
+from jaxaudio.data.background import synthetic_background_clips
+from jaxaudio.data.background_set import BackgroundSettings
+from jaxaudio.data.files import audio_inputs
+from jaxaudio.data.manifest import load_resolved, prepare_manifest
+from jaxaudio.data.splits import assign_splits
 from jaxaudio.data.synthetic import synthesize
 
 
@@ -23,9 +29,68 @@ def synth(outputs: SynthOutputs, preset: str, seed: int) -> Path:
     return synthesize(outputs.manifest.parent, preset=preset, seed=seed)
 
 
+def write_synthetic(
+    out_dir: Path, n_clips: int, seconds: float, sample_rate: int, seed: int
+) -> list[str]:
+    """``n_clips`` synthetic background clips as float WAV files; their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (kind, audio) in enumerate(
+        synthetic_background_clips(n_clips, seconds, sample_rate, seed)
+    ):
+        path = out_dir / f"{kind}_{i:04d}.wav"
+        sf.write(path, np.asarray(audio, np.float32), sample_rate, subtype="FLOAT")
+        paths.append(str(path.absolute()))
+    return paths
+
+
+def write_background_manifest(
+    settings: BackgroundSettings,
+    out_csv: str | Path,
+    clip_seconds: float,
+    sample_rate: int,
+    split: dict[str, Any],
+) -> pd.DataFrame:
+    """The background rows (``path, species, split``; species = the label), written to
+    ``out_csv`` with the synthetic clips beside it (``synthetic/``)."""
+    out_csv = Path(out_csv)
+    paths = write_synthetic(
+        out_csv.parent / "synthetic", settings.synthetic, clip_seconds, sample_rate, settings.seed
+    )
+    paths += [str(p.absolute()) for p in audio_inputs(settings.paths)] if settings.paths else []
+    df = pd.DataFrame({"path": paths, "species": settings.label})
+    df = assign_splits(
+        df,
+        seed=split["seed"],
+        val_fraction=split["val_fraction"],
+        test_fraction=split["test_fraction"],
+    )
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out_csv, index=False)
+    return df
+
+
+@dataclass(frozen=True)
+class BackgroundOutputs:
+    manifest: Path  # the background rows (path, species = the label, split)
+
+
+def background(
+    outputs: BackgroundOutputs,
+    settings: BackgroundSettings,
+    clip_seconds: float,
+    sample_rate: int,
+    split: dict[str, Any],
+) -> pd.DataFrame:
+    """The background set's rows: synthetic clips written beside the manifest, the user's
+    background files listed (``data.background``)."""
+    return write_background_manifest(settings, outputs.manifest, clip_seconds, sample_rate, split)
+
+
 @dataclass(frozen=True)
 class ManifestInputs:
     manifest: Path  # the user's manifest CSV or folder tree, or the synthetic manifest
+    background: Path | None = None  # the background rule's rows, when it runs
 
 
 @dataclass(frozen=True)
@@ -40,8 +105,11 @@ def manifest(
     split: dict[str, Any],
     min_clips: int,
     too_few_clips: str,
+    background_label: str | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Resolve the data source (config ``data``) and write the resolved manifest."""
+    """Resolve the data source (config ``data``), with its background rows, and write the
+    resolved manifest."""
+    rows = load_resolved(inputs.background) if inputs.background is not None else None
     return prepare_manifest(
         inputs.manifest,
         outputs.manifest,
@@ -51,4 +119,6 @@ def manifest(
         test_fraction=split["test_fraction"],
         min_clips_per_species=min_clips,
         too_few_clips=too_few_clips,
+        background_label=background_label,
+        background_rows=rows,
     )

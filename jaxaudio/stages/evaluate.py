@@ -15,9 +15,9 @@ import pandas as pd
 from jaxaudio.data.clips import ClipTable
 from jaxaudio.evaluation.metrics import save_scores
 from jaxaudio.evaluation.plots import plot_confusion, plot_history
-from jaxaudio.inference.model_store import load_model, normaliser, probabilities_fn
+from jaxaudio.inference.model_store import load_model, logits_fn, normaliser
 from jaxaudio.runtime.batching import batched_apply
-from jaxaudio.stages.scoring import EvaluationFiles, SplitFiles, score_splits
+from jaxaudio.stages.scoring import EvaluationFiles, ScoringSettings, SplitFiles, score_splits
 
 #: Clips per forward pass when scoring (memory, not results: any size gives the same scores).
 EVAL_BATCH = 256
@@ -41,28 +41,30 @@ class Outputs(EvaluationFiles):
 def run(
     inputs: Inputs,
     outputs: Outputs,
-    rare_quantile: float,
-    top_k: int,
+    scoring: ScoringSettings,
     title: str = "",
     batch_size: int = EVAL_BATCH,
 ) -> dict[str, Any]:
     """Evaluate one run; returns the test metrics (``metrics.json``)."""
     model, meta = load_model(inputs.model)
     table = ClipTable.read(inputs.clips)
-    if meta["species"] != table.species:
-        raise ValueError(f"{inputs.model}: the model's species list differs from {inputs.clips}")
+    if meta["species"] != table.species or meta.get("background") != table.background_label:
+        raise ValueError(
+            f"{inputs.model}: the model's species (or background class) differ from {inputs.clips}"
+        )
     features = table.features(inputs.features)  # read batch by batch (jaxaudio.features.streaming)
-    probs_fn = probabilities_fn(model, *normaliser(meta))
-    ev, test, probs = score_splits(
+    scores = logits_fn(model, *normaliser(meta))
+    scored = score_splits(
         table,
         inputs,
         outputs,
-        lambda rows: batched_apply(probs_fn, features, batch_size, rows=rows),
-        rare_quantile,
-        top_k,
+        lambda rows: batched_apply(scores, features, batch_size, rows=rows),
+        scoring,
     )
     if outputs.scores is not None:
-        save_scores(outputs.scores, test, table.labels[test], probs)
+        test = scored.test_rows
+        save_scores(outputs.scores, test, table.labels[test], scored.test_probs)
+    ev = scored.evaluation
     plot_confusion(
         ev.confusion,
         table.species,

@@ -47,6 +47,8 @@ def weight_table(
 ) -> dict[str, Any]:
     """Every class-weight method's weights of the training clips, keyed by species."""
     table = ClipTable.read(inputs.clips)
-    weights = compute_class_weights(table.train_species(), table.species, beta, recommended)
+    weights = compute_class_weights(table.train_species(), table.classes, beta, recommended)
+    # the reserved "no species" class weighted with them (null without a background set)
+    weights["background"] = table.background_label
     save_class_weights(weights, outputs.weights)
     return weights

@@ -46,14 +46,14 @@ def train_data(inputs: Inputs, s: TrainSettings, table: ClipTable) -> TrainData:
     mode = norm_mode(s.normalise)
     stats = json.loads(inputs.stats.read_text())
     mean, std = stats_arrays(stats, mode) if mode != "none" else (None, None)
-    w = weight_vector(json.loads(inputs.weights.read_text()), s.class_weights, table.species)
+    w = weight_vector(json.loads(inputs.weights.read_text()), s.class_weights, table.classes)
     train, val, labels = table.rows("train"), table.rows("val"), table.labels
     return TrainData(
         x_train=table.features(inputs.features, train),
         y_train=labels[train],
         x_val=table.features(inputs.features, val),
         y_val=labels[val],
-        n_classes=len(table.species),
+        n_classes=len(table.classes),  # the background class is the last output
         mean=mean,
         std=std,
         weight_vector=w,
@@ -70,6 +70,7 @@ def model_meta(
         "options": s.model,
         "input_shape": list(data.input_shape),
         "species": table.species,
+        "background": table.background_label,  # the reserved last output, or None
         "channels": list(CHANNELS),
         "normalisation": {"mode": mode, "mean": data.mean.tolist(), "std": data.std.tolist()}
         if data.mean is not None

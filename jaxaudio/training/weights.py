@@ -152,3 +152,11 @@ def weight_vector(
     if missing:
         raise ClassWeightError(f"class weights have no entry for species {missing}")
     return np.asarray([table[s] for s in species], dtype=np.float32)
+
+
+def species_counts(weights: Mapping[str, Any]) -> dict[str, int]:
+    """The weight table's training counts of the species: the background class (its
+    ``"background"`` label, :mod:`jaxaudio.data.background_set`) left out, as the rare species
+    are defined among the species only."""
+    label = weights.get("background")
+    return {s: int(n) for s, n in weights["train_counts"].items() if s != label}

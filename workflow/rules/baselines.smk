@@ -21,8 +21,7 @@ rule logreg:
         runtime=lambda wc, input, attempt: attempt * (15 + int(input.size_mb) // 10),
     params:
         settings=lambda wc: config["baselines"][wc.baseline],
-        rare_quantile=config["evaluation"]["rare_quantile"],
-        top_k=config["evaluation"]["top_k"],
+        scoring=config["evaluation"],
         # Outputs stored outside the declared ones, reused when the inputs' content is the
         # same (a byte-identical rebuild of the features reruns this job, not the fit).
         cache=lambda wc: L.baseline_cache(wc.baseline),

@@ -10,6 +10,7 @@ from jaxaudio.config.load import (
     merge_config_files,
 )
 from jaxaudio.config.resolve import ladder_names, run_settings, run_value
+from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.layout import Layout, run_name
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 
@@ -51,6 +52,7 @@ EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
 BASELINES = list(config.get("baselines") or {})
 PREDICT = list(config.get("predict") or {})
+BACKGROUND = BackgroundSettings.from_config(config["data"].get("background"))
 SEEDS = config["run"].get("seeds", [0])
 # The rollback ladder's experiments that run.experiments does not already run: trained only
 # when the decision checkpoint says a model's candidate is not GO (compare.ladder_mode).
@@ -99,6 +101,12 @@ def manifest_source():
     if source == "synthetic":
         return L.synthetic_manifest()
     return config["data"][source]  # the manifest CSV or the folder
+
+
+def background_inputs():
+    """The background rule's rows when data.background makes or lists files, else nothing."""
+    bg = BACKGROUND
+    return {"background": L.background_manifest()} if bg and bg.writes_files else {}
 
 
 def run_paths(pattern):

@@ -15,8 +15,28 @@ rule synth:
         "../scripts/synth.py"
 
 
+rule background:
+    output:
+        manifest=L.background_manifest(),
+    log:
+        L.log("data", "background"),
+    benchmark:
+        L.benchmark("data", "background")
+    conda:
+        "../envs/jaxaudio.yaml"
+    params:
+        settings=config["data"].get("background"),
+        # the clip length and rate of the synthetic clips (other feature keys do not matter)
+        clip_seconds=config["features"]["clip_seconds"],
+        sample_rate=config["features"]["sample_rate"],
+        split=config["data"]["split"],
+    script:
+        "../scripts/background.py"
+
+
 rule manifest:
     input:
+        unpack(lambda wc: background_inputs()),
         manifest=manifest_source(),
     output:
         manifest=L.manifest(),
@@ -31,5 +51,6 @@ rule manifest:
         split=config["data"]["split"],
         min_clips=config["data"]["min_clips_per_species"],
         too_few_clips=config["data"]["too_few_clips"],
+        background_label=BACKGROUND.label if BACKGROUND else None,
     script:
         "../scripts/manifest.py"

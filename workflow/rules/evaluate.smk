@@ -36,7 +36,6 @@ rule evaluate:
         mem_mb=lambda wc, input, attempt: attempt * (1500 + int(input.size_mb)),
         runtime=lambda wc, input, attempt: attempt * (15 + int(input.size_mb) // 20),
     params:
-        rare_quantile=config["evaluation"]["rare_quantile"],
-        top_k=config["evaluation"]["top_k"],
+        scoring=config["evaluation"],
     script:
         "../scripts/evaluate.py"

@@ -11,6 +11,7 @@ with step_log(snakemake.log[0]) as log:
         split=p.split,
         min_clips=p.min_clips,
         too_few_clips=p.too_few_clips,
+        background_label=p.background_label,
     )
     log.info(
         "%d clips of %d species; splits %s",

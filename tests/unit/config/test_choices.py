@@ -14,6 +14,7 @@ from jaxaudio.features.config import BACKENDS, CROPS
 from jaxaudio.features.stats import NORM_MODES
 from jaxaudio.models import cnn, vit
 from jaxaudio.models.registry import ARCHITECTURES
+from jaxaudio.stages.scoring import CALIBRATIONS
 from jaxaudio.training import settings, weights
 
 SCHEMA = read_yaml(SCHEMA_PATH)
@@ -36,6 +37,7 @@ CHOICES = {
     "properties/models/additionalProperties/properties/arch": tuple(ARCHITECTURES),
     "properties/baselines/additionalProperties/properties/class_weight": tuple(CLASS_WEIGHTS),
     "properties/compare/properties/ladder_mode": resolve.LADDER_MODES,
+    "properties/evaluation/properties/calibration": CALIBRATIONS,
 }
 #: Enums without a Python list to compare with, and why.
 WITHOUT_PYTHON_LIST = {

@@ -232,6 +232,7 @@ def test_resolved_manifest_says_where_each_row_came_from(tmp_path):
         "species",
         "split",
         "label",
+        "background",
         "source_file",
         "source_line",
     ]

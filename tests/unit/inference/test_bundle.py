@@ -198,3 +198,21 @@ def test_saved_models_restore_exactly(tmp_path, arch, options):
         strict=True,
     ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_probabilities_are_the_tempered_softmax_without_the_background_column():
+    """p = softmax(z / T)[:, :C] (scipy's softmax as the reference), C = 2 of 3 outputs."""
+    import jax.numpy as jnp
+    from flax import nnx
+    from scipy.special import softmax
+
+    from jaxaudio.inference.model_store import probabilities_fn
+
+    z = np.array([[2.0, 0.0, 1.0], [0.0, 0.0, 3.0]], np.float32)
+
+    class Model(nnx.Module):  # returns z whatever it is given
+        def __call__(self, x):
+            return jnp.asarray(z)
+
+    probs = probabilities_fn(Model(), np.zeros(1), np.ones(1), n_species=2, temperature=2.0)
+    np.testing.assert_allclose(probs(np.zeros((2, 1))), softmax(z / 2.0, axis=1)[:, :2], rtol=1e-6)
