@@ -62,7 +62,7 @@ def _soundscape(args: argparse.Namespace) -> int:
     pool = call_pool(args.soundscape, _bundle_species(args.bundle), args.unknown, args.seed)
     settings = SoundscapeSettings(seconds=args.seconds)
     truth = render(pool, args.out_dir, args.files, settings, isolated=args.isolated, seed=args.seed)
-    known = truth["known"].astype(bool) if "known" in truth.columns else truth.index >= 0
+    known = truth["known"].astype(bool)  # render_isolated marks its calls known too
     print(
         f"wrote {args.out_dir}: {truth['file'].nunique()} recording(s), {int(known.sum())} known "
         f"and {int((~known).sum())} unknown call(s); truth in {Path(args.out_dir) / 'truth'}"
