@@ -5,7 +5,7 @@
     jaxaudio train    [-c CONFIG.yaml ...] --experiment E --model M [--seed K]
     jaxaudio evaluate [-c CONFIG.yaml ...] --experiment E --model M [--seed K]
     jaxaudio bundle MODEL_DIR METRICS_JSON --config CONFIG.yaml --out BUNDLE
-    jaxaudio predict BUNDLE AUDIO_OR_FOLDER... --out detections.csv [--raven DIR]
+    jaxaudio predict BUNDLE AUDIO_OR_FOLDER... --out detections.csv [--raven DIR] [--audacity DIR]
     jaxaudio synth OUT_DIR --soundscape MANIFEST [--bundle BUNDLE | --unknown N] [--isolated N]
     jaxaudio score DETECTIONS.csv --truth RAVEN_DIR|CSV --audio AUDIO... [--bundle BUNDLE]
 
@@ -19,7 +19,6 @@ and plain lines otherwise (a log file, a batch job).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -45,13 +44,16 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _bundle_species(bundle: Path | None) -> list[str] | None:
-    """The species a bundle knows (its bundle.json; the model is not loaded)."""
+    """The species a bundle knows (:func:`jaxaudio.stages.field.bundle_species`); a path that
+    is no bundle ends the command with the reason."""
+    from jaxaudio.stages.field import bundle_species  # lazy: pandas and soundfile
+
     if bundle is None:
         return None
-    info = bundle / "bundle.json"
-    if not info.is_file():
-        raise SystemExit(f"{bundle}: not a model bundle (no bundle.json)")
-    return list(json.loads(info.read_text())["species"])
+    try:
+        return bundle_species(bundle)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def _soundscape(args: argparse.Namespace) -> int:
@@ -145,6 +147,7 @@ def _features(args: argparse.Namespace) -> int:
         min_clips=d["min_clips_per_species"],
         too_few_clips=d["too_few_clips"],
         background_label=bg.label if bg else None,
+        open_set=config["evaluation"].get("open_set"),
     )
     print(
         f"{len(df)} recording(s) of {len(species)} species; splits {df['split'].value_counts().to_dict()}"
@@ -161,6 +164,15 @@ def _features(args: argparse.Namespace) -> int:
         strict=config["strict"],
     )
     stats.stats(cache, stats.StatsOutputs(Path(lay.stats())))
+    offsets = _offsets_path(config)
+    if offsets is not None:
+        features.offsets(
+            features.OffsetInputs(cache.clips),
+            features.OffsetOutputs(offsets),
+            settings=dict(config["features"]),
+            offset_settings=dict(config["offsets"]),
+            threads=args.threads,
+        )
     w = stats.weight_table(
         stats.WeightsInputs(cache.clips),
         stats.WeightsOutputs(Path(lay.weight_table())),
@@ -170,8 +182,14 @@ def _features(args: argparse.Namespace) -> int:
     print(
         f"wrote {lay.features()}: {len(clips)} clip(s); stats.json; class_weights.json "
         f"(imbalance ratio {w['imbalance_ratio']:.1f})"
+        + (f"; {offsets.name} ({config['offsets']['copies']} copies per clip)" if offsets else "")
     )
     return 0
+
+
+def _offsets_path(config: dict) -> Path | None:
+    """The offset copies' file when ``offsets.copies`` > 0, else ``None``."""
+    return Path(Layout(config["results"]).offsets()) if config["offsets"]["copies"] else None
 
 
 def _check_run(config: dict, args: argparse.Namespace) -> None:
@@ -204,9 +222,15 @@ def _train(args: argparse.Namespace) -> int:
     _check_run(config, args)
     lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
     inputs = train.Inputs(
-        Path(lay.features()), Path(lay.clips()), Path(lay.stats()), Path(lay.weight_table())
+        Path(lay.features()),
+        Path(lay.clips()),
+        Path(lay.stats()),
+        Path(lay.weight_table()),
+        offsets=_offsets_path(config),
     )
-    _need(inputs.features, inputs.clips, inputs.stats, inputs.weights)
+    _need(
+        inputs.features, inputs.clips, inputs.stats, inputs.weights, *filter(None, [inputs.offsets])
+    )
     outputs = train.Outputs(Path(lay.model(*run)), Path(lay.history(*run)), Path(lay.summary(*run)))
     outputs.history.parent.mkdir(parents=True, exist_ok=True)
     progress = _progress()
@@ -238,8 +262,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         features=Path(lay.features()),
         clips=Path(lay.clips()),
         weights=Path(lay.weight_table()),
+        offsets=_offsets_path(config),
     )
-    _need(inputs.model, inputs.history, inputs.features)
+    _need(inputs.model, inputs.history, inputs.features, *filter(None, [inputs.offsets]))
     outputs = evaluate.Outputs(
         **{k: Path(lay.eval_file(name, *run)) for k, name in EVAL_FILE_NAMES.items()}
     )
@@ -247,7 +272,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     m = evaluate.run(
         inputs,
         outputs,
-        scoring=ScoringSettings.from_config(config["evaluation"]),
+        scoring=ScoringSettings.from_config(
+            config["evaluation"], clip_seconds=config["features"]["clip_seconds"]
+        ),
         title=f"{args.experiment} / {args.model} / seed {args.seed}",
     )
     print(
@@ -288,6 +315,8 @@ def _predict(args: argparse.Namespace) -> int:
         args.merge,
         args.batch_size,
         progress=_progress(),
+        species_list=args.species_list,
+        audacity_dir=args.audacity,
     )
     for r in run.failures:
         print(f"jaxaudio predict: failed: {r.file}: {r.reason}", file=sys.stderr)
@@ -297,6 +326,8 @@ def _predict(args: argparse.Namespace) -> int:
     print(f"wrote {run.failed_csv}: {len(run.failures)} file(s) failed")
     if args.raven:
         print(f"wrote {len(run.raven)} Raven selection table(s) to {args.raven}")
+    if args.audacity:
+        print(f"wrote {len(run.audacity)} Audacity label file(s) to {args.audacity}")
     run.require_some_read()
     return 1 if args.strict and run.failures else 0
 
@@ -454,7 +485,13 @@ def _add_predict(sub: Subparsers) -> None:
     r.add_argument(
         "--hop", type=float, help="hop seconds (default: the bundle's features.window_hop_seconds)"
     )
-    r.add_argument("--top-k", type=int, default=1, help="species reported per window (default 1)")
+    r.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help="species reported per window at most (default: 1, or every species over its "
+        "threshold for a multi-label (sigmoid) bundle)",
+    )
     r.add_argument(
         "--min-score",
         type=float,
@@ -465,6 +502,19 @@ def _add_predict(sub: Subparsers) -> None:
     )
     r.add_argument(
         "--raven", type=Path, help="also write one Raven selection table per file to this folder"
+    )
+    r.add_argument(
+        "--audacity",
+        type=Path,
+        metavar="DIR",
+        help="also write one Audacity label file (<stem>.txt) per file to this folder",
+    )
+    r.add_argument(
+        "--species-list",
+        type=Path,
+        metavar="FILE",
+        help="report only these species (one per line; blank lines and # comments ignored); "
+        "a name the bundle does not know is an error before any audio is read",
     )
     r.add_argument("--batch-size", type=int, default=64)
     r.add_argument(

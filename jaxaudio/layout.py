@@ -11,12 +11,14 @@ all name their files through :class:`Layout`, so a path is spelt once. Run-level
 The layout::
 
     data/       synthetic/{manifest.csv,audio/}, manifest.csv, dataset.json, class_weights.json
-    features/   features.npy, clips.csv, skipped.csv, stats.json, cache/ (per recording)
+    features/   features.npy, clips.csv, skipped.csv, stats.json, cache/ (per recording),
+                offsets.npy (offset copies of every clip)
     train/      <run>/{model/,history.csv,summary.json}   checkpoints/<run>/ (resumable state)
     eval/       <run>/{metrics.json,per_class.csv,confusion.npy,test_scores.npz,*.png},
                 baselines/<name>/...   (baselines/<name>/model/ holds the fitted pipeline)
     compare/decision.json, comparison.{json,txt}, findings.md, report/
-    bundles/    <run>/, best/          predictions/<job>/{detections.csv,raven/,failed.csv}
+    bundles/    <run>/, best/          predictions/<job>/{detections.csv,raven/,audacity/,failed.csv,
+                                       scores.json (with truth:)}
     logs/       <stage>/<name>.log     benchmarks/<stage>/<name>.tsv (Snakemake's job timings)
 
 where ``<run>`` is ``<experiment>/<model>/seed<k>``.
@@ -80,6 +82,10 @@ class Layout:
     def clips(self) -> str:
         """The clip table: one row per row of :meth:`features` (:mod:`jaxaudio.data.clips`)."""
         return f"{self.root}/features/clips.csv"
+
+    def offsets(self) -> str:
+        """Offset copies of every clip (:mod:`jaxaudio.features.offsets`), clip-major."""
+        return f"{self.root}/features/offsets.npy"
 
     def skipped(self) -> str:
         return f"{self.root}/features/skipped.csv"

@@ -37,6 +37,7 @@ from jaxaudio.config.resolve import add_ladder_experiments, run_settings, run_va
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.data.files import audio_inputs
 from jaxaudio.data.manifest import ManifestError, check_manifest, resolve_manifest
+from jaxaudio.data.open_set import OpenSetError, OpenSetSettings
 from jaxaudio.features.config import FeatureConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -248,15 +249,22 @@ def check_dataset(config: Mapping[str, Any]) -> list[str]:
             data["min_clips_per_species"],
             data["too_few_clips"],
             background_label=background.label if background else None,
+            open_set=config["evaluation"].get("open_set"),
         )
+    except OpenSetError as exc:  # its message starts with its own key
+        raise ConfigError(f"config key {exc}") from exc
     except ManifestError as exc:
         raise ConfigError(f"config key {key}: {exc}") from exc
     if len(species) < 2:
+        held = df.attrs.get("held_out", [])
         raise ConfigError(
             f"config key {key}: {source}: {len(species)} species ({', '.join(species)}) after "
-            f"data.min_clips_per_species={data['min_clips_per_species']}: a classifier needs at least 2"
+            f"data.min_clips_per_species={data['min_clips_per_species']}"
+            + (f" and evaluation.open_set (held out: {', '.join(held)})" if held else "")
+            + ": a classifier needs at least 2"
         )
-    counts = df[~df["background"]].groupby(["species", "split"]).size().unstack(fill_value=0)
+    species_rows = ~(df["background"] | df["unknown"])
+    counts = df[species_rows].groupby(["species", "split"]).size().unstack(fill_value=0)
     _check_splits_not_empty(key, source, split, df, species, counts)
     warnings = _missing_split_warnings(source, species, counts) + _batch_warnings(
         config, int(counts["train"].sum())
@@ -325,7 +333,8 @@ def _check_settings(
     """Schema, references between sections, paths, feature and model settings; with
     ``manifest_table`` also the manifest's structure (without it :func:`check_dataset` does that)."""
     validate_schema(config, schema_path)
-    _check_data_source(config["data"], manifest_table)
+    open_set = _check_open_set(config["evaluation"])
+    _check_data_source(config["data"], manifest_table, open_set.species if open_set else [])
     _check_background(config["data"])
     _check_run_names(config)
     _check_bundles(config)
@@ -344,8 +353,19 @@ def _check_background(data: Mapping[str, Any]) -> None:
             raise ConfigError(f"config key data.background.paths.{i}: {exc}") from exc
 
 
-def _check_data_source(data: Mapping[str, Any], manifest_table: bool) -> None:
-    """``data.folder`` / ``data.manifest``: given and there when the source names it."""
+def _check_open_set(evaluation: Mapping[str, Any]) -> OpenSetSettings | None:
+    """``evaluation.open_set``'s own checks (those against the data are :func:`check_dataset`'s)."""
+    try:
+        return OpenSetSettings.from_config(evaluation.get("open_set"))
+    except OpenSetError as exc:
+        raise ConfigError(f"config key {exc}") from exc
+
+
+def _check_data_source(
+    data: Mapping[str, Any], manifest_table: bool, held_out: Sequence[str] = ()
+) -> None:
+    """``data.folder`` / ``data.manifest``: given and there when the source names it (the
+    species ``held_out`` by name need no training row)."""
     if data["source"] == "folder":
         folder = data.get("folder")
         if not folder:
@@ -360,7 +380,7 @@ def _check_data_source(data: Mapping[str, Any], manifest_table: bool) -> None:
             raise ConfigError(f"config key data.manifest: file {manifest!r} does not exist")
         if manifest_table:
             try:
-                check_manifest(manifest)
+                check_manifest(manifest, held_out)
             except ManifestError as exc:
                 raise ConfigError(f"config key data.manifest: {exc}") from exc
 

@@ -45,6 +45,7 @@ EXPERIMENT_TRAINING_KEYS = (
     "normalise",
     "augment",
     "logit_adjust",
+    "objective",
     "lr",
     "epochs",
     "batch_size",

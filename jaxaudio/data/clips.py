@@ -9,6 +9,16 @@ Species are sorted by name: ``label`` is the species' index in that order, and e
 artifact keyed by species (class weights, thresholds, bundles) uses it. Background rows
 (``background`` true, :mod:`jaxaudio.data.background_set`) are no species: their label is
 the reserved ``len(species)``, the last of the model's outputs (:attr:`ClipTable.classes`).
+Unknown rows (``unknown`` true: test clips of species held out of training,
+:mod:`jaxaudio.data.open_set`) take that label too and are no species of the model either.
+
+Multi-label rows (a ``species`` cell ``"a;b"``, :mod:`jaxaudio.data.labels`): the species
+list is the union of the cells' parts and :attr:`ClipTable.targets` is the ``(N, C)``
+multi-hot matrix of the sigmoid objective, background and unknown rows all zero (with
+``training.objective: sigmoid`` background is no class: the model has one output per
+species, :meth:`ClipTable.outputs`). ``label`` stays the first species' index (the
+single-label clips' argmax metrics use it). Only the sigmoid objective may train on such a
+table (:meth:`ClipTable.check_objective`).
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from jaxaudio.data.errors import ManifestError
+from jaxaudio.data.labels import SEPARATOR, is_multilabel, multi_hot, split_labels
 from jaxaudio.data.manifest import SPLITS, load_resolved
 from jaxaudio.features.streaming import NpyRows
 
@@ -37,7 +49,17 @@ class ClipTable:
         if "background" not in df.columns:  # tables written before the background set
             df["background"] = False
         df["background"] = df["background"].astype(bool)
-        return cls(Path(clips_csv), df, sorted(df.loc[~df["background"], "species"].unique()))
+        if "unknown" not in df.columns:  # tables written before evaluation.open_set
+            df["unknown"] = False
+        df["unknown"] = df["unknown"].astype(bool)
+        named = ~(df["background"] | df["unknown"])
+        if is_multilabel(df.loc[named, "species"]):
+            parts = [
+                split_labels(v, f"{clips_csv} line {i + 2}")
+                for i, v in df.loc[named, "species"].items()
+            ]
+            return cls(Path(clips_csv), df, sorted({s for labels in parts for s in labels}))
+        return cls(Path(clips_csv), df, sorted(df.loc[named, "species"].unique()))
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -55,8 +77,64 @@ class ClipTable:
         return self.species + ([label] if label is not None else [])
 
     @property
+    def multilabel(self) -> bool:
+        """Whether a species clip's cell holds several species (``;``)."""
+        named = ~(self.is_background | self.is_unknown)
+        return is_multilabel(self.frame.loc[named, "species"])
+
+    def outputs(self, objective: str) -> list[str]:
+        """The model's outputs under ``objective``: :attr:`classes` (softmax: background is a
+        reserved class) or :attr:`species` (sigmoid: background clips are all-zero targets)."""
+        return self.classes if objective == "softmax" else self.species
+
+    @property
+    def label_lists(self) -> list[list[str]]:
+        """Each row's species (``[]`` for background and unknown rows)."""
+        none = self.is_background | self.is_unknown
+        return [
+            [] if skip else [p.strip() for p in str(v).split(SEPARATOR)]
+            for v, skip in zip(self.frame["species"], none)
+        ]
+
+    @property
+    def targets(self) -> np.ndarray:
+        """``(N, C)`` float32 multi-hot targets in species order (background/unknown rows 0)."""
+        return multi_hot(self.label_lists, self.species)
+
+    def check_objective(self, objective: str) -> None:
+        """A multi-label table with the softmax objective is an error naming the first
+        multi-label cell's file and line (the user's manifest when the table knows it)."""
+        if objective != "softmax" or not self.multilabel:
+            return
+        df = self.frame
+        named = ~(self.is_background | self.is_unknown)
+        i = df.index[named & df["species"].astype(str).str.contains(SEPARATOR, regex=False)][0]
+        where = f"{self.path} line {int(i) + 2}"
+        if "source_file" in df.columns and str(df.at[i, "source_file"]) not in ("", "nan"):
+            line = df.at[i, "source_line"]
+            where = f"{df.at[i, 'source_file']}" + (
+                f" line {int(line)}" if pd.notna(line) and line != "" else ""
+            )
+        raise ManifestError(
+            f"{where}: species cell {df.at[i, 'species']!r} holds several species "
+            f"({SEPARATOR!r}-separated); multi-label clips need training.objective: sigmoid "
+            "(set it under training:, a model or an experiment), the softmax objective takes one "
+            "species a clip"
+        )
+
+    @property
     def is_background(self) -> np.ndarray:
         return self.frame["background"].to_numpy()
+
+    @property
+    def is_unknown(self) -> np.ndarray:
+        """Test clips of the species held out of training (``evaluation.open_set``)."""
+        return self.frame["unknown"].to_numpy()
+
+    @property
+    def held_out_species(self) -> list[str]:
+        """The held-out species that have clips here, sorted."""
+        return sorted(self.frame.loc[self.frame["unknown"], "species"].unique())
 
     @property
     def labels(self) -> np.ndarray:
@@ -77,8 +155,10 @@ class ClipTable:
 
     def train_species(self) -> list[str]:
         """The class of every training clip, background label included (the class-weight
-        counts: background is weighted as one more class)."""
-        return list(self.frame.loc[self.frame["split"] == "train", "species"])
+        counts: background is weighted as one more class); a multi-label clip counts once for
+        each of its species."""
+        cells = self.frame.loc[self.frame["split"] == "train", "species"].astype(str)
+        return [p.strip() for cell in cells for p in cell.split(SEPARATOR)]
 
     def features(self, features_npy: str | Path, rows: np.ndarray | None = None) -> NpyRows:
         """The feature cache (or its ``rows``), read in chunks; its length must match."""
@@ -88,3 +168,13 @@ class ClipTable:
                 f"{features_npy} has {len(cache)} clips but {self.path} has {len(self)} rows"
             )
         return cache if rows is None else NpyRows(features_npy, rows)
+
+    def copies(self, offsets_npy: str | Path) -> int:
+        """Offset copies per clip in ``offsets_npy`` (its rows over the table's); it must divide."""
+        rows = len(NpyRows(offsets_npy))
+        if len(self) == 0 or rows % len(self):
+            raise ValueError(
+                f"{offsets_npy} has {rows} rows, not a whole number of copies of the {len(self)} "
+                f"clips of {self.path} (rerun the offsets rule)"
+            )
+        return rows // len(self)

@@ -17,7 +17,18 @@ the model's outputs and of every per-class table. Each row is a *recording* (or 
 segment of one); the features step may cut it into several clips (windows). Two more columns
 say where each row came from, so that later steps name the user's file rather than the
 workflow's copy: ``source_file`` (the manifest CSV or folder the user gave) and
-``source_line`` (the row's line in that CSV, header = line 1; empty for a folder).
+``source_line`` (the row's line in that CSV, header = line 1; empty for a folder). Two
+boolean columns mark the rows of no species, which take the reserved label ``len(species)``:
+``background`` (:mod:`jaxaudio.data.background_set`) and ``unknown``, the test rows of the
+species held out of training (:mod:`jaxaudio.data.open_set`).
+
+Multi-label rows (``training.objective: sigmoid``): a ``species`` cell may hold several
+species separated by ``;`` (:mod:`jaxaudio.data.labels`). The species list is the union of
+the parts, and every species check (too few clips, training coverage) counts a row for each
+of its parts; the seeded split is stratified by a row's **first** label, and ``label`` is the
+index of that first label (the multi-hot targets come from the cell itself,
+:attr:`jaxaudio.data.clips.ClipTable.targets`). Whether the run's objective allows such rows
+is checked by the train stage, where the settings meet the table.
 
 Line numbers are those of the file as an editor shows them: blank lines, which are skipped
 when reading, are counted.
@@ -27,6 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -36,6 +48,8 @@ import pandas as pd
 from jaxaudio.data.errors import ManifestError
 from jaxaudio.data.files import path_fault
 from jaxaudio.data.folder import scan_folder
+from jaxaudio.data.labels import SEPARATOR, is_multilabel, split_labels
+from jaxaudio.data.open_set import OpenSetSettings
 from jaxaudio.data.splits import assign_splits
 
 log = logging.getLogger(__name__)
@@ -157,10 +171,36 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def _where(df: pd.DataFrame, path: str | Path, i: Any) -> str:
+    """``file line N`` of row ``i`` (the row's own source when the table has one)."""
+    if "source_line" in df.columns and df.at[i, "source_line"] != "":
+        return f"{df.at[i, 'source_file']} line {df.at[i, 'source_line']}"
+    return f"{path} line {int(i) + 2}" if isinstance(i, (int, np.integer)) else str(path)
+
+
+def label_parts(df: pd.DataFrame, path: str | Path) -> pd.Series:
+    """The labels of every row's ``species`` cell (:func:`jaxaudio.data.labels.split_labels`,
+    which names the file and line of a malformed cell); a single-label table is not parsed."""
+    if not is_multilabel(df["species"]):
+        return pd.Series([[v] for v in df["species"]], index=df.index, dtype=object)
+    return pd.Series(
+        [split_labels(v, _where(df, path, i)) for i, v in df["species"].items()],
+        index=df.index,
+        dtype=object,
+    )
+
+
+def first_label(species: pd.Series) -> pd.Series:
+    """Each cell's first label: what the splits stratify by (and ``label`` holds)."""
+    return species.astype(str).str.split(SEPARATOR, regex=False).str[0].str.strip()
+
+
 def check_train_coverage(df: pd.DataFrame, path: str | Path) -> list[str]:
-    """Species in index order; a species with no training clip is an error naming it."""
-    species = sorted(df["species"].unique())
-    has_train = set(df.loc[df["split"] == "train", "species"])
+    """Species in index order (the union of the cells' parts); a species with no training
+    clip is an error naming it."""
+    parts = label_parts(df, path)
+    species = sorted({s for labels in parts for s in labels})
+    has_train = {s for labels in parts[df["split"] == "train"] for s in labels}
     no_train = [s for s in species if s not in has_train]
     if no_train:
         raise ManifestError(f"{path}: species with no training clip: {no_train}")
@@ -171,19 +211,24 @@ def _has_split(df: pd.DataFrame) -> bool:
     return "split" in df.columns and (df["split"] != "").all()
 
 
-def check_manifest(path: str | Path) -> None:
+def check_manifest(path: str | Path, held_out: Collection[str] = ()) -> None:
     """The checks that need no audio file: structure, split names, times, duplicates,
-    training coverage. Cheap enough to run when the workflow loads, before any job starts."""
+    training coverage (of the species not ``held_out`` by ``evaluation.open_set.species``).
+    Cheap enough to run when the workflow loads, before any job starts."""
     df = read_manifest(path)
     if _has_split(df):
-        check_train_coverage(df, path)
+        check_train_coverage(df[~df["species"].isin(list(held_out))], path)
 
 
 def drop_small_species(
     df: pd.DataFrame, min_clips: int, policy: str, path: str | Path
 ) -> pd.DataFrame:
-    """Exclude (with a warning listing them) or reject species with fewer than ``min_clips`` rows."""
-    counts = df["species"].value_counts()
+    """Exclude (with a warning listing them) or reject species with fewer than ``min_clips`` rows.
+
+    A multi-label row counts for each of its species; excluding a species removes it from
+    the cells, and a row left with no species is dropped."""
+    parts = label_parts(df, path)
+    counts = pd.Series([s for labels in parts for s in labels], dtype=object).value_counts()
     small = sorted(counts.index[counts < min_clips])
     if not small:
         return df
@@ -191,7 +236,9 @@ def drop_small_species(
     if policy == "error":
         raise ManifestError(f"{path}: species with fewer than {min_clips} clips: {listing}")
     log.warning("excluding %d species with fewer than %d clips: %s", len(small), min_clips, listing)
-    return df[~df["species"].isin(small)].reset_index(drop=True)
+    kept = parts.map(lambda labels: [s for s in labels if s not in small])
+    df = df.assign(species=kept.map(SEPARATOR.join))
+    return df[kept.map(len) > 0].reset_index(drop=True)
 
 
 def check_listed_files(df: pd.DataFrame, listed: list[str], source: str | Path) -> None:
@@ -228,6 +275,7 @@ def resolve_manifest(
     too_few_clips: TooFewClips = "exclude",
     background_label: str | None = None,
     background_rows: pd.DataFrame | None = None,
+    open_set: OpenSetSettings | Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The table with every check done, splits assigned and labels added.
 
@@ -240,11 +288,27 @@ def resolve_manifest(
     ``background_label``, and ``background_rows`` (``path, species, split``, already split),
     are not a species: they are left out of the species list and its checks, marked
     ``background``, and get the reserved label ``len(species)``.
+
+    Open set (``open_set``: config ``evaluation.open_set``, :mod:`jaxaudio.data.open_set`): the
+    held-out species lose their train and val rows after the split; their test rows stay,
+    marked ``unknown`` (a column of every resolved table), with the reserved label too, and are
+    not in the species list. The held-out species are in ``df.attrs["held_out"]``
+    (:func:`dataset_summary` lists them). A named species that is not in ``source`` is an
+    error naming the key and the closest names.
     """
+    settings = OpenSetSettings.from_config(open_set)  # its own checks, before any reading
     df = _read_source(Path(source))
     own = df["species"] == background_label if background_label else np.zeros(len(df), bool)
     background, df = df[own], df[~own]
+    if settings is not None:
+        if is_multilabel(df["species"]):
+            raise ManifestError(
+                f"{source}: evaluation.open_set is not supported with multi-label species cells "
+                f"({SEPARATOR!r}); set it to null"
+            )
+        settings.check_names(df["species"], source)
     df = drop_small_species(df, min_clips_per_species, too_few_clips, source)
+    held = settings.held_out(df["species"]) if settings is not None else []
     df = pd.concat([df, background], ignore_index=True)
     if "split" in df.columns and not _has_split(df) and (df["split"] != "").any():
         line = df.loc[df["split"] == "", "source_line"].iloc[0]
@@ -252,9 +316,13 @@ def resolve_manifest(
             f"{source}: split column is partly empty (first on line {line}); fill it or drop the column"
         )
     if not _has_split(df):
+        # stratified by each row's first label (a multi-label cell is not a stratum of its own)
         df = assign_splits(
-            df.drop(columns="split", errors="ignore"), seed, val_fraction, test_fraction
-        )
+            df.drop(columns="split", errors="ignore").assign(species=first_label(df["species"])),
+            seed,
+            val_fraction,
+            test_fraction,
+        ).assign(species=df["species"].to_numpy())
     if background_rows is not None and len(background_rows):
         rows = background_rows.assign(source_file="", source_line="")
         df = pd.concat([df, rows], ignore_index=True)
@@ -263,14 +331,43 @@ def resolve_manifest(
         if background_label
         else np.zeros(len(df), bool)
     )
-    species = check_train_coverage(df[~background], source)
-    df["label"] = df["species"].map({s: i for i, s in enumerate(species)})
-    df["label"] = df["label"].fillna(len(species)).astype(int)  # background: the reserved class
+    df, background, unknown = _hold_out(df, background, held)
+    species = check_train_coverage(df[~(background | unknown)], source)
+    # a multi-label row's label is its first species' (its targets come from the cell)
+    df["label"] = first_label(df["species"]).map({s: i for i, s in enumerate(species)})
+    df.loc[background | unknown, "label"] = np.nan
+    # background and unknown rows: the reserved "no species" class
+    df["label"] = df["label"].fillna(len(species)).astype(int)
     df["background"] = background
+    df["unknown"] = unknown
     df = df[
         [c for c in df.columns if c not in SOURCE_COLUMNS] + list(SOURCE_COLUMNS)
     ]  # added columns last
-    return df.reset_index(drop=True), species
+    df = df.reset_index(drop=True)
+    df.attrs["held_out"] = held
+    return df, species
+
+
+def _hold_out(
+    df: pd.DataFrame, background: np.ndarray, held: list[str]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The rows of the ``held`` species outside the test split removed; ``(df, background,
+    unknown)`` of the rows kept (``unknown``: the held-out species' test rows)."""
+    unknown = df["species"].isin(held).to_numpy() & ~background
+    keep = ~unknown | (df["split"] == "test").to_numpy()
+    if held:
+        log.info(
+            "evaluation.open_set: %d species held out of training (%s): %d train/val rows "
+            "removed, %d test rows kept as unknowns",
+            len(held),
+            ", ".join(held),
+            int((~keep).sum()),
+            int(unknown[keep].sum()),
+        )
+        no_test = sorted(set(held) - set(df.loc[unknown & keep, "species"]))
+        if no_test:
+            log.warning("held-out species with no test clip, not measured: %s", ", ".join(no_test))
+    return df[keep].reset_index(drop=True), background[keep], unknown[keep]
 
 
 def _read_source(source: Path) -> pd.DataFrame:
@@ -290,10 +387,16 @@ def _read_source(source: Path) -> pd.DataFrame:
 
 
 def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
-    """Species in index order with row counts per split (written next to the manifest), and
-    the background rows per split."""
-    counts = df.groupby(["species", "split"]).size().unstack(fill_value=0)
+    """Species in index order with row counts per split (written next to the manifest), the
+    background rows per split, the species held out of training (``evaluation.open_set``:
+    ``df.attrs["held_out"]`` from :func:`resolve_manifest`, else those of the unknown rows) and
+    their (unknown) rows per split."""
+    parts = df.assign(species=df["species"].astype(str).str.split(SEPARATOR, regex=False))
+    parts = parts.explode("species").assign(species=lambda d: d["species"].str.strip())
+    counts = parts.groupby(["species", "split"]).size().unstack(fill_value=0)
     background = df["background"] if "background" in df.columns else np.zeros(len(df), bool)
+    unknown = df["unknown"].astype(bool) if "unknown" in df.columns else np.zeros(len(df), bool)
+    held = df.attrs.get("held_out", sorted(df.loc[unknown, "species"].unique()))
     return {
         "species": species,
         "n_clips": {s: int((df["split"] == s).sum()) for s in SPLITS},
@@ -302,6 +405,8 @@ def dataset_summary(df: pd.DataFrame, species: list[str]) -> dict[str, Any]:
             for sp in species
         },
         "background": {s: int((df.loc[background, "split"] == s).sum()) for s in SPLITS},
+        "held_out_species": list(held),
+        "unknown": {s: int((df.loc[unknown, "split"] == s).sum()) for s in SPLITS},
     }
 
 

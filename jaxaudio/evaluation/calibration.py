@@ -18,6 +18,15 @@ Temperature scaling (softmax outputs)
     minimisation, :math:`T \in [0.05, 20]`. ``T > 1`` softens over-confident scores, ``T < 1``
     sharpens under-confident ones; the argmax never changes.
 
+Binary temperature (the sigmoid objective's outputs)
+    One scalar ``T > 0`` divides every logit of a multi-label model:
+    :math:`p_{ic} = \sigma(z_{ic} / T)`, ``T`` minimising the mean binary cross-entropy over
+    all N·C validation entries (:func:`fit_binary_temperature`; the same bounded search over
+    :math:`\log T`). One number, so a bundle carries it as it carries the softmax ``T``; it
+    keeps every species' ranking (and so the per-species thresholds' effect) unchanged,
+    where Platt's two parameters per species would be fitted to the few positives of a rare
+    species.
+
 Platt scaling (sigmoid / one-vs-rest outputs)
     Per class *c*, :math:`p_{ic} = \sigma(a_c z_{ic} + b_c)` with ``(a_c, b_c)`` minimising the
     binary NLL :math:`-\sum_i [t_i \log p_{ic} + (1 - t_i) \log (1 - p_{ic})]` against Platt's
@@ -69,6 +78,8 @@ __all__ = [
     "brier_score",
     "calibration_summary",
     "expected_calibration_error",
+    "binary_calibration_summary",
+    "fit_binary_temperature",
     "fit_platt",
     "fit_temperature",
 ]
@@ -119,6 +130,46 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
         options={"xatol": 1e-7},
     )
     return float(math.exp(res.x))
+
+
+def _bce_temperature(z: np.ndarray, t: np.ndarray, T: float) -> float:
+    s = z / T
+    # -[t log sigma(s) + (1 - t) log(1 - sigma(s))] = logaddexp(0, s) - t s, stably
+    return float(np.mean(np.logaddexp(0.0, s) - t * s))
+
+
+def fit_binary_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
+    """The ``T*`` minimising the mean binary cross-entropy of ``sigmoid(logits / T)`` against
+    ``(N, C)`` 0/1 ``targets`` (1.0 if empty)."""
+    z, t = _matrix_targets(logits, targets)
+    if z.size == 0:
+        return 1.0
+    lo, hi = (math.log(b) for b in T_BOUNDS)
+    res = minimize_scalar(
+        lambda u: _bce_temperature(z, t, math.exp(u)),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-7},
+    )
+    return float(math.exp(res.x))
+
+
+def binary_calibration_summary(
+    logits: np.ndarray, targets: np.ndarray, T: float, n_bins: int = 15
+) -> dict[str, Any]:
+    """Binary ECE and Brier of ``sigmoid(z)`` and ``sigmoid(z / T)`` on one split (the keys of
+    :func:`calibration_summary`)."""
+    z, t = _matrix_targets(logits, targets)
+    before, after = expit(z), expit(z / T)
+    return {
+        "temperature": float(T),
+        "ece_before": _json_float(binary_ece(before, t, n_bins)),
+        "ece_after": _json_float(binary_ece(after, t, n_bins)),
+        "brier_before": _json_float(binary_brier(before, t)),
+        "brier_after": _json_float(binary_brier(after, t)),
+        "n": int(z.shape[0]),
+        "n_bins": int(n_bins),
+    }
 
 
 def apply_temperature(logits: np.ndarray, T: float) -> np.ndarray:

@@ -94,9 +94,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
 
 from jaxaudio.data.annotations import TRUTH_COLUMNS, recording_stem
+from jaxaudio.evaluation.multilabel import class_mean_ap
 
 __all__ = [
     "DETECTION_COLUMNS",
@@ -434,16 +434,10 @@ def window_cmap(truth: np.ndarray, scores: np.ndarray) -> tuple[float | None, in
     """BirdSet's cmAP of a windows x species matrix pair, and how many species it averages.
 
     cmAP = mean over species with >= 1 positive window of
-    ``average_precision_score(truth[:, s], scores[:, s])``; ``None`` when there is none.
+    ``average_precision_score(truth[:, s], scores[:, s])``; ``None`` when there is none —
+    :func:`jaxaudio.evaluation.multilabel.class_mean_ap` of the window matrices.
     """
-    truth, scores = np.asarray(truth, bool), np.asarray(scores, float)
-    if truth.shape != scores.shape or truth.ndim != 2:
-        raise ValueError(f"truth {truth.shape} and scores {scores.shape}: need equal 2-d shapes")
-    present = np.flatnonzero(truth.any(axis=0))
-    if not len(present):
-        return None, 0
-    aps = [average_precision_score(truth[:, s], scores[:, s]) for s in present]
-    return float(np.mean(aps)), len(present)
+    return class_mean_ap(truth, scores)
 
 
 # ---------------------------------------------------------------------------------------

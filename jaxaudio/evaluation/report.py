@@ -45,6 +45,7 @@ _RULE_FOLDERS = {
     "bundle": "bundle",
     "baselines": "logreg",
     "predict": "predict",
+    "score_predictions": "score_predictions",
 }
 # One-job rules whose timing file is not named after the rule (the path predates the name).
 _RULE_OF_FILE = {"class_weights": "weight_table"}
@@ -132,6 +133,54 @@ def _cell(value: Any, std: Any, n_seeds: int) -> str:
     if n_seeds > 1 and std is not None:
         text += f" ± {std:.3f}"
     return text
+
+
+#: What the field-scores table of a scored predict job shows: scores.json summary key ->
+#: (name, format).
+_FIELD_METRICS = {
+    "recall": ("recall", ".3f"),
+    "precision": ("precision", ".3f"),
+    "f1": ("F1", ".3f"),
+    "false_alarms_per_hour": ("false alarms per hour", ".2f"),
+    "detections_per_unknown_call": ("detections per unknown call", ".2f"),
+    "window_cmap": ("window cmAP", ".3f"),
+}
+
+
+def field_scores_markdown(scores: Mapping[str, str | Path]) -> str:
+    """The findings page's "Field scores" section: one small table per predict job that
+    names ``truth:`` (job -> its scores.json, :func:`jaxaudio.stages.field.score_predictions`);
+    "" when there is none. Undefined values (no unknown call, no detection) are "–"."""
+    if not scores:
+        return ""
+    lines = [
+        "",
+        "## Field scores",
+        "",
+        "Predict jobs that name `truth:`: their detections scored against it "
+        "(`jaxaudio/evaluation/events.py`; the bundle's species known).",
+        "",
+    ]
+    for job, path in scores.items():
+        s = json.loads(Path(path).read_text())["summary"]
+        lines += [
+            f"### {job}",
+            "",
+            f"{s['n_files']} file(s), {s['hours']:.3f} h of audio, {s['n_events']} known-species "
+            f"call(s), {s['n_unknown_events']} unknown-species call(s), "
+            f"{s['n_detections']} detection(s); window cmAP over {s['window_s']:g} s windows.",
+            "",
+            "| " + " | ".join(name for name, _ in _FIELD_METRICS.values()) + " |",
+            "|" + "---|" * len(_FIELD_METRICS),
+            "| "
+            + " | ".join(
+                "–" if s.get(k) is None else format(s[k], fmt)
+                for k, (_, fmt) in _FIELD_METRICS.items()
+            )
+            + " |",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 def findings_html(markdown_text: str) -> str:
@@ -301,13 +350,15 @@ def report_figures(
     decision_runs: Sequence[Mapping[str, Any]] = (),
     confusions: Sequence[str | Path] = (),
     findings_md: str | Path | None = None,
+    field_scores: Mapping[str, str | Path] | None = None,
 ) -> dict[str, Any]:
     """Workflow step: write the report's cross-run pieces.
 
     ``runs`` (``experiment, model, seed`` dicts) and ``per_class_csvs`` are parallel lists,
     as are ``decision_runs`` (the baseline's and candidate's) and their ``confusions``.
     ``out`` has the keys ``table`` (HTML), ``f1_vs_count``, ``weights`` and ``timings``
-    (PNGs), and with the comparison's analysis ``findings`` (HTML of ``findings_md``),
+    (PNGs), and with the comparison's analysis ``findings`` (HTML of ``findings_md``,
+    then :func:`field_scores_markdown` of ``field_scores``, job -> scores.json),
     ``rare_pairs`` and ``confusion_diff`` (PNGs). Times are those of every job whose
     benchmark file exists when this step runs, which is after every training, evaluation and
     comparison job (its inputs).
@@ -342,9 +393,8 @@ def report_figures(
             title=f"test confusion, {cand} − {base} (mean over seeds)",
         )
     if "findings" in out and findings_md is not None:
-        Path(out["findings"]).write_text(
-            findings_html(Path(findings_md).read_text()), encoding="utf-8"
-        )
+        text = Path(findings_md).read_text() + field_scores_markdown(field_scores or {})
+        Path(out["findings"]).write_text(findings_html(text), encoding="utf-8")
     jobs = benchmark_table(bench_dir)
     plot_timings(jobs, Path(out["timings"]))
     return {"species_rows": len(table), "jobs": len(jobs), "seconds": float(jobs["s"].sum())}

@@ -33,7 +33,9 @@ Shrinkage toward the global threshold (``prior_clips = k > 0``)
     thresholds to use.
 
 :func:`detections_at_thresholds` reports what a detector with given thresholds finds on a
-split (micro precision / recall, macro F1, detections per clip).
+split (micro precision / recall, macro F1, detections per clip), on background clips (per
+clip and per hour of audio) and on clips of species held out of training
+(``evaluation.open_set``, :mod:`jaxaudio.data.open_set`).
 """
 
 from __future__ import annotations
@@ -49,8 +51,14 @@ from sklearn.metrics import f1_score, precision_recall_curve
 def truth_matrix(y: np.ndarray, n_species: int) -> np.ndarray:
     """``(N, C)`` booleans ``Y[i, c] = 1[y_i = c]``; a label ``C`` (the background class,
     :mod:`jaxaudio.data.background_set`) is a clip of none of the species: an all-False row,
-    a negative for every species' threshold."""
-    y = np.asarray(y).astype(np.int64, copy=False).reshape(-1)
+    a negative for every species' threshold. A 2-d ``y`` is already the ``(N, C)`` multi-hot
+    truth of the sigmoid objective (background rows all zero) and is returned as booleans."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        if y.shape[1] != n_species:
+            raise ValueError(f"multi-hot truth must have {n_species} columns, got {y.shape}")
+        return y > 0.5
+    y = y.astype(np.int64, copy=False).reshape(-1)
     if y.size and (y.min() < 0 or y.max() > n_species):
         raise ValueError(f"labels must lie in 0..{n_species} ({n_species}: background)")
     return np.eye(n_species + 1, dtype=bool)[y][:, :n_species]
@@ -76,7 +84,8 @@ def tune_thresholds(
     """Per-species thresholds (``{"per_species": {name: t}, "tuned": [names], "global": t}``).
 
     Args:
-        y_val: ``(N,)`` integer labels of the validation clips.
+        y_val: ``(N,)`` integer labels of the validation clips, or their ``(N, C)`` multi-hot
+            truth (:func:`truth_matrix`).
         probs_val: ``(N, C)`` scores, columns in ``species`` order.
         prior_clips: ``k`` of the shrinkage ``(n_c t_c + k t_g) / (n_c + k)`` (module
             docstring); ``0`` keeps each species' own threshold and the old output. With
@@ -124,12 +133,20 @@ def f1_at_thresholds(
 
 
 def detections_at_thresholds(
-    y: np.ndarray, probs: np.ndarray, thresholds: dict[str, Any], species: Sequence[str]
+    y: np.ndarray,
+    probs: np.ndarray,
+    thresholds: dict[str, Any],
+    species: Sequence[str],
+    unknown: np.ndarray | None = None,
+    clip_seconds: float | None = None,
 ) -> dict[str, Any]:
     """What a detector reporting every species with ``probs[i, c] >= t_c`` finds on ``(y, probs)``.
 
-    With ``D[i, c] = 1[p_ic >= t_c]`` and ``Y[i, c] = 1[y_i = c]`` (one true species a clip):
-    TP = sum D·Y, FP = sum D·(1 - Y), FN = sum (1 - D)·Y, and
+    ``unknown``: ``(N,)`` booleans marking the clips of species held out of training (label
+    ``C``, like background clips); they are kept apart. On the other clips (the known
+    species' and the background's), with ``D[i, c] = 1[p_ic >= t_c]`` and
+    ``Y[i, c] = 1[y_i = c]`` (one true species a clip): TP = sum D·Y, FP = sum D·(1 - Y),
+    FN = sum (1 - D)·Y, and
 
     * ``micro_precision`` = TP / (TP + FP) (``None`` without any detection),
     * ``micro_recall`` = TP / (TP + FN) (``None`` without clips),
@@ -139,19 +156,45 @@ def detections_at_thresholds(
     * ``recall_clips`` = fraction of species clips whose true species is detected (with one
       true species a clip it equals ``micro_recall``),
     * ``background_detections_per_clip`` = sum D / N over the background clips (label ``C``,
-      :func:`truth_matrix`): what the detector reports where there is none of the species
-      (``None`` without background clips),
+      :func:`truth_matrix`, not unknown): what the detector reports where there is none of
+      the species (``None`` without background clips),
+    * ``background_detections_per_hour`` = sum D over the background clips / (their number
+      × ``clip_seconds`` / 3600): false alarms per hour of background clip audio
+      (overlapping windows counted in full; ``None`` without background clips or
+      ``clip_seconds``, :func:`per_hour`),
     * ``clips_with_detection`` = fraction of clips with at least one detection of any species,
 
     plus the counts ``n_clips``, ``n_detections``, ``true_positives``, ``false_positives``,
-    ``false_negatives`` and ``n_species_with_clips``. JSON-ready.
+    ``false_negatives`` and ``n_species_with_clips``; and, when some clips are unknown,
+
+    * ``unknown_clips`` = their number ``U``, ``unknown_detections`` = sum D over them (every
+      one a species the clip is not), ``unknown_detections_per_clip`` = that / ``U``, and
+      ``unknown_clips_with_detection`` = the fraction of them with at least one detection.
+
+    ``y`` may also be the ``(N, C)`` multi-hot truth of the sigmoid objective (several true
+    species a clip; background and unknown rows all zero): ``Y`` is then that matrix.
+
+    JSON-ready.
     """
-    y = np.asarray(y).astype(np.int64, copy=False).reshape(-1)
+    y = np.asarray(y)
+    multi = y.ndim == 2
+    y = y if multi else y.astype(np.int64, copy=False).reshape(-1)
+    n_rows = len(y)
     probs = np.asarray(probs, dtype=np.float64)
-    if probs.ndim != 2 or probs.shape != (y.size, len(species)):
-        raise ValueError(f"probs must be (N, {len(species)}) for N = {y.size}; got {probs.shape}")
+    if probs.ndim != 2 or probs.shape != (n_rows, len(species)):
+        raise ValueError(f"probs must be (N, {len(species)}) for N = {n_rows}; got {probs.shape}")
+    if clip_seconds is not None and not clip_seconds > 0:
+        raise ValueError(f"clip_seconds must be > 0, got {clip_seconds}")
+    unknown = np.zeros(n_rows, bool) if unknown is None else np.asarray(unknown, bool).reshape(-1)
+    if unknown.shape != (n_rows,):
+        raise ValueError(f"unknown must be ({n_rows},) like y; got {unknown.shape}")
+    if multi and (y[unknown] > 0.5).any():
+        raise ValueError("unknown clips must have all-zero targets")
+    if not multi and (y[unknown] != len(species)).any():
+        raise ValueError(f"unknown clips must have the reserved label {len(species)}")
     t = np.asarray([thresholds["per_species"][s] for s in species], dtype=np.float64)
-    detected = probs >= t[None, :]
+    detected_all = probs >= t[None, :]
+    detected, y = detected_all[~unknown], y[~unknown]
     truth = truth_matrix(y, len(species))
     tp_c = (detected & truth).sum(axis=0)
     fp_c = (detected & ~truth).sum(axis=0)
@@ -159,7 +202,7 @@ def detections_at_thresholds(
     tp, fp, fn = int(tp_c.sum()), int(fp_c.sum()), int(fn_c.sum())
     has_clips = truth.any(axis=0)
     f1_c = 2 * tp_c[has_clips] / (2 * tp_c[has_clips] + fp_c[has_clips] + fn_c[has_clips])
-    n = int(y.size)
+    n = int(len(y))
     return {
         "micro_precision": tp / (tp + fp) if tp + fp else None,
         "micro_recall": tp / (tp + fn) if tp + fn else None,
@@ -172,10 +215,35 @@ def detections_at_thresholds(
         "background_detections_per_clip": float(detected[~truth.any(axis=1)].sum(1).mean())
         if (~truth.any(axis=1)).any()
         else None,
+        "background_detections_per_hour": per_hour(detected[~truth.any(axis=1)], clip_seconds),
         "n_clips": n,
         "n_detections": int(detected.sum()),
         "true_positives": tp,
         "false_positives": fp,
         "false_negatives": fn,
         "n_species_with_clips": int(has_clips.sum()),
+        **_unknown_detections(detected_all[unknown]),
+    }
+
+
+def per_hour(detected: np.ndarray, clip_seconds: float | None) -> float | None:
+    """Detections per hour of audio: ``detected.sum() / (len(detected) · clip_seconds / 3600)``
+    for ``(n_clips, C)`` detections of clips ``clip_seconds`` long (``None`` without clips or
+    without ``clip_seconds``)."""
+    if clip_seconds is None or len(detected) == 0:
+        return None
+    return float(detected.sum() / (len(detected) * clip_seconds / 3600.0))
+
+
+def _unknown_detections(detected: np.ndarray) -> dict[str, Any]:
+    """The ``unknown_*`` figures of :func:`detections_at_thresholds` (none without unknown
+    clips): ``detected`` is ``(U, C)``."""
+    n = len(detected)
+    if n == 0:
+        return {}
+    return {
+        "unknown_clips": n,
+        "unknown_detections": int(detected.sum()),
+        "unknown_detections_per_clip": float(detected.sum() / n),
+        "unknown_clips_with_detection": float(detected.any(axis=1).mean()),
     }

@@ -27,7 +27,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,7 +62,7 @@ SHORT_SHOWN = 10
 
 
 def write_cache(
-    stacks: Sequence[np.ndarray | Path],
+    stacks: Iterable[np.ndarray | Path],
     cfg: FeatureConfig,
     out_path: str | Path,
     total: int | None = None,
@@ -91,6 +91,7 @@ def write_cache(
         return 1 if b.ndim == 3 else len(b)
 
     if total is None:
+        stacks = list(stacks)
         total = sum(rows(b) for b in stacks)
     tmp = out_path.with_name(out_path.name + ".partial")
     with open(tmp, "wb") as f:
@@ -475,7 +476,9 @@ def build_feature_cache(
     stacks, rows = _clip_table(records, found.results)
     _report_bad(found.bad, on_bad_file, title, len(df), skipped_csv, lines_in)
     clips = pd.DataFrame(rows)
-    species_rows = ~clips["background"] if "background" in clips.columns else slice(None)
+    # background rows and the held-out species' (unknown, test only) need no training clip
+    no_species = [c for c in ("background", "unknown") if c in clips.columns]
+    species_rows = ~clips[no_species].any(axis=1) if no_species else slice(None)
     check_train_coverage(clips[species_rows], f"{title} (after skipping bad files)")
     write_cache(stacks, cfg, out_path, total=len(clips))
     clips.to_csv(clips_csv, index=False)

@@ -48,6 +48,13 @@ class FeatureConfig(FromDict):
     def shape(self) -> tuple[int, int, int]:
         return (3, self.n_mfcc, self.n_frames)
 
+    @property
+    def mel_band(self) -> tuple[float, float]:
+        """``(fmin, fmax)`` in Hz that the mel filterbank spans, what the features hear. Both
+        backends keep ``librosa.filters.mel``'s defaults, fmin 0 and fmax ``None`` =
+        ``sample_rate / 2`` (``frontend.mel_matrix``, ``librosa.feature.mfcc``)."""
+        return 0.0, self.sample_rate / 2
+
     def check(self) -> None:
         """Reject settings librosa would fail on later, with the key at fault."""
         if self.delta_width < 3 or self.delta_width % 2 == 0:

@@ -110,6 +110,48 @@ class NpyRows:
         return buf if np.array_equal(inverse, np.arange(len(unique))) else buf[inverse.ravel()]
 
 
+class ClipViews:
+    """Rows of clips and their offset copies, interleaved: row ``i·V + v`` is view ``v`` of clip
+    ``i`` — ``aligned[i]`` for ``v = 0``, ``copies[i·(V−1) + v − 1]`` after it
+    (:mod:`jaxaudio.features.offsets`). Array-like as :class:`NpyRows` is, so a training
+    split of views streams from the two files as one of clips streams from one."""
+
+    def __init__(self, aligned: NpyRows | np.ndarray, copies: NpyRows | np.ndarray):
+        if len(copies) % max(len(aligned), 1):
+            raise ValueError(f"{len(copies)} copies do not divide among {len(aligned)} clips")
+        self.aligned, self.copies = aligned, copies
+        self.views = 1 + (len(copies) // len(aligned) if len(aligned) else 0)
+        self.dtype = aligned.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self), *self.aligned.shape[1:])
+
+    @property
+    def nbytes(self) -> int:
+        return self.aligned.nbytes + self.copies.nbytes
+
+    def __len__(self) -> int:
+        return len(self.aligned) * self.views
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            return self[np.array([key])][0]
+        rows = np.arange(len(self))[key]
+        clip, view = np.divmod(rows, self.views)
+        out = np.empty((len(rows), *self.shape[1:]), self.dtype)
+        first = view == 0
+        if first.any():
+            out[first] = self.aligned[clip[first]]
+        if (~first).any():
+            out[~first] = self.copies[clip[~first] * (self.views - 1) + view[~first] - 1]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[np.arange(len(self))]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
 def prefetch(items: Iterable[T], size: int = 2) -> Iterator[T]:
     """Iterate ``items`` with up to ``size`` of them produced ahead by a background thread.
 

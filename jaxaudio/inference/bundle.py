@@ -33,7 +33,16 @@ from jaxaudio.inference.model_store import error_summary, load_model, normaliser
 log = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = 1
-METRIC_KEYS = ("accuracy", "macro_f1", "rare_f1", "cmap", "roc_auc", "tuned_macro_f1", "n_test")
+METRIC_KEYS = (
+    "accuracy",
+    "macro_f1",
+    "rare_f1",
+    "cmap",
+    "roc_auc",
+    "tuned_macro_f1",
+    "n_test",
+    "offsets",  # the offset copies' accuracy and macro-F1, per split
+)
 
 
 @dataclass
@@ -58,6 +67,18 @@ def versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             out[dist] = None
     return out
+
+
+def validation_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a model was validated on (``model.json``'s ``offset_views``, 1 before offsets)."""
+    copies = int(meta.get("offset_views", 1)) - 1
+    return {
+        "offset_copies_per_clip": copies,
+        "meaning": "the val clips and their offset copies (windows at random call offsets over "
+        "background, jaxaudio/features/offsets.py)"
+        if copies
+        else "the val clips, aligned as in training",
+    }
 
 
 def write_bundle(
@@ -90,11 +111,16 @@ def write_bundle(
         "format": BUNDLE_FORMAT,
         "features": cfg.to_dict(),
         "species": meta["species"],
+        # softmax: one species a window; sigmoid: each species on its own (multi-label)
+        "objective": meta.get("objective", "softmax"),
         # the model's last output is this reserved "no species" class; predict never reports it
         "background": meta.get("background"),
-        # scores are softmax(z / temperature): the temperature fitted on validation
+        # scores are softmax(z / temperature), or sigmoid(z / temperature) with the sigmoid
+        # objective: the temperature fitted on validation
         "calibration": {k: calibration.get(k) for k in ("method", "temperature")},
         "thresholds": th,
+        # what the thresholds, the temperature and the epoch were chosen on
+        "validation": validation_of(meta),
         "metrics": {k: metrics.get(k) for k in METRIC_KEYS},
         "source": source or {},
         "versions": versions(),
@@ -138,9 +164,11 @@ def write_best_bundle(
             f"{comparison_json}: recommended run {'/'.join(key)} is not among the runs given"
         )
     i = found[0]
+    meta = json.loads((Path(model_dirs[i]) / "model.json").read_text())
     source = {
         **runs[i],
         "chosen_by": rec["rule"],
+        "chosen_on": validation_of(meta)["meaning"],
         "mean_val_macro_f1": rec["mean_val_macro_f1"],
         "val_macro_f1": rec["candidates"],
     }
@@ -193,6 +221,8 @@ def _check_agreement(
         raise BundleError(
             f"{path}: bundle.json and model/model.json list different species (or background class)"
         )
+    if meta.get("objective", "softmax") != info.get("objective", "softmax"):
+        raise BundleError(f"{path}: bundle.json and model/model.json name different objectives")
     if tuple(meta["input_shape"]) != cfg.shape:
         raise BundleError(
             f"{path}: model input {tuple(meta['input_shape'])} does not match the bundle's features {cfg.shape}"

@@ -309,12 +309,18 @@ def logits_fn(
     return _scorer(model, mean, std, lambda z: z)
 
 
+def objective_of(meta: Mapping[str, Any]) -> str:
+    """``model.json``'s training objective (models saved before the key: ``softmax``)."""
+    return str(meta.get("objective", "softmax"))
+
+
 def probabilities_fn(
     model: nnx.Module,
     mean: np.ndarray,
     std: np.ndarray,
     n_species: int | None = None,
     temperature: float = 1.0,
+    objective: str = "softmax",
 ) -> Callable[[np.ndarray], jax.Array]:
     """Jitted ``x -> softmax(z / T)[:, :n_species]``, ``z`` the :func:`logits_fn` logits.
 
@@ -322,6 +328,13 @@ def probabilities_fn(
     (:func:`jaxaudio.evaluation.calibration.fit_temperature`; 1: uncalibrated). The softmax
     runs over every output; the background class (the last, when the model has one) takes
     its share and is then dropped, so a background window scores low for every species.
+
+    ``objective="sigmoid"`` (a multi-label model, ``model.json`` ``"objective"``): every
+    output is a species, scored on its own as ``σ(z / T)``
+    (:func:`jaxaudio.evaluation.calibration.fit_binary_temperature`); there is no background
+    column to drop.
     """
     t = float(temperature)
+    if objective == "sigmoid":
+        return _scorer(model, mean, std, lambda z: jax.nn.sigmoid(z / t)[:, :n_species])
     return _scorer(model, mean, std, lambda z: jax.nn.softmax(z / t, axis=-1)[:, :n_species])

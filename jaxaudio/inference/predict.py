@@ -10,9 +10,13 @@ model in batches of one compiled shape.
 
 Output rows ``file, start_s, end_s, species, score`` (the top ``top_k`` species of each
 window whose score is at least ``min_score``, or, with ``min_score=None``, at least that
-species' threshold from the bundle). ``merge=True`` joins overlapping or touching windows of
-the same species into one detection with the highest score. :func:`write_raven` writes one
-Raven selection table per file.
+species' threshold from the bundle). ``top_k=None`` is the bundle's own default: 1 for a
+softmax model (one species a window), every species for a multi-label (``sigmoid``) one, so
+each species over its threshold is reported; a given ``top_k`` caps either. ``species``, a subset of the bundle's species (a
+species list, :func:`read_species_list`), restricts the report to those: the top ``top_k`` are
+taken among them. ``merge=True`` joins overlapping or touching windows of the same species
+into one detection with the highest score. :func:`write_raven` writes one Raven selection
+table per file, :func:`write_audacity` one Audacity label file per file.
 
 One bad file does not lose a run: :func:`predict_paths` scores every file it can, and lists
 each one it cannot use, with the reason, in ``failed.csv`` (``file, reason``) beside the
@@ -26,8 +30,9 @@ for a recording that ends there, and ``failed.csv`` says how many seconds were d
 
 from __future__ import annotations
 
+import difflib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,10 +53,20 @@ from jaxaudio.data.audio import (
 from jaxaudio.data.files import audio_inputs
 from jaxaudio.features.frontend import featuriser
 from jaxaudio.inference.bundle import Bundle, load_bundle
-from jaxaudio.inference.model_store import probabilities_fn
+from jaxaudio.inference.model_store import objective_of, probabilities_fn
 
 COLUMNS = ["file", "start_s", "end_s", "species", "score"]
-RAVEN_COLUMNS = [*RAVEN_SELECTION_COLUMNS, "Score"]
+# The truth tables' columns with the recording named in each row (Raven's own "Begin File" and
+# "File Offset (s)" measurements, which the truth reader takes the recording from) before the
+# annotation, then the score.
+_LABEL = RAVEN_SELECTION_COLUMNS.index("Species")
+RAVEN_COLUMNS = [
+    *RAVEN_SELECTION_COLUMNS[:_LABEL],
+    "Begin File",
+    "File Offset (s)",
+    *RAVEN_SELECTION_COLUMNS[_LABEL:],
+    "Score",
+]
 FAILED_COLUMNS = ["file", "reason"]
 
 log = logging.getLogger("jaxaudio.inference.predict")
@@ -177,7 +192,12 @@ class Detector:
         self._featurise = featuriser(self.cfg)
         # as evaluation scores them: calibrated, the background class's share dropped
         self._scores = probabilities_fn(
-            bundle.model, bundle.mean, bundle.std, len(bundle.species), bundle.temperature
+            bundle.model,
+            bundle.mean,
+            bundle.std,
+            len(bundle.species),
+            bundle.temperature,
+            objective_of(bundle.meta),
         )
 
     def probabilities(self, clips: np.ndarray) -> np.ndarray:
@@ -241,10 +261,15 @@ def predict_file(
     detector: Detector,
     path: str | Path,
     hop: float | None = None,
-    top_k: int = 1,
+    top_k: int | None = 1,
     min_score: float | None = None,
+    species: Sequence[str] | None = None,
 ) -> FileResult:
     """Detections in one recording (see the module docstring for the rows).
+
+    ``species`` (names of the bundle's species; ``None``: all) are the only ones reported:
+    each window's top ``top_k`` are ranked among them alone, so a window whose best species
+    is not listed may still report the best listed one that reaches its threshold.
 
     Never raises :class:`AudioError`: a file refused before decoding gives no rows and the
     error; a file that fails midway gives the rows of the part decoded before the fault *and*
@@ -252,10 +277,16 @@ def predict_file(
     it nor passes unreported. (A ``hop`` <= 0 is the caller's mistake and raises ValueError.)
     """
     bundle, cfg, path = detector.bundle, detector.cfg, Path(path)
+    top_k = default_top_k(bundle.meta, len(bundle.species)) if top_k is None else top_k
     hop = cfg.window_hop_seconds if hop is None else float(hop)  # the bundle's training hop
     if hop <= 0:
         raise ValueError(f"--hop must be > 0 (got {hop})")
     n, step = cfg.n_samples, max(1, int(round(hop * cfg.sample_rate)))
+    listed = (
+        np.arange(len(bundle.species))
+        if species is None
+        else np.asarray([bundle.species.index(s) for s in species], int)
+    )
     rows: list[tuple] = []
     starts: list[int] = []
     clips: list[np.ndarray] = []
@@ -264,7 +295,7 @@ def predict_file(
         if not clips:
             return
         p = detector.probabilities(np.stack(clips))
-        top = np.argsort(-p, axis=1)[:, :top_k]
+        top = listed[np.argsort(-p[:, listed], axis=1)[:, :top_k]]
         for s0, pi, ti in zip(starts, p, top):
             for c in ti:
                 floor = bundle.thresholds[c] if min_score is None else min_score
@@ -314,26 +345,34 @@ def merge_detections(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_raven(
-    df: pd.DataFrame, out_dir: str | Path, files: Sequence[str | Path], sample_rate: int
+    df: pd.DataFrame,
+    out_dir: str | Path,
+    files: Sequence[str | Path],
+    band: tuple[float, float],
 ) -> list[Path]:
     """One Raven selection table per input file (``<stem>.selections.txt``, tab-separated).
 
-    Low/High Freq span the whole band the features saw (0 .. Nyquist of ``sample_rate``).
+    ``Begin File`` is the input file's name and ``File Offset (s)`` the begin time (one file
+    per table); Low/High Freq are ``band``, the band the features saw
+    (:attr:`jaxaudio.features.config.FeatureConfig.mel_band`).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for f in files:
         d = df[df["file"] == str(f)].sort_values("start_s")
+        begin = d["start_s"].round(4).to_numpy()
         table = pd.DataFrame(
             {
                 "Selection": np.arange(1, len(d) + 1),
                 "View": "Spectrogram 1",
                 "Channel": 1,
-                "Begin Time (s)": d["start_s"].round(4).to_numpy(),
+                "Begin Time (s)": begin,
                 "End Time (s)": d["end_s"].round(4).to_numpy(),
-                "Low Freq (Hz)": 0.0,
-                "High Freq (Hz)": sample_rate / 2,
+                "Low Freq (Hz)": float(band[0]),
+                "High Freq (Hz)": float(band[1]),
+                "Begin File": Path(f).name,
+                "File Offset (s)": begin,
                 "Species": d["species"].to_numpy(),
                 "Score": d["score"].round(4).to_numpy(),
             },
@@ -345,6 +384,66 @@ def write_raven(
     return written
 
 
+def write_audacity(
+    df: pd.DataFrame, out_dir: str | Path, files: Sequence[str | Path]
+) -> list[Path]:
+    """One Audacity label file per input file (``<stem>.txt``): a line ``start\tend\tlabel``
+    per detection (Audacity's label-track format: no header, seconds to 6 decimals, label
+    ``species score``, e.g. ``Turdus merula 0.91``), in start order; empty when none."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in files:
+        d = df[df["file"] == str(f)].sort_values(["start_s", "species"], kind="stable")
+        lines = [
+            f"{r.start_s:.6f}\t{r.end_s:.6f}\t{r.species} {r.score:.2f}\n"
+            for r in d.itertuples(index=False)
+        ]
+        path = out_dir / f"{Path(f).stem}.txt"
+        path.write_text("".join(lines), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+#: Bundle species named in the error for a name the bundle does not know.
+SHOWN_SPECIES = 5
+
+
+def read_species_list(path: str | Path, known: Sequence[str]) -> list[str]:
+    """The species of a species list (one name per line; blank lines and ``#`` comments
+    ignored; surrounding spaces removed), each once, in file order.
+
+    Raises ``ValueError`` naming the file and line for a name not in ``known`` (the bundle's
+    species; the closest of them suggested, then a few of them listed), and naming the file
+    when it lists none.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: species list not found")
+    listed: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3)
+            shown = list(dict.fromkeys([*close, *known]))[:SHOWN_SPECIES]
+            more = f" (+{len(known) - len(shown)} more)" if len(known) > len(shown) else ""
+            raise ValueError(
+                f"{path}: line {number}: {name!r} is not one of the bundle's {len(known)} species"
+                + (f"; did you mean {' or '.join(map(repr, close))}?" if close else "")
+                + f" The bundle's species include {', '.join(map(repr, shown))}{more}"
+            )
+        if name not in listed:
+            listed.append(name)
+    if not listed:
+        raise ValueError(
+            f"{path}: species list names no species (one per line; blank lines and # comments "
+            "are ignored)"
+        )
+    return listed
+
+
 @dataclass
 class PredictRun:
     """What :func:`predict_paths` did: the detections, one :class:`FileResult` per input
@@ -354,6 +453,7 @@ class PredictRun:
     results: list[FileResult]
     failed_csv: Path
     raven: list[Path] = field(default_factory=list)
+    audacity: list[Path] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
@@ -361,7 +461,8 @@ class PredictRun:
 
     @property
     def read(self) -> list[Path]:
-        """The files scored, whole or up to a fault (each has a Raven table with ``--raven``)."""
+        """The files scored, whole or up to a fault (each has a Raven table with ``--raven``
+        and a label file with ``--audacity``)."""
         return [r.file for r in self.results if r.read]
 
     @property
@@ -389,6 +490,11 @@ def write_failed(results: Sequence[FileResult], path: str | Path) -> Path:
     return path
 
 
+def default_top_k(meta: Mapping[str, object], n_species: int) -> int:
+    """``top_k`` when none is given: 1 for a softmax model, every species for a sigmoid one."""
+    return n_species if objective_of(meta) == "sigmoid" else 1
+
+
 def predict_paths(
     bundle_dir: str | Path,
     inputs: Sequence[str | Path],
@@ -396,20 +502,25 @@ def predict_paths(
     raven_dir: str | Path | None = None,
     window: float | None = None,
     hop: float | None = None,
-    top_k: int = 1,
+    top_k: int | None = 1,
     min_score: float | None = None,
     merge: bool = False,
     batch_size: int = 64,
     progress: bool = False,
     failed_csv: str | Path | None = None,
+    species_list: str | Path | None = None,
+    audacity_dir: str | Path | None = None,
 ) -> PredictRun:
     """``jaxaudio predict`` and the workflow's ``predict`` rule: every audio file under
     ``inputs`` through one :class:`Detector`, detections to ``out_csv`` (scores to 4
-    decimals), one Raven table per file read to ``raven_dir`` when given, and the files
-    that failed to ``failed_csv`` (default: ``failed.csv`` beside ``out_csv``).
+    decimals), one Raven table per file read to ``raven_dir`` and one Audacity label file
+    per file read to ``audacity_dir`` when given, and the files that failed to
+    ``failed_csv`` (default: ``failed.csv`` beside ``out_csv``). With ``species_list`` (a
+    file, :func:`read_species_list`) only its species are reported.
 
-    The bundle is loaded and checked, and every input resolved, before any audio is
-    decoded: a missing bundle or input path is the command line's mistake and raises. A
+    The bundle is loaded and checked, the species list read against it, and every input
+    resolved, before any audio is decoded: a missing bundle, species list or input path, or a
+    species the bundle does not know, is the command line's mistake and raises. A
     file that cannot be used is the data's: it is listed with its reason and the run goes
     on (see :func:`predict_file` for a file that fails midway), so every output is written
     whatever the files hold. Whether failures fail the caller is the caller's choice
@@ -418,11 +529,12 @@ def predict_paths(
     """
 
     bundle = load_bundle(bundle_dir)
+    species = None if species_list is None else read_species_list(species_list, bundle.species)
     files = audio_inputs(inputs)
     detector = Detector(bundle, window, batch_size)
     results = []
     for f in tqdm(files, desc="predict", unit="file", disable=not progress):
-        results.append(predict_file(detector, f, hop, top_k, min_score))
+        results.append(predict_file(detector, f, hop, top_k, min_score, species))
         r = results[-1]
         log.info(
             "%s: %d detection(s)%s",
@@ -440,5 +552,7 @@ def predict_paths(
         df, results, write_failed(results, failed_csv or Path(out_csv).with_name("failed.csv"))
     )
     if raven_dir is not None:
-        run.raven = write_raven(df, raven_dir, run.read, bundle.features.sample_rate)
+        run.raven = write_raven(df, raven_dir, run.read, bundle.features.mel_band)
+    if audacity_dir is not None:
+        run.audacity = write_audacity(df, audacity_dir, run.read)
     return run

@@ -106,9 +106,10 @@ def manifest(
     min_clips: int,
     too_few_clips: str,
     background_label: str | None = None,
+    open_set: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Resolve the data source (config ``data``), with its background rows, and write the
-    resolved manifest."""
+    """Resolve the data source (config ``data``), with its background rows and the species
+    held out of training (``evaluation.open_set``), and write the resolved manifest."""
     rows = load_resolved(inputs.background) if inputs.background is not None else None
     return prepare_manifest(
         inputs.manifest,
@@ -121,4 +122,5 @@ def manifest(
         too_few_clips=too_few_clips,
         background_label=background_label,
         background_rows=rows,
+        open_set=open_set,
     )

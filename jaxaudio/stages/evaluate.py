@@ -6,18 +6,28 @@ model's species order must equal the clip table's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from jaxaudio.data.clips import ClipTable
 from jaxaudio.evaluation.metrics import save_scores
 from jaxaudio.evaluation.plots import plot_confusion, plot_history
+from jaxaudio.features.offsets import copy_rows
+from jaxaudio.features.streaming import NpyRows
 from jaxaudio.inference.model_store import load_model, logits_fn, normaliser
 from jaxaudio.runtime.batching import batched_apply
-from jaxaudio.stages.scoring import EvaluationFiles, ScoringSettings, SplitFiles, score_splits
+from jaxaudio.stages.scoring import (
+    EvaluationFiles,
+    Logits,
+    ScoringSettings,
+    SplitFiles,
+    score_splits,
+)
 
 #: Clips per forward pass when scoring (memory, not results: any size gives the same scores).
 EVAL_BATCH = 256
@@ -38,6 +48,20 @@ class Outputs(EvaluationFiles):
     scores: Path | None = None
 
 
+def copy_logits(
+    table: ClipTable,
+    offsets: Path | None,
+    scores: Callable[[np.ndarray], np.ndarray],
+    batch_size: int = EVAL_BATCH,
+) -> Logits | None:
+    """``rows -> logits`` of the offset copies of clip-table ``rows`` (clip-major), or ``None``
+    without an offsets file."""
+    if offsets is None:
+        return None
+    k, copies = table.copies(offsets), NpyRows(offsets)
+    return lambda rows: batched_apply(scores, copies, batch_size, rows=copy_rows(rows, k))
+
+
 def run(
     inputs: Inputs,
     outputs: Outputs,
@@ -48,7 +72,9 @@ def run(
     """Evaluate one run; returns the test metrics (``metrics.json``)."""
     model, meta = load_model(inputs.model)
     table = ClipTable.read(inputs.clips)
-    if meta["species"] != table.species or meta.get("background") != table.background_label:
+    objective = meta.get("objective", "softmax")  # models saved before the key: softmax
+    background = table.background_label if objective == "softmax" else None
+    if meta["species"] != table.species or meta.get("background") != background:
         raise ValueError(
             f"{inputs.model}: the model's species (or background class) differ from {inputs.clips}"
         )
@@ -60,6 +86,8 @@ def run(
         outputs,
         lambda rows: batched_apply(scores, features, batch_size, rows=rows),
         scoring,
+        copies=copy_logits(table, inputs.offsets, scores, batch_size),
+        objective=objective,
     )
     if outputs.scores is not None:
         test = scored.test_rows

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from jaxaudio.features.cache import build_feature_cache
+from jaxaudio.features.offsets import build_offsets
 
 
 @dataclass(frozen=True)
@@ -45,4 +46,27 @@ def features(
         progress=progress,
         threads=threads,
         strict=strict,
+    )
+
+
+@dataclass(frozen=True)
+class OffsetInputs:
+    clips: Path  # the clip table: which recording and split each clip comes from
+
+
+@dataclass(frozen=True)
+class OffsetOutputs:
+    offsets: Path
+
+
+def offsets(
+    inputs: OffsetInputs,
+    outputs: OffsetOutputs,
+    settings: dict[str, Any],
+    offset_settings: dict[str, Any],
+    threads: int = 1,
+) -> Path:
+    """Offset copies of every clip of the table (:func:`build_offsets`)."""
+    return build_offsets(
+        inputs.clips, dict(settings), dict(offset_settings), outputs.offsets, threads=threads
     )

@@ -1,6 +1,7 @@
 """Field checks: annotated soundscapes rendered from a data set's test clips
 (``jaxaudio synth --soundscape`` / ``--isolated``), and detections scored against annotations
-(``jaxaudio score``).
+(``jaxaudio score``; the workflow's ``score_predictions`` rule for a predict job that names
+``truth:``, :func:`score_predictions`).
 
 Which species are *known* (the model was trained on them) and which *unknown*: a bundle's
 species list says it (every other species of the test clips is unknown), or, without a
@@ -130,3 +131,42 @@ def score(
             + "\n"
         )
     return scores
+
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """Stage ``score_predictions`` (workflow/rules/predict.smk): one predict job's files."""
+
+    detections: Path  # the job's detections.csv
+    truth: Path  # a folder of Raven selection tables or a truth CSV
+    audio: list[Path]  # the job's audio files and folders (for the durations)
+    bundle: Path  # its species are known; every other truth species is unknown
+
+
+@dataclass(frozen=True)
+class ScoreOutputs:
+    scores: Path  # scores.json: summary and per_species, as ``jaxaudio score --out``
+
+
+def bundle_species(bundle: str | Path) -> list[str]:
+    """The species a bundle knows, from its bundle.json (the model is not loaded)."""
+    info = Path(bundle) / "bundle.json"
+    if not info.is_file():
+        raise FileNotFoundError(f"{bundle}: not a model bundle (no bundle.json)")
+    return list(json.loads(info.read_text())["species"])
+
+
+def score_predictions(
+    inputs: ScoreInputs, outputs: ScoreOutputs, min_overlap: float = 0.5, window_s: float = 5.0
+) -> EventScores:
+    """A predict job's detections scored against its truth, as ``jaxaudio score DETECTIONS
+    --truth TRUTH --audio AUDIO... --bundle BUNDLE --out scores.json`` scores them."""
+    return score(
+        inputs.detections,
+        inputs.truth,
+        durations_of(inputs.audio),
+        bundle_species(inputs.bundle),
+        min_overlap=min_overlap,
+        window_s=window_s,
+        out_json=outputs.scores,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,14 @@ from jaxaudio.inference.predict import PredictRun, predict_paths
 class Inputs:
     bundle: Path
     audio: list[Path]  # files and folders (searched for audio files)
+    species_list: list[Path] = field(default_factory=list)  # [] or the job's species_list file
 
 
 @dataclass(frozen=True)
 class Outputs:
     detections: Path
     raven: Path
+    audacity: Path  # one Audacity label file per file read
     failed: Path  # file,reason of every file that could not be read (header only when none)
 
 
@@ -35,5 +37,7 @@ def run(
         outputs.raven,
         failed_csv=outputs.failed,
         progress=progress,
+        species_list=inputs.species_list[0] if inputs.species_list else None,
+        audacity_dir=outputs.audacity,
         **dict(settings),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ class Inputs:
     per_class: list[Path]  # parallel to the runs
     confusions: list[Path]  # parallel to the decision runs (baseline and candidate)
     weights: Path
+    scores: list[Path] = field(default_factory=list)  # scores.json of each scored predict job
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,10 @@ def run(
     decision_runs: Sequence[Mapping[str, Any]],
     bench_dir: str | Path,
     rare_quantile: float,
+    scored: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Every figure and table of the report that spans runs."""
+    """Every figure and table of the report that spans runs; ``scored`` names the predict
+    jobs of ``inputs.scores``, in order (their field scores go on the findings page)."""
     return report_figures(
         runs,
         inputs.per_class,
@@ -50,4 +53,5 @@ def run(
         decision_runs=decision_runs,
         confusions=inputs.confusions,
         findings_md=inputs.findings,
+        field_scores=dict(zip(scored, inputs.scores, strict=True)),
     )

@@ -6,6 +6,12 @@ their JSON artifacts, in the clip table's species order. Resumable checkpoints g
 ``checkpoints``, which is not a declared output, so Snakemake does not delete them when it
 reruns an interrupted job; they resume only when the settings and the *content* of the
 feature cache and the clip table are those they were made with.
+
+``training.objective``: with ``softmax`` the labels are the clip table's integer ``label``
+(background, when there is a background set, the reserved last output) and a multi-label
+table is refused before training (:meth:`~jaxaudio.data.clips.ClipTable.check_objective`);
+with ``sigmoid`` they are its ``(N, C)`` multi-hot targets and the model has one output per
+species, background clips being all-zero rows.
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from jaxaudio.data.clips import ClipTable
+from jaxaudio.features.offsets import copy_rows
 from jaxaudio.features.stats import CHANNELS, norm_mode, stats_arrays
+from jaxaudio.features.streaming import ClipViews, NpyRows
 from jaxaudio.inference.model_store import save_model
 from jaxaudio.runtime.step_cache import file_digest
 from jaxaudio.training.loop import TrainData, TrainResult, fit
@@ -31,6 +41,7 @@ class Inputs:
     clips: Path  # clips.csv, one row per cache row
     stats: Path  # stats.json, the training split's channel statistics
     weights: Path  # class_weights.json, every method's weights by species
+    offsets: Path | None = None  # offsets.npy: offset copies of every clip, when made
 
 
 @dataclass(frozen=True)
@@ -40,23 +51,46 @@ class Outputs:
     summary: Path  # summary.json
 
 
+def split_views(
+    table: ClipTable,
+    features: Path,
+    offsets: Path | None,
+    split: str,
+    objective: str = "softmax",
+) -> tuple[NpyRows | ClipViews, np.ndarray]:
+    """``(x, y)`` of a split: its clips, or with offset copies each clip then its copies
+    (:class:`~jaxaudio.features.streaming.ClipViews`), read batch by batch from the files.
+    ``y``: the labels, or the multi-hot targets with the sigmoid ``objective``."""
+    rows = table.rows(split)
+    y_all = table.targets if objective == "sigmoid" else table.labels
+    x, y = table.features(features, rows), y_all[rows]
+    if offsets is None:
+        return x, y
+    copies = table.copies(offsets)
+    views = ClipViews(x, NpyRows(offsets, copy_rows(rows, copies)))
+    return views, np.repeat(y, views.views, axis=0)
+
+
 def train_data(inputs: Inputs, s: TrainSettings, table: ClipTable) -> TrainData:
-    """The training and validation splits (read batch by batch from the cache), with the
+    """The training and validation splits (with their offset copies when there are any), the
     statistics of ``s.normalise`` and the class weights of ``s.class_weights``, by name."""
     mode = norm_mode(s.normalise)
     stats = json.loads(inputs.stats.read_text())
     mean, std = stats_arrays(stats, mode) if mode != "none" else (None, None)
-    w = weight_vector(json.loads(inputs.weights.read_text()), s.class_weights, table.classes)
-    train, val, labels = table.rows("train"), table.rows("val"), table.labels
+    outputs = table.outputs(s.objective)
+    w = weight_vector(json.loads(inputs.weights.read_text()), s.class_weights, outputs)
+    x_train, y_train = split_views(table, inputs.features, inputs.offsets, "train", s.objective)
+    x_val, y_val = split_views(table, inputs.features, inputs.offsets, "val", s.objective)
     return TrainData(
-        x_train=table.features(inputs.features, train),
-        y_train=labels[train],
-        x_val=table.features(inputs.features, val),
-        y_val=labels[val],
-        n_classes=len(table.classes),  # the background class is the last output
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        n_classes=len(outputs),  # softmax: the background class is the last output
         mean=mean,
         std=std,
         weight_vector=w,
+        views=getattr(x_train, "views", 1),
     )
 
 
@@ -70,12 +104,15 @@ def model_meta(
         "options": s.model,
         "input_shape": list(data.input_shape),
         "species": table.species,
-        "background": table.background_label,  # the reserved last output, or None
+        "objective": s.objective,
+        # the reserved last output, or None (always None with sigmoid: no background output)
+        "background": table.background_label if s.objective == "softmax" else None,
         "channels": list(CHANNELS),
         "normalisation": {"mode": mode, "mean": data.mean.tolist(), "std": data.std.tolist()}
         if data.mean is not None
         else None,
         "class_weights": s.class_weights,
+        "offset_views": data.views,  # rows per training clip: 1 + its offset copies
         "settings": asdict(s),
         "summary": summary,
     }
@@ -91,13 +128,16 @@ def run(
     """Train one run (``settings``: :func:`jaxaudio.config.load.run_settings`) and write its outputs."""
     s = TrainSettings.from_dict(dict(settings))
     table = ClipTable.read(inputs.clips)
+    table.check_objective(s.objective)  # before any array is read
     data = train_data(inputs, s, table)
     result = fit(
         s,
         data,
         ckpt_dir=checkpoints,
         progress=progress,
-        input_fingerprint=f"{file_digest(inputs.features)}:{file_digest(inputs.clips)}",
+        input_fingerprint=":".join(
+            file_digest(f) for f in (inputs.features, inputs.clips, inputs.offsets) if f
+        ),
     )
     save_model(result.model, outputs.model, model_meta(s, data, table, result.summary))
     result.history.to_csv(outputs.history, index=False)

@@ -35,11 +35,12 @@ from typing import NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.special import expit
 from sklearn.metrics import accuracy_score, f1_score
 
 from jaxaudio.features.streaming import NpyRows, prefetch
 from jaxaudio.runtime.batching import batched_apply
-from jaxaudio.training.losses import weighted_cross_entropy
+from jaxaudio.training.losses import weighted_binary_cross_entropy, weighted_cross_entropy
 from jaxaudio.training.state import TrainState
 from jaxaudio.training.steps import (
     Batch,
@@ -81,12 +82,25 @@ def epoch_layout(n: int, batch_size: int) -> tuple[int, int]:
 
 
 def _plan(
-    perm_key: jax.Array, base_key: jax.Array, epoch: jax.Array | int, n: int, batch: int
+    perm_key: jax.Array,
+    base_key: jax.Array,
+    epoch: jax.Array | int,
+    n: int,
+    batch: int,
+    views: int = 1,
 ) -> StepPlan:
-    """The epoch's steps: batch rows ``(S, B)``, step keys ``(S,)`` and loss masks ``(S, B)``."""
+    """The epoch's steps: batch rows ``(S, B)``, step keys ``(S,)`` and loss masks ``(S, B)``.
+
+    With ``views > 1`` the split holds ``views`` rows per clip, clip-major (row ``i·V + v`` is
+    view ``v`` of clip ``i``: the aligned clip, then its offset copies,
+    :mod:`jaxaudio.features.offsets`); each clip is read once per epoch, the ``j``-th one read
+    in view ``v_j ~ U{0, …, V − 1}`` drawn from ``fold_in(perm_key, 1)``."""
     steps = -(-n // batch)
     pad = steps * batch - n
     perm = jax.random.permutation(perm_key, n).astype(jnp.int32)
+    if views > 1:
+        view = jax.random.randint(jax.random.fold_in(perm_key, 1), (n,), 0, views, jnp.int32)
+        perm = perm * views + view
     rows = jnp.concatenate([perm, perm[:pad]]).reshape(steps, batch)
     mask = (jnp.arange(steps * batch) < n).astype(jnp.float32).reshape(steps, batch)
     keys = jax.vmap(lambda b: jax.random.fold_in(base_key, epoch * steps + b))(jnp.arange(steps))
@@ -94,10 +108,10 @@ def _plan(
 
 
 #: :func:`_plan` compiled (``n`` and ``batch`` static), for the epochs run from Python.
-epoch_plan = jax.jit(_plan, static_argnames=("n", "batch"))
+epoch_plan = jax.jit(_plan, static_argnames=("n", "batch", "views"))
 
 
-@partial(jax.jit, static_argnames=("batch", "config"), donate_argnums=0)
+@partial(jax.jit, static_argnames=("batch", "config", "views"), donate_argnums=0)
 def epoch_program(
     state: TrainState,
     x_all: jax.Array,
@@ -108,33 +122,40 @@ def epoch_program(
     epoch: int,
     batch: int,
     config: StepConfig,
+    views: int = 1,
 ) -> tuple[TrainState, jax.Array]:
     """The compiled program of one scanned epoch (what :func:`scan_epoch` runs; ``perm_key`` is
-    the epoch's ``fold_in(k_π, e)``). Public so the benchmarks can lower it (FLOPs, HLO)."""
+    the epoch's ``fold_in(k_π, e)``; ``views`` rows per clip). Public so the benchmarks can
+    lower it (FLOPs, HLO)."""
 
     def body(st: TrainState, step: StepPlan) -> tuple[TrainState, jax.Array]:
         return gather_update(st, x_all, y_all, step, consts, config)
 
-    return jax.lax.scan(body, state, _plan(perm_key, base_key, epoch, x_all.shape[0], batch))
+    n = x_all.shape[0] // views
+    return jax.lax.scan(body, state, _plan(perm_key, base_key, epoch, n, batch, views))
 
 
 class EpochSpec(NamedTuple):
-    """What every epoch of a run shares: the step constants, the key streams, the batch size
-    and the static step configuration."""
+    """What every epoch of a run shares: the step constants, the key streams, the batch size,
+    the static step configuration and the rows per clip of the split (``views``: 1, or 1 +
+    the offset copies, :func:`_plan`)."""
 
     consts: StepConstants
     keys: EpochKeys
     batch: int
     config: StepConfig
+    views: int = 1
 
-    def plan(self, epoch: int, n: int) -> StepPlan:
-        """Epoch ``epoch``'s plan over ``n`` clips, compiled (for the epochs run from Python)."""
+    def plan(self, epoch: int, rows: int) -> StepPlan:
+        """Epoch ``epoch``'s plan over a split of ``rows`` rows, compiled (for the epochs run
+        from Python)."""
         return epoch_plan(
             jax.random.fold_in(self.keys.permutation, epoch),
             self.keys.step,
             epoch,
-            n=n,
+            n=rows // self.views,
             batch=self.batch,
+            views=self.views,
         )
 
 
@@ -152,6 +173,7 @@ def scan_epoch(
         epoch,
         batch=spec.batch,
         config=spec.config,
+        views=spec.views,
     )
 
 
@@ -170,10 +192,12 @@ def stepwise_epoch(
 def _host_batches(
     x: np.ndarray | NpyRows, y: np.ndarray, idx: np.ndarray, sharding: jax.sharding.Sharding | None
 ) -> Iterator[tuple[jax.Array, jax.Array]]:
-    """Rows ``idx[b]`` of the host split, batch by batch, put on the device (split by ``sharding``)."""
+    """Rows ``idx[b]`` of the host split, batch by batch, put on the device (split by ``sharding``);
+    labels as int32, the sigmoid objective's float targets as float32."""
+    y_dtype = np.float32 if np.issubdtype(y.dtype, np.floating) else np.int32
     for rows in idx:
         yield jax.device_put(
-            (np.asarray(x[rows], np.float32), np.asarray(y[rows], np.int32)), sharding
+            (np.asarray(x[rows], np.float32), np.asarray(y[rows], y_dtype)), sharding
         )
 
 
@@ -227,13 +251,40 @@ def validation_logits(
     return batched_apply(lambda xb: eval_step(state, xb, consts), x, batch_size)
 
 
-def validation_metrics(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
+def validation_metrics(
+    logits: np.ndarray, y: np.ndarray, w: np.ndarray, objective: str = "softmax"
+) -> dict[str, float]:
     """Validation loss (the training loss's class weights, no mask, no offset), accuracy and
-    macro-F1 (sklearn; a species never predicted scores 0, not a warning)."""
+    macro-F1 (sklearn; a species never predicted scores 0, not a warning).
+
+    With ``objective="sigmoid"`` (``y`` the ``(N, C)`` multi-hot targets) the loss is the binary
+    cross-entropy, the accuracy is the exact-match ratio of ``σ(z) >= 0.5`` (every species of
+    the clip right) and the macro-F1 that of the same decisions, over the species with a
+    positive validation clip (0 when none has)."""
+    if objective == "sigmoid":
+        return _sigmoid_validation(logits, y, w)
     return {
         "val_loss": float(
             weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y), jnp.asarray(w))
         ),
         "val_acc": float(accuracy_score(y, logits.argmax(1))),
         "val_macro_f1": float(f1_score(y, logits.argmax(1), average="macro", zero_division=0)),
+    }
+
+
+def _sigmoid_validation(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
+    """:func:`validation_metrics` of the sigmoid objective."""
+    y = np.asarray(y) > 0.5
+    detected = expit(np.asarray(logits, np.float64)) >= 0.5
+    positive = np.flatnonzero(y.any(axis=0))
+    loss = weighted_binary_cross_entropy(jnp.asarray(logits), jnp.asarray(y), jnp.asarray(w))
+    f1 = (
+        f1_score(y, detected, labels=positive, average="macro", zero_division=0)
+        if positive.size
+        else 0.0
+    )
+    return {
+        "val_loss": float(loss),
+        "val_acc": float(accuracy_score(y, detected)),
+        "val_macro_f1": float(f1),
     }

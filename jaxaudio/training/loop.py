@@ -18,7 +18,9 @@ channel or per (channel, coefficient) (``normalise``: ``false``/``none``, ``true
 goes to the device once when it fits ``device_memory_mb``, else it streams from the host.
 After each epoch: validation loss, accuracy and macro-F1; the model selected is the epoch
 with the best validation macro-F1 (the earlier on ties); training stops after ``patience``
-epochs without improvement. With a checkpoint directory every epoch is saved and a killed
+epochs without improvement. With ``objective: sigmoid`` (multi-label) the validation loss is
+the binary cross-entropy and the macro-F1 that of ``σ(z) >= 0.5`` over the species with a
+positive validation clip (:func:`~jaxaudio.training.epochs.validation_metrics`). With a checkpoint directory every epoch is saved and a killed
 run resumes from the latest, finishing with the same result as an uninterrupted run.
 """
 
@@ -52,7 +54,7 @@ from jaxaudio.training.epochs import (
     validation_logits,
     validation_metrics,
 )
-from jaxaudio.training.losses import logit_adjustment
+from jaxaudio.training.losses import binary_logit_adjustment, logit_adjustment
 from jaxaudio.training.optim import make_optimizer
 from jaxaudio.training.parallel import batch_sharding, data_parallel_mesh, replicated
 from jaxaudio.training.settings import TrainSettings
@@ -75,7 +77,12 @@ class TrainData:
     ``device_memory_mb``). ``mean``/``std`` (shaped ``(C, 1|F, 1)``,
     :func:`jaxaudio.features.stats.stats_arrays`) are used only when ``settings.normalise`` is
     not ``none``; ``weight_vector`` (``(n_classes,)``, species index order) weight the loss,
-    ``None`` means unweighted.
+    ``None`` means unweighted. ``y_train``/``y_val`` are ``(N,)`` integer labels, or with
+    ``settings.objective == "sigmoid"`` ``(N, n_classes)`` multi-hot targets
+    (:attr:`jaxaudio.data.clips.ClipTable.targets`; no background output). ``views``: rows of ``x_train``/``y_train`` per training clip,
+    clip-major (the aligned clip, then its offset copies, :mod:`jaxaudio.features.offsets`);
+    an epoch reads each clip once, in one of its views. ``x_val`` may hold offset copies too:
+    every row is validated.
     """
 
     x_train: np.ndarray | NpyRows
@@ -86,10 +93,16 @@ class TrainData:
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
     weight_vector: np.ndarray | None = None
+    views: int = 1
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
+
+    @property
+    def n_train(self) -> int:
+        """Training clips (each read once per epoch, whatever ``views`` is)."""
+        return len(self.x_train) // self.views
 
 
 @dataclass
@@ -161,11 +174,12 @@ def step_constants(s: TrainSettings, data: TrainData) -> StepConstants:
             jnp.zeros((channels, 1, 1), jnp.float32),
             jnp.ones((channels, 1, 1), jnp.float32),
         )
-    offset = (
-        logit_adjustment(np.asarray(data.y_train), data.n_classes, s.logit_adjust)
-        if s.logit_adjust
-        else None
-    )
+    if not s.logit_adjust:
+        offset = None
+    elif s.objective == "sigmoid":
+        offset = binary_logit_adjustment(np.asarray(data.y_train), s.logit_adjust)
+    else:
+        offset = logit_adjustment(np.asarray(data.y_train), data.n_classes, s.logit_adjust)
     return StepConstants(
         mean=mean, std=std, weight_vector=jnp.asarray(_weights(data)), logit_offset=offset
     )
@@ -182,7 +196,7 @@ def _streams(s: TrainSettings, x_train: np.ndarray | NpyRows) -> bool:
     split_mib = x_train.nbytes / 2**20
     stream = split_mib > s.device_memory_mb
     log.info(
-        "training split: %d clips, %.0f MiB %s device_memory_mb %g: %s",
+        "training split: %d rows, %.0f MiB %s device_memory_mb %g: %s",
         len(x_train),
         split_mib,
         ">" if stream else "<=",
@@ -194,6 +208,19 @@ def _streams(s: TrainSettings, x_train: np.ndarray | NpyRows) -> bool:
     return stream
 
 
+def _labels(s: TrainSettings, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """The training labels as the loss reads them: int32 ``(N,)``, or float32 ``(N, C)``
+    targets with the sigmoid objective (checked against ``n_classes``)."""
+    if s.objective == "softmax":
+        return np.asarray(y, np.int32)
+    y = np.asarray(y, np.float32)
+    if y.ndim != 2 or y.shape[1] != n_classes:
+        raise ValueError(
+            f"training.objective: sigmoid needs (N, {n_classes}) multi-hot targets, got {y.shape}"
+        )
+    return y
+
+
 def prepare(s: TrainSettings, data: TrainData) -> tuple[Run, TrainState]:
     """The run's set-up (model, optimiser, step configuration, the split's placement) and its
     initial state (replicated over the mesh with data parallelism)."""
@@ -202,34 +229,39 @@ def prepare(s: TrainSettings, data: TrainData) -> tuple[Run, TrainState]:
             f"need training and validation clips (got {len(data.x_train)} train, {len(data.x_val)} val)"
         )
     consts = step_constants(s, data)
-    batch, steps_per_epoch = epoch_layout(len(data.x_train), s.batch_size)
+    batch, steps_per_epoch = epoch_layout(data.n_train, s.batch_size)
     if batch < s.batch_size:
         log.warning(
             "batch_size %d is larger than the training split (%d clips): every epoch is one full batch "
             "of %d",
             s.batch_size,
-            len(data.x_train),
+            data.n_train,
             batch,
         )
     tx, schedule = make_optimizer(s, steps_per_epoch)
     model = build_model(s.arch, data.n_classes, data.input_shape, s.model, s.seed)
     mesh = data_parallel_mesh(batch) if s.data_parallel else None
     stream = _streams(s, data.x_train)
-    config = StepConfig(AugmentSettings.from_dict(s.augment), s.compute_dtype, batch_sharding(mesh))
+    config = StepConfig(
+        AugmentSettings.from_dict(s.augment), s.compute_dtype, batch_sharding(mesh), s.objective
+    )
     state = TrainState.create(model, tx)
     if mesh is not None:
         state = jax.device_put(state, replicated(mesh))  # parameters replicated
+    y_train = _labels(s, data.y_train, data.n_classes)
     if stream:
-        x, y = data.x_train, np.asarray(data.y_train, np.int32)
+        x, y = data.x_train, y_train
     else:
         x = jax.device_put(np.asarray(data.x_train, np.float32), replicated(mesh))
-        y = jax.device_put(np.asarray(data.y_train, np.int32), replicated(mesh))
+        y = jax.device_put(y_train, replicated(mesh))
     run = Run(
         settings=s,
         model=model,
         n_params=n_params(state),
         schedule=schedule,
-        spec=EpochSpec(consts=consts, keys=run_keys(s.seed), batch=batch, config=config),
+        spec=EpochSpec(
+            consts=consts, keys=run_keys(s.seed), batch=batch, config=config, views=data.views
+        ),
         weights=_weights(data),
         runner=epoch_runner("stream" if stream else "scan"),
         x=x,
@@ -249,7 +281,7 @@ def train_epoch(
     row = {
         "epoch": epoch + 1,
         "train_loss": train_loss,
-        **validation_metrics(logits, np.asarray(data.y_val), run.weights),
+        **validation_metrics(logits, np.asarray(data.y_val), run.weights, run.settings.objective),
         "lr": float(run.schedule(int(state.step) - 1)),
         "seconds": time.perf_counter() - t0,
     }
@@ -347,7 +379,7 @@ def fit(
         if done.stopped:
             break
         state, row = train_epoch(run, state, epoch, data)
-        samples += len(data.x_train)
+        samples += data.n_train
         done.record(row, s.patience)
         _log_epoch(s, row, done.stopped)
         bar.set_postfix(

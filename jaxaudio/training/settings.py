@@ -10,7 +10,7 @@ benchmark) trains as the shipped config would.
 
 The choice fields are :data:`typing.Literal` aliases whose values are exactly the enums of
 ``workflow/schemas/config.schema.yaml`` (``tests/unit/training/test_settings.py`` checks both):
-the optimiser's here, ``class_weights``' and ``normalise``'s where they are used
+the optimiser's and the objective's here, ``class_weights``' and ``normalise``'s where they are used
 (:mod:`jaxaudio.training.weights`, :mod:`jaxaudio.features.stats`).
 """
 
@@ -26,6 +26,9 @@ from jaxaudio.training.weights import ExperimentChoice
 Optimizer = Literal["adamw", "adam", "sgd"]
 Schedule = Literal["cosine", "constant"]
 ComputeDtype = Literal["float32", "bfloat16"]
+#: ``training.objective``: one species per clip (softmax over the species, background a reserved
+#: class) or a yes/no question per species (sigmoid; a clip may hold several species or none).
+Objective = Literal["softmax", "sigmoid"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,4 @@ class TrainSettings(FromDict):
     compute_dtype: ComputeDtype = "float32"
     device_memory_mb: float = 2048.0
     logit_adjust: float = 0.0
+    objective: Objective = "softmax"

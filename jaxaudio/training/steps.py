@@ -12,6 +12,11 @@ One training step on a batch ``(x, y)`` of ``B`` clips with loss mask ``m``:
    ``x̃ = λx + (1 − λ)x_π``; logits ``z = f_θ(x̃)`` (+ the logit adjustment ``τ log π`` in the
    training loss only); class-weighted cross-entropy with PyTorch's weighted mean
    ``Σ m_i w_{y_i} ℓ_i / Σ m_i w_{y_i}`` (:mod:`jaxaudio.training.losses`), or its mixup form;
+   with ``objective="sigmoid"`` (multi-label) ``y`` is the ``(B, C)`` float multi-hot target,
+   mixup mixes the targets (:func:`~jaxaudio.training.losses.mix_targets`) and the loss is the
+   class-weighted binary cross-entropy
+   (:func:`~jaxaudio.training.losses.weighted_binary_cross_entropy`, offset
+   ``τ log(π/(1 − π))``);
 4. ``(ℓ, ∇_θ ℓ)`` by ``jax.value_and_grad``; one optimiser update
    (:meth:`jaxaudio.training.state.TrainState.apply_gradients`).
 
@@ -36,8 +41,13 @@ import jax.numpy as jnp
 from flax import nnx, struct
 
 from jaxaudio.training.augment import AugmentSettings, augment_batch, mixup
-from jaxaudio.training.losses import weighted_cross_entropy, weighted_cross_entropy_mixup
-from jaxaudio.training.settings import ComputeDtype
+from jaxaudio.training.losses import (
+    mix_targets,
+    weighted_binary_cross_entropy,
+    weighted_cross_entropy,
+    weighted_cross_entropy_mixup,
+)
+from jaxaudio.training.settings import ComputeDtype, Objective
 from jaxaudio.training.state import TrainState
 
 
@@ -48,11 +58,16 @@ class StepConfig:
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     compute_dtype: ComputeDtype = "float32"
     batch_sharding: jax.sharding.Sharding | None = None  # NamedSharding over a "batch" mesh axis
+    objective: Objective = "softmax"  # sigmoid: y is (B, C) multi-hot, binary cross-entropy
 
     def __post_init__(self) -> None:
         if self.compute_dtype not in get_args(ComputeDtype):
             raise ValueError(
                 f"training.compute_dtype must be float32 or bfloat16, got {self.compute_dtype!r}"
+            )
+        if self.objective not in get_args(Objective):
+            raise ValueError(
+                f"training.objective must be softmax or sigmoid, got {self.objective!r}"
             )
 
     @property
@@ -67,7 +82,9 @@ class StepConstants(struct.PyTreeNode):
     ``mean``/``std`` broadcast against one ``(C, F, T)`` stack
     (:func:`jaxaudio.features.stats.stats_arrays`); ``weight_vector`` is ``(n_classes,)`` in
     species index order; ``logit_offset`` (``(n_classes,)``,
-    :func:`jaxaudio.training.losses.logit_adjustment`) or ``None`` for no adjustment.
+    :func:`jaxaudio.training.losses.logit_adjustment`, or
+    :func:`~jaxaudio.training.losses.binary_logit_adjustment` for the sigmoid objective) or
+    ``None`` for no adjustment.
     """
 
     mean: jax.Array
@@ -77,7 +94,8 @@ class StepConstants(struct.PyTreeNode):
 
 
 class Batch(struct.PyTreeNode):
-    """One step's data: clips ``x`` ``(B, C, F, T)``, labels ``y`` ``(B,)``, the step's key, and
+    """One step's data: clips ``x`` ``(B, C, F, T)``, labels ``y`` ``(B,)`` (``(B, n_classes)``
+    float targets with the sigmoid objective), the step's key, and
     the loss mask ``(B,)`` (``None``: every clip counts)."""
 
     x: jax.Array
@@ -129,7 +147,10 @@ def loss_fn(
     )
     if consts.logit_offset is not None:
         logits = logits + consts.logit_offset
-    if aug.mixup_alpha > 0:
+    if config.objective == "sigmoid":
+        targets = mix_targets(y, perm, lam) if aug.mixup_alpha > 0 else y
+        loss = weighted_binary_cross_entropy(logits, targets, consts.weight_vector, mask)
+    elif aug.mixup_alpha > 0:
         loss = weighted_cross_entropy_mixup(logits, y, y[perm], lam, consts.weight_vector, mask)
     else:
         loss = weighted_cross_entropy(logits, y, consts.weight_vector, mask)
@@ -177,7 +198,10 @@ def gather_update(
     """:func:`batch_update` on rows ``step.rows`` of a device-resident split (``jnp.take``: no
     host copy)."""
     batch = Batch(
-        jnp.take(x_all, step.rows, axis=0), jnp.take(y_all, step.rows), step.key, step.mask
+        jnp.take(x_all, step.rows, axis=0),
+        jnp.take(y_all, step.rows, axis=0),  # (B,) labels or (B, C) targets
+        step.key,
+        step.mask,
     )
     return batch_update(state, batch, consts, config)
 

@@ -22,6 +22,8 @@ rule logreg:
     params:
         settings=lambda wc: config["baselines"][wc.baseline],
         scoring=config["evaluation"],
+        # the length of every clip (detections per hour of background audio)
+        clip_seconds=config["features"]["clip_seconds"],
         # Outputs stored outside the declared ones, reused when the inputs' content is the
         # same (a byte-identical rebuild of the features reruns this job, not the fit).
         cache=lambda wc: L.baseline_cache(wc.baseline),

@@ -52,6 +52,8 @@ EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
 BASELINES = list(config.get("baselines") or {})
 PREDICT = list(config.get("predict") or {})
+# The predict jobs that name `truth:`: their detections are scored (score_predictions).
+SCORED = [j for j in PREDICT if config["predict"][j].get("truth")]
 BACKGROUND = BackgroundSettings.from_config(config["data"].get("background"))
 SEEDS = config["run"].get("seeds", [0])
 # The rollback ladder's experiments that run.experiments does not already run: trained only
@@ -107,6 +109,11 @@ def background_inputs():
     """The background rule's rows when data.background makes or lists files, else nothing."""
     bg = BACKGROUND
     return {"background": L.background_manifest()} if bg and bg.writes_files else {}
+
+
+def offset_inputs():
+    """The offset copies (``offsets`` rule) when offsets.copies > 0, else nothing."""
+    return {"offsets": L.offsets()} if config["offsets"]["copies"] else {}
 
 
 def run_paths(pattern):
@@ -173,6 +180,7 @@ def final_outputs():
         *bundle_paths(),
         L.report_file("comparison.html"),
         *expand(L.prediction_file("detections.csv"), job=PREDICT),
+        *expand(L.prediction_file("scores.json"), job=SCORED),
     ]
 
 

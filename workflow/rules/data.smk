@@ -52,5 +52,7 @@ rule manifest:
         min_clips=config["data"]["min_clips_per_species"],
         too_few_clips=config["data"]["too_few_clips"],
         background_label=BACKGROUND.label if BACKGROUND else None,
+        # species held out of training, tested as unknowns (jaxaudio/data/open_set.py)
+        open_set=config["evaluation"].get("open_set"),
     script:
         "../scripts/manifest.py"

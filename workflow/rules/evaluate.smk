@@ -1,5 +1,6 @@
 rule evaluate:
     input:
+        unpack(lambda wc: offset_inputs()),
         model=rules.train.output.model,
         history=rules.train.output.history,
         features=rules.features.output.features,
@@ -37,5 +38,7 @@ rule evaluate:
         runtime=lambda wc, input, attempt: attempt * (15 + int(input.size_mb) // 20),
     params:
         scoring=config["evaluation"],
+        # the length of every clip (detections per hour of background audio)
+        clip_seconds=config["features"]["clip_seconds"],
     script:
         "../scripts/evaluate.py"

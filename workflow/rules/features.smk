@@ -25,3 +25,30 @@ rule features:
         cache=L.feature_cache(),
     script:
         "../scripts/features.py"
+
+
+# Offset copies of every clip (jaxaudio/features/offsets.py): each call at random places in
+# the window, over training background, as the windows of a recording show it. Training
+# draws one view per clip per epoch; validation scores the clips and all their copies.
+rule offsets:
+    input:
+        clips=rules.features.output.clips,
+    output:
+        offsets=L.offsets(),
+    log:
+        L.log("features", "offsets"),
+    benchmark:
+        L.benchmark("features", "offsets")
+    conda:
+        "../envs/jaxaudio.yaml"
+    threads: 4
+    resources:
+        # Cluster jobs: JAX plus 256 clips' decoded audio and copies at a time; minutes from
+        # the clip table's size (as the features rule's from the manifest's).
+        mem_mb=lambda wc, attempt: attempt * 2500,
+        runtime=lambda wc, input, attempt: attempt * (30 + int(60 * input.size_mb)),
+    params:
+        settings=config["features"],
+        offsets=config["offsets"],
+    script:
+        "../scripts/offsets.py"

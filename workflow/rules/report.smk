@@ -8,6 +8,8 @@ rule report_figures:
         # after these, every benchmark file of the run exists (the timings plot reads them)
         bundles=bundle_paths(),
         predictions=expand(L.prediction_file("detections.csv"), job=PREDICT),
+        # the field scores of the predict jobs that name truth: (on the findings page)
+        scores=expand(L.prediction_file("scores.json"), job=SCORED),
     output:
         findings=report(
             L.report_file("findings.html"),
@@ -55,5 +57,6 @@ rule report_figures:
         decision_runs=DECISION_RUNS,
         bench_dir=L.benchmarks_dir(),
         rare_quantile=config["evaluation"]["rare_quantile"],
+        scored=SCORED,
     script:
         "../scripts/report_figures.py"

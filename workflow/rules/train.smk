@@ -1,5 +1,6 @@
 rule train:
     input:
+        unpack(lambda wc: offset_inputs()),
         features=rules.features.output.features,
         clips=rules.features.output.clips,
         stats=rules.stats.output[0],

@@ -9,7 +9,9 @@ with step_log(snakemake.log[0]) as log:
     metrics = evaluate.run(
         named(evaluate.Inputs, snakemake.input),
         named(evaluate.Outputs, snakemake.output),
-        scoring=ScoringSettings.from_config(snakemake.params.scoring),
+        scoring=ScoringSettings.from_config(
+            snakemake.params.scoring, clip_seconds=snakemake.params.clip_seconds
+        ),
         title=f"{wc.exp} / {wc.model} / seed {wc.seed}",
     )
     log.info("test metrics: %s", {k: v for k, v in metrics.items() if k != "rare_species"})

@@ -9,7 +9,9 @@ with step_log(snakemake.log[0]) as log:
         named(baselines.Inputs, snakemake.input),
         named(baselines.Outputs, snakemake.output),
         settings=snakemake.params.settings,
-        scoring=ScoringSettings.from_config(snakemake.params.scoring),
+        scoring=ScoringSettings.from_config(
+            snakemake.params.scoring, clip_seconds=snakemake.params.clip_seconds
+        ),
         cache_dir=snakemake.params.cache,
     )
     log.info("test metrics: %s", {k: v for k, v in metrics.items() if k != "rare_species"})

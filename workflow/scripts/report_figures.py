@@ -12,5 +12,6 @@ with step_log(snakemake.log[0]) as log:
         decision_runs=p.decision_runs,
         bench_dir=p.bench_dir,
         rare_quantile=p.rare_quantile,
+        scored=p.scored,
     )
     log.info("report figures: %s", done)

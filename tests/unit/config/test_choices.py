@@ -26,6 +26,8 @@ CHOICES = {
     "$defs/training_keys/properties/optimizer": get_args(settings.Optimizer),
     "$defs/training_keys/properties/schedule": get_args(settings.Schedule),
     "$defs/training_keys/properties/compute_dtype": get_args(settings.ComputeDtype),
+    "$defs/training_keys/properties/objective": get_args(settings.Objective),
+    "$defs/experiment/properties/objective": get_args(settings.Objective),
     # either model's
     "$defs/model_options/properties/pool": tuple(dict.fromkeys((*cnn.POOLS, *vit.POOLS))),
     "properties/data/properties/source": load.DATA_SOURCES,

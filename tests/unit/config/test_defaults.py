@@ -3,7 +3,7 @@ sets, the two agree (a value changed in one place only would make the workflow a
 direct call, a test or a benchmark, silently differ)."""
 
 import inspect
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, asdict, fields
 
 import pytest
 
@@ -11,6 +11,7 @@ from jaxaudio.config import load
 from jaxaudio.config.load import DEFAULT_CONFIG, SCHEMA_PATH, read_yaml
 from jaxaudio.config.resolve import RUN_DEFAULTS, training_default
 from jaxaudio.data.manifest import resolve_manifest
+from jaxaudio.data.open_set import OpenSetSettings
 from jaxaudio.data.splits import assign_splits
 from jaxaudio.data.synthetic import synthesize
 from jaxaudio.evaluation.bootstrap import paired_bootstrap
@@ -18,6 +19,7 @@ from jaxaudio.evaluation.compare import compare_runs
 from jaxaudio.evaluation.decision import DEFAULT_THRESHOLDS
 from jaxaudio.evaluation.metrics import evaluate_predictions
 from jaxaudio.features.config import FeatureConfig
+from jaxaudio.features.offsets import OffsetSettings
 from jaxaudio.models.cnn import AudioCNN
 from jaxaudio.models.vit import AudioViT
 from jaxaudio.training import weights
@@ -43,6 +45,10 @@ def dataclass_defaults(cls) -> dict:
 
 def test_feature_config_defaults_are_the_features_section():
     assert FeatureConfig().to_dict() == YAML["features"]
+
+
+def test_offset_settings_defaults_are_the_offsets_section():
+    assert asdict(OffsetSettings()) == YAML["offsets"]
 
 
 @pytest.mark.parametrize("arch, cls", [("cnn", AudioCNN), ("vit", AudioViT)])
@@ -148,3 +154,12 @@ def test_run_defaults_are_train_settings():
     every run's params, so changing them reruns every training job."""
     assert RUN_DEFAULTS == {"class_weights": "none", "normalise": False}
     assert training_default("augment") == {} and training_default("epochs") == TrainSettings.epochs
+
+
+def test_open_set_is_off_by_default_and_its_keys_are_the_schemas():
+    """``evaluation.open_set``: null in config.yaml and in resolve_manifest; the schema's keys
+    are OpenSetSettings' fields."""
+    assert YAML["evaluation"]["open_set"] is None
+    assert signature_defaults(resolve_manifest)["open_set"] is None
+    schema = SCHEMA["properties"]["evaluation"]["properties"]["open_set"]["oneOf"][1]
+    assert set(schema["properties"]) == {f.name for f in fields(OpenSetSettings)}

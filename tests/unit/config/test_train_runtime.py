@@ -11,8 +11,10 @@ from jaxaudio.training.settings import TrainSettings
 from tests.conftest import ROOT
 
 # A model without epochs; v2 sets its own, baseline_v1 none (TrainSettings' default applies).
+# No offset copies: the train inputs below are the features' only.
 OVERLAY = """\
 results: res
+offsets: {copies: 0}
 models:
   tiny: {arch: cnn, batch_size: 16, lr: 0.001, options: {channels: [8]}}
 experiments:

@@ -233,6 +233,7 @@ def test_resolved_manifest_says_where_each_row_came_from(tmp_path):
         "split",
         "label",
         "background",
+        "unknown",
         "source_file",
         "source_line",
     ]

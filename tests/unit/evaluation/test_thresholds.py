@@ -200,3 +200,65 @@ def test_background_clips_are_negatives_for_every_species():
     assert d["background_detections_per_clip"] == 1.0
     assert d["recall_clips"] == 1.0  # both species clips found; the background clip is not one
     assert d["false_positives"] == 1
+
+
+# Open set: the 4 clips above plus 3 unknown clips (label C = 3, a species held out of
+# training) and 2 background clips (label 3 too), thresholds a 0.5, b 0.5, c 0.3:
+#
+#   clip  kind        a    b    c    detected
+#   4     unknown    0.7  0.6  0.1   {a, b}     2
+#   5     unknown    0.2  0.2  0.2   {}         0
+#   6     unknown    0.1  0.1  0.35  {c}        1
+#   7     background 0.5  0.1  0.3   {a, c}     2
+#   8     background 0.1  0.1  0.1   {}         0
+#
+# unknown: 3 clips, 3 detections, 1 per clip, 2 of 3 clips with a detection. background:
+# 2 detections on 2 clips of 5 s = 10 s of audio: 2 / (2 · 5 / 3600) = 720 per hour, 1 per clip.
+# The known figures are those of clips 0–3 and the background clips: TP 2, FN 2 as above,
+# FP 3 + 2 (the background's): precision 2/7, recall 2/4; 6 clips, 7 detections.
+Y_OPEN = np.concatenate([Y4, [3, 3, 3, 3, 3]])
+P_OPEN = np.vstack(
+    [P4, [[0.7, 0.6, 0.1], [0.2, 0.2, 0.2], [0.1, 0.1, 0.35], [0.5, 0.1, 0.3], [0.1, 0.1, 0.1]]]
+)
+UNKNOWN = np.array([False] * 4 + [True] * 3 + [False] * 2)
+
+
+def test_unknown_and_per_hour_figures_hand_case():
+    d = detections_at_thresholds(Y_OPEN, P_OPEN, T4, SPECIES, unknown=UNKNOWN, clip_seconds=5.0)
+    assert d["unknown_clips"] == 3
+    assert d["unknown_detections"] == 3
+    assert d["unknown_detections_per_clip"] == pytest.approx(1.0)
+    assert d["unknown_clips_with_detection"] == pytest.approx(2 / 3)
+    assert d["background_detections_per_clip"] == pytest.approx(1.0)
+    assert d["background_detections_per_hour"] == pytest.approx(2 / (2 * 5 / 3600))  # 720
+    assert d["background_detections_per_hour"] == pytest.approx(720.0)
+    assert (d["true_positives"], d["false_positives"], d["false_negatives"]) == (2, 5, 2)
+    assert d["micro_precision"] == pytest.approx(2 / 7)
+    assert d["micro_recall"] == pytest.approx(2 / 4)
+    assert (d["n_clips"], d["n_detections"]) == (6, 7)
+    json.dumps(d, allow_nan=False)
+
+
+def test_unknown_clips_are_not_background_clips():
+    """Without the mask the same rows count as background (label C), with it they do not."""
+    as_background = detections_at_thresholds(Y_OPEN, P_OPEN, T4, SPECIES)
+    assert as_background["background_detections_per_clip"] == pytest.approx(5 / 5)
+    assert "unknown_clips" not in as_background
+    assert as_background["background_detections_per_hour"] is None  # no clip_seconds
+    only_unknown = detections_at_thresholds(
+        Y_OPEN[:7], P_OPEN[:7], T4, SPECIES, unknown=UNKNOWN[:7], clip_seconds=5.0
+    )
+    assert only_unknown["background_detections_per_clip"] is None
+    assert only_unknown["background_detections_per_hour"] is None
+    assert only_unknown["unknown_detections"] == 3
+    none_unknown = detections_at_thresholds(Y4, P4, T4, SPECIES, unknown=np.zeros(4, bool))
+    assert "unknown_clips" not in none_unknown  # only a split that has unknown clips
+
+
+def test_unknown_mask_is_checked():
+    with pytest.raises(ValueError, match="reserved label 3"):
+        detections_at_thresholds(Y4, P4, T4, SPECIES, unknown=np.array([True, False, False, False]))
+    with pytest.raises(ValueError, match="unknown must be"):
+        detections_at_thresholds(Y4, P4, T4, SPECIES, unknown=np.zeros(3, bool))
+    with pytest.raises(ValueError, match="clip_seconds must be > 0"):
+        detections_at_thresholds(Y4, P4, T4, SPECIES, clip_seconds=0.0)

@@ -79,7 +79,7 @@ def test_raven_selection_table_format(tmp_path):
         [("x/rec 1.wav", 1.5, 4.5, "Turdus merula", 0.91234)],
         columns=["file", "start_s", "end_s", "species", "score"],
     )
-    (path,) = write_raven(df, tmp_path, ["x/rec 1.wav"], 22050)
+    (path,) = write_raven(df, tmp_path, ["x/rec 1.wav"], FeatureConfig().mel_band)
     lines = path.read_text().splitlines()
     assert path.name == "rec 1.selections.txt"
     assert lines[0].split("\t") == RAVEN_COLUMNS
@@ -91,6 +91,8 @@ def test_raven_selection_table_format(tmp_path):
         "4.5",
         "0.0",
         "11025.0",
+        "rec 1.wav",
+        "1.5",
         "Turdus merula",
         "0.9123",
     ]

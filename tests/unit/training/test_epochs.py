@@ -48,6 +48,22 @@ def test_the_plan_covers_every_clip_once_and_pads_with_masked_real_clips():
         np.testing.assert_array_equal(jax.random.key_data(keys[b]), expected)
 
 
+def test_with_views_each_clip_is_read_once_in_one_of_its_views():
+    """A split of V rows per clip (the clip, then its offset copies): the plan reads clip i
+    once, as row i V + v; the j-th clip read takes view v_j ~ U{0..V-1} from fold_in(perm_key, 1);
+    the order is the plain plan's."""
+    perm_key, base_key = jax.random.key(3), jax.random.key(4)
+    plain = np.asarray(epoch_plan(perm_key, base_key, 5, n=70, batch=32).rows).ravel()
+    plan = epoch_plan(perm_key, base_key, 5, n=70, batch=32, views=5)
+    rows, mask = np.asarray(plan.rows).ravel(), np.asarray(plan.mask).ravel()
+    clip, view = np.divmod(rows, 5)
+    np.testing.assert_array_equal(clip, plain)  # same clips in the same order
+    assert sorted(clip[mask == 1]) == list(range(70))  # every clip exactly once
+    v = np.asarray(jax.random.randint(jax.random.fold_in(perm_key, 1), (70,), 0, 5))
+    np.testing.assert_array_equal(view[:70], v)  # the j-th clip read takes view v[j]
+    assert set(view[:70]) == set(range(5))  # the aligned clip and all four copies occur
+
+
 def test_run_keys_are_two_streams_of_the_seed():
     keys = run_keys(7)
     np.testing.assert_array_equal(

@@ -43,6 +43,7 @@ def test_choices_are_the_schemas_enums():
     assert set(get_args(ts.Optimizer)) == set(keys["optimizer"]["enum"])
     assert set(get_args(ts.Schedule)) == set(keys["schedule"]["enum"])
     assert set(get_args(ts.ComputeDtype)) == set(keys["compute_dtype"]["enum"])
+    assert set(get_args(ts.Objective)) == set(keys["objective"]["enum"])
     assert set(get_args(ExperimentChoice)) == set(defs["weight_method"]["enum"])
     normalise = defs["normalise"]["anyOf"]
     assert {"type": "boolean"} in normalise
@@ -52,6 +53,7 @@ def test_choices_are_the_schemas_enums():
         ("optimizer", "Optimizer"),
         ("schedule", "Schedule"),
         ("compute_dtype", "ComputeDtype"),
+        ("objective", "Objective"),
         ("class_weights", "ExperimentChoice"),
         ("normalise", "bool | NormMode"),
     ):

@@ -1,0 +1,198 @@
+"""Offset copies of every clip: what the windows of a field recording show of its call.
+
+Training clips start at the call's onset (a 0.14 s call, then zero padding to the 1 s
+clip); the windows ``jaxaudio predict`` slides over a recording do not: a call sits anywhere
+in them, over whatever the recording holds around it. A model that only ever saw calls at
+the start of silence names fewer of them in a recording (the issue's v4 bundle: 4 of 20).
+So each clip also gets ``copies`` views cut the way a window would cut it, made from the
+decoded audio and featurised like the clip itself (``offsets`` config section):
+
+* **Placement.** A signal of ``L`` samples shorter than the clip's ``n`` is placed at an
+  offset ``o ~ U{0, …, n − L}`` (the whole call inside the window, anywhere); a longer one
+  is cropped at ``o ~ U{0, …, L − n}``. A circular time shift (``augment.time_shift``) wraps
+  the padding around the call instead; this is the window a recording would give.
+* **Background.** With probability ``1 − clean_fraction`` the window is mixed with a
+  clip-length snippet of a background recording (a random one of the background set,
+  :mod:`jaxaudio.data.background_set`, at a random start) scaled to a signal-to-noise ratio
+  ``SNR ~ U(snr_db)``: ``x = s + g·b`` with ``g = rms(s) / (rms(b) · 10^(SNR/20))``, the
+  RMS of ``s`` over the signal's own samples (not the padding). The rest stay over zeros, as
+  the aligned clips are. Without a background set every copy is clean.
+
+Copy ``k`` of clip ``i`` is row ``i·K + k`` of ``offsets.npy`` (``K = copies``), drawn from
+``default_rng([seed, i, k])``: the same copies on every rerun, whatever the thread count.
+Training draws one view per clip per epoch (the aligned clip or one of its copies,
+:func:`jaxaudio.training.epochs.epoch_plan`), so an epoch costs what it did; validation is
+the aligned clips and all their copies, which is what early stopping, the recommended
+bundle, the temperature and the thresholds are chosen on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jaxaudio.config.typed import FromDict
+from jaxaudio.data.audio import load_audio
+from jaxaudio.data.clips import ClipTable
+from jaxaudio.features.cache import write_cache
+from jaxaudio.features.config import FeatureConfig
+from jaxaudio.features.frontend import featuriser
+
+log = logging.getLogger(__name__)
+
+#: Clips whose copies are made and featurised together (bounds the decoded audio held).
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class OffsetSettings(FromDict):
+    """The ``offsets`` config section (defaults = config/config.yaml's)."""
+
+    copies: int = 4
+    snr_db: list[float] = field(default_factory=lambda: [0.0, 20.0])
+    clean_fraction: float = 0.25
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.copies < 0:
+            raise ValueError(f"offsets.copies must be >= 0, got {self.copies}")
+        if len(self.snr_db) != 2 or self.snr_db[0] > self.snr_db[1]:
+            raise ValueError(f"offsets.snr_db must be a [low, high] range, got {list(self.snr_db)}")
+        if not 0.0 <= self.clean_fraction <= 1.0:
+            raise ValueError(f"offsets.clean_fraction must be in [0, 1], got {self.clean_fraction}")
+
+
+def rms(x: np.ndarray) -> float:
+    """Root mean square of ``x`` (0 for an empty array)."""
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def snr_gain(signal: np.ndarray, background: np.ndarray, snr_db: float) -> float:
+    """``g`` such that ``20 log10(rms(signal) / rms(g · background)) = snr_db`` (0 when either is silent)."""
+    s, b = rms(signal), rms(background)
+    return s / (b * 10 ** (snr_db / 20)) if s > 0 and b > 0 else 0.0
+
+
+def place(signal: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, slice]:
+    """``signal`` in an ``n``-sample window at a random offset, and where it lies in it."""
+    if len(signal) >= n:
+        o = int(rng.integers(0, len(signal) - n + 1))
+        return signal[o : o + n].astype(np.float32), slice(0, n)
+    o = int(rng.integers(0, n - len(signal) + 1))
+    window = np.zeros(n, np.float32)
+    window[o : o + len(signal)] = signal
+    return window, slice(o, o + len(signal))
+
+
+def snippet(recordings: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of a random recording of ``recordings`` from a random start (tiled when shorter)."""
+    y = recordings[int(rng.integers(len(recordings)))]
+    if len(y) < n:
+        y = np.tile(y, -(-n // max(len(y), 1)))
+    start = int(rng.integers(0, len(y) - n + 1))
+    return y[start : start + n]
+
+
+def offset_copy(
+    signal: np.ndarray,
+    n: int,
+    background: list[np.ndarray],
+    s: OffsetSettings,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One window of ``signal`` (module docstring): placed at random, over background or not."""
+    window, where = place(signal, n, rng)
+    if background and rng.random() >= s.clean_fraction:
+        b = snippet(background, n, rng).astype(np.float32)
+        window = window + snr_gain(window[where], b, float(rng.uniform(*s.snr_db))) * b
+    return window
+
+
+def decode_recordings(
+    frame: pd.DataFrame, cfg: FeatureConfig, threads: int = 1
+) -> dict[int, np.ndarray]:
+    """``recording -> audio`` of every recording of the clip-table rows ``frame`` (its labelled
+    segment when the manifest gives ``start``/``end``), decoded by ``threads`` workers."""
+    recordings = frame.drop_duplicates("recording")
+
+    def decode(rec: Any) -> np.ndarray:
+        start = None if pd.isna(getattr(rec, "start", None)) else float(rec.start)
+        end = None if pd.isna(getattr(rec, "end", None)) else float(rec.end)
+        return load_audio(rec.path, cfg.sample_rate, start=start, end=end)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        return dict(
+            zip(recordings["recording"], pool.map(decode, recordings.itertuples(index=False)))
+        )
+
+
+def offset_windows(
+    signals: list[np.ndarray],
+    background: list[np.ndarray],
+    cfg: FeatureConfig,
+    s: OffsetSettings,
+    first: int = 0,
+) -> np.ndarray:
+    """``(len(signals) · K, n)`` windows: copy ``k`` of clip ``first + i`` at row ``i·K + k``."""
+    return np.stack(
+        [
+            offset_copy(sig, cfg.n_samples, background, s, np.random.default_rng([s.seed, i, k]))
+            for i, sig in enumerate(signals, start=first)
+            for k in range(s.copies)
+        ]
+    )
+
+
+def build_offsets(
+    clips_csv: str | Path,
+    features: dict[str, Any],
+    offsets: dict[str, Any],
+    out_path: str | Path,
+    threads: int = 1,
+) -> Path:
+    """Workflow step: ``offsets.npy``, ``copies`` featurised windows of every clip of the table.
+
+    A clip's signal is its whole recording (or labelled segment): a recording cut into several
+    clips (``crop: windows``, background recordings) gives each of them windows anywhere in it.
+    The background mixed in is the training split's background recordings only, so no
+    validation or test audio leaks into training. Recordings are decoded, and their copies
+    featurised and written, :data:`CHUNK` clips at a time, which bounds the memory held."""
+    cfg, s = FeatureConfig.from_dict(features), OffsetSettings.from_dict(offsets)
+    cfg.check()
+    s.check()
+    table = ClipTable.read(clips_csv)
+    df = table.frame
+    train_bg = df[table.is_background & (df["split"] == "train").to_numpy()]
+    background = list(decode_recordings(train_bg, cfg, threads).values())
+    log.info(
+        "offsets: %d copies of %d clips (%d background recordings mixed in, SNR %s dB)",
+        s.copies,
+        len(table),
+        len(background),
+        list(s.snr_db),
+    )
+    featurise = featuriser(cfg)
+
+    def blocks() -> Iterator[np.ndarray]:  # one chunk in memory at a time
+        for first in range(0, len(df), CHUNK):
+            chunk = df.iloc[first : first + CHUNK]
+            audio = decode_recordings(chunk, cfg, threads)
+            signals = [audio[r] for r in chunk["recording"]]
+            yield featurise(offset_windows(signals, background, cfg, s, first=first))
+            log.info("offsets: %d/%d clips", first + len(chunk), len(df))
+
+    write_cache(blocks(), cfg, out_path, total=len(table) * s.copies)
+    return Path(out_path)
+
+
+def copy_rows(rows: np.ndarray, copies: int) -> np.ndarray:
+    """Rows of ``offsets.npy`` holding the copies of clip-table ``rows``, clip-major."""
+    rows = np.asarray(rows, np.int64)
+    return (rows[:, None] * copies + np.arange(copies)[None, :]).reshape(-1)

@@ -1,0 +1,70 @@
+"""A multi-label (sigmoid) bundle: its objective is recorded, windows score σ(z / T) per
+species, and predict reports every species over its threshold unless ``top_k`` caps it."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.special import expit
+
+from jaxaudio.features.config import FeatureConfig
+from jaxaudio.inference.bundle import load_bundle, write_bundle
+from jaxaudio.inference.model_store import logits_fn, save_model
+from jaxaudio.inference.predict import Detector, predict_paths
+from jaxaudio.models.registry import build_model
+
+SR = 8000
+CFG = FeatureConfig(
+    sample_rate=SR,
+    clip_seconds=1.0,
+    n_mfcc=13,
+    n_mels=32,
+    n_fft=512,
+    hop_length=256,
+    window_hop_seconds=0.5,
+)
+
+
+def bundle(root, objective):
+    options = {"channels": [4], "dropout": 0.0}
+    meta = {
+        "arch": "cnn",
+        "options": options,
+        "input_shape": list(CFG.shape),
+        "species": ["a", "b", "c"],
+        "normalisation": None,
+        "objective": objective,
+        "background": None,
+    }
+    save_model(build_model("cnn", 3, CFG.shape, options, seed=0), root / "model", meta)
+    (root / "metrics.json").write_text(json.dumps({"calibration": {"temperature": 2.0}}))
+    return write_bundle(root / "model", root / "metrics.json", CFG.to_dict(), root / "bundle")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rec") / "r.wav"
+    t = np.arange(3 * SR) / SR
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 1500 * t)).astype(np.float32), SR)
+    return path
+
+
+def test_sigmoid_bundle_scores_each_species_and_reports_all_over_threshold(tmp_path, recording):
+    b = load_bundle(bundle(tmp_path, "sigmoid"))
+    assert json.loads((b.path / "bundle.json").read_text())["objective"] == "sigmoid"
+    det = Detector(b, batch_size=4)
+    x = np.random.default_rng(0).normal(size=(2, CFG.n_samples)).astype(np.float32) * 0.1
+    z = np.asarray(logits_fn(b.model, b.mean, b.std)(det._featurise(x)))
+    np.testing.assert_allclose(det.probabilities(x), expit(z / 2.0), rtol=1e-5, atol=1e-6)
+    windows = 5  # 3 s, 1 s windows every 0.5 s
+    run = predict_paths(b.path, [recording], tmp_path / "all.csv", top_k=None, min_score=0.0)
+    assert len(run.detections) == 3 * windows  # every species of every window
+    run = predict_paths(b.path, [recording], tmp_path / "two.csv", top_k=2, min_score=0.0)
+    assert len(run.detections) == 2 * windows
+
+
+def test_softmax_bundle_keeps_one_species_a_window_by_default(tmp_path, recording):
+    path = bundle(tmp_path, "softmax")
+    run = predict_paths(path, [recording], tmp_path / "d.csv", top_k=None, min_score=0.0)
+    assert len(run.detections) == 5
