@@ -64,6 +64,7 @@ Platt parameters.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,15 @@ def _matrix_targets(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray
     return s, t
 
 
+def _minimise_over_temperature(loss: Callable[[float], float]) -> float:
+    """``argmin_T loss(T)`` over :data:`T_BOUNDS`, searched on ``log T`` (bounded Brent)."""
+    lo, hi = (math.log(b) for b in T_BOUNDS)
+    res = minimize_scalar(
+        lambda u: loss(math.exp(u)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-7}
+    )
+    return float(math.exp(res.x))
+
+
 def _nll_temperature(z: np.ndarray, y: np.ndarray, T: float) -> float:
     return float(-log_softmax(z / T, axis=1)[np.arange(len(y)), y].mean())
 
@@ -122,14 +132,7 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     z, y = _logits_labels(logits, y)
     if y.size == 0:
         return 1.0
-    lo, hi = (math.log(b) for b in T_BOUNDS)
-    res = minimize_scalar(
-        lambda u: _nll_temperature(z, y, math.exp(u)),
-        bounds=(lo, hi),
-        method="bounded",
-        options={"xatol": 1e-7},
-    )
-    return float(math.exp(res.x))
+    return _minimise_over_temperature(lambda T: _nll_temperature(z, y, T))
 
 
 def _bce_temperature(z: np.ndarray, t: np.ndarray, T: float) -> float:
@@ -144,14 +147,7 @@ def fit_binary_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
     z, t = _matrix_targets(logits, targets)
     if z.size == 0:
         return 1.0
-    lo, hi = (math.log(b) for b in T_BOUNDS)
-    res = minimize_scalar(
-        lambda u: _bce_temperature(z, t, math.exp(u)),
-        bounds=(lo, hi),
-        method="bounded",
-        options={"xatol": 1e-7},
-    )
-    return float(math.exp(res.x))
+    return _minimise_over_temperature(lambda T: _bce_temperature(z, t, T))
 
 
 def binary_calibration_summary(

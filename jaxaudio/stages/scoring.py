@@ -196,28 +196,42 @@ def score_splits(
         val=(y_val, p_val) if val.size else None,
         prior_clips=settings.threshold_prior_clips,
     )
-    thresholds = ev.metrics["thresholds"]
     known_test = ~table.is_unknown[test]  # held-out species have no output to calibrate
     ev.metrics["calibration"] = {
         "method": settings.calibration,
         "split": "test",
         **calibration_summary(z_test[known_test], labels[test][known_test], t),
     }
+    splits = (
+        ("val", y_val, p_val, None),  # no unknown clips: held out of val
+        ("test", labels[test], p_test, table.is_unknown[test]),
+    )
+    _finish(ev, table, outputs, settings, splits, copies)
+    return Scored(ev, test[species_test], p_test[species_test], t)
+
+
+def _finish(
+    ev: Evaluation,
+    table: ClipTable,
+    outputs: EvaluationFiles,
+    settings: ScoringSettings,
+    splits: tuple[tuple[str, np.ndarray, np.ndarray, np.ndarray | None], ...],
+    copies: Logits | None,
+) -> None:
+    """What both objectives add last, then write: the detection figures of each non-empty
+    ``(split, truth, scores, unknown)`` at the tuned thresholds, the offset copies' scores."""
+    thresholds = ev.metrics["thresholds"]
     if thresholds is not None:
         ev.metrics["detection"] = {
             split: detections_at_thresholds(
                 y, p, thresholds, table.species, unknown, settings.clip_seconds
             )
-            for split, y, p, unknown in (
-                ("val", y_val, p_val, None),  # no unknown clips: held out of val
-                ("test", labels[test], p_test, table.is_unknown[test]),
-            )
+            for split, y, p, unknown in splits
             if len(y)
         }
     if copies is not None:
         ev.metrics["offsets"] = offset_scores(table, copies)
     save_evaluation(ev, outputs.metrics, outputs.per_class, outputs.confusion)
-    return Scored(ev, test[species_test], p_test[species_test], t)
 
 
 def _score_sigmoid(
@@ -276,18 +290,6 @@ def _score_sigmoid(
         "n_multilabel_clips": int((t_test[known].sum(axis=1) > 1).sum()),
         **multilabel_metrics(t_test[known], p_test[known], cut, table.species),
     }
-    if thresholds is not None:
-        ev.metrics["detection"] = {
-            split: detections_at_thresholds(
-                y, p, thresholds, table.species, unknown, settings.clip_seconds
-            )
-            for split, y, p, unknown in (
-                ("val", t_val, p_val, None),
-                ("test", t_test, p_test, table.is_unknown[test]),
-            )
-            if len(y)
-        }
-    if copies is not None:
-        ev.metrics["offsets"] = offset_scores(table, copies)
-    save_evaluation(ev, outputs.metrics, outputs.per_class, outputs.confusion)
+    splits = (("val", t_val, p_val, None), ("test", t_test, p_test, table.is_unknown[test]))
+    _finish(ev, table, outputs, settings, splits, copies)
     return Scored(ev, test[single], p_test[single], t)

@@ -163,6 +163,16 @@ def test_inputs_from_files_and_folders_each_once(tmp_path):
 # --- one bad file among good ones: every good file's detections, every bad file listed ---
 
 SR = 8000  # the tiny bundle's rate: the test files need no resampling
+#: The tiny bundles' feature settings: 1 s windows at 8 kHz, 13 coefficients.
+TINY_FEATURES = FeatureConfig(
+    sample_rate=SR,
+    clip_seconds=1.0,
+    n_mfcc=13,
+    n_mels=32,
+    n_fft=512,
+    hop_length=256,
+    window_hop_seconds=0.5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -174,15 +184,7 @@ def tiny_bundle(tmp_path_factory):
     from jaxaudio.models.registry import build_model
 
     root = tmp_path_factory.mktemp("tiny-bundle")
-    cfg = FeatureConfig(
-        sample_rate=SR,
-        clip_seconds=1.0,
-        n_mfcc=13,
-        n_mels=32,
-        n_fft=512,
-        hop_length=256,
-        window_hop_seconds=0.5,
-    )
+    cfg = TINY_FEATURES
     options = {"channels": [4], "dropout": 0.0}
     model = build_model("cnn", 3, cfg.shape, options, seed=0)
     meta = {

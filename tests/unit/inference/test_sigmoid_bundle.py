@@ -8,22 +8,13 @@ import pytest
 import soundfile as sf
 from scipy.special import expit
 
-from jaxaudio.features.config import FeatureConfig
 from jaxaudio.inference.bundle import load_bundle, write_bundle
 from jaxaudio.inference.model_store import logits_fn, save_model
 from jaxaudio.inference.predict import Detector, predict_paths
 from jaxaudio.models.registry import build_model
+from tests.unit.inference.test_predict import SR, TINY_FEATURES
 
-SR = 8000
-CFG = FeatureConfig(
-    sample_rate=SR,
-    clip_seconds=1.0,
-    n_mfcc=13,
-    n_mels=32,
-    n_fft=512,
-    hop_length=256,
-    window_hop_seconds=0.5,
-)
+CFG = TINY_FEATURES
 
 
 def bundle(root, objective):
