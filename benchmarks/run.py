@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.run [--quick] [--only features|train|memory|workflow] [--out PATH]
 
 * ``features``: clips/s of the JAX MFCC frontend (``jaxaudio.features.frontend``, batches of 64) vs
-  librosa one clip at a time (``jaxaudio.features.cache.mfcc_stack``), on decoded 3-s clips.
+  librosa one clip at a time (``jaxaudio.features.cache.reference_stack``), on decoded 3-s clips.
 * ``train``: samples/s of a training epoch as ``jaxaudio.training.loop.fit`` runs it
   (``jaxaudio.training.epochs.scan_epoch``) for the Flax ``AudioCNN`` and ``AudioViT`` vs the same
   models in eager PyTorch (CPU).
@@ -254,8 +254,8 @@ def bench_features(
     n_clips: int, repeats: int, manifest: Path, batch: int | None = None
 ) -> dict[str, Any]:
     from jaxaudio.features.config import FeatureConfig
-    from jaxaudio.features.frontend import FRONTEND_BATCH, make_mfcc_frontend
-    from jaxaudio.features.reference import mfcc_stack
+    from jaxaudio.features.frontend import FRONTEND_BATCH, make_frontend
+    from jaxaudio.features.reference import reference_stack
     from jaxaudio.runtime.batching import batched_apply
 
     batch = batch or FRONTEND_BATCH  # default 64, as the workflow's features rule
@@ -268,7 +268,7 @@ def bench_features(
         warnings.simplefilter("ignore")  # short clips: librosa's n_fft warnings are irrelevant here
         for r in range(repeats):
             t0 = time.perf_counter()
-            out = [mfcc_stack(c, cfg) for c in clips]
+            out = [reference_stack(c, cfg) for c in clips]
             lib_times.append(time.perf_counter() - t0)
             ref = np.stack(out) if ref is None else ref
             log(
@@ -276,7 +276,7 @@ def bench_features(
             )
 
     # JAX frontend: one warm-up call (trace + compile + one batch), then batches of 64
-    frontend = make_mfcc_frontend(cfg)
+    frontend = make_frontend(cfg)
     warm = np.zeros((batch, cfg.n_samples), np.float32)
     warm[: min(batch, n_clips)] = clips[:batch]
     t0 = time.perf_counter()

@@ -26,8 +26,9 @@ from pathlib import Path
 import yaml
 
 from jaxaudio.config.load import DEFAULT_CONFIG, ConfigError, load_config
-from jaxaudio.config.resolve import run_settings
+from jaxaudio.config.resolve import feature_set_of, feature_sets_of, feature_settings, run_settings
 from jaxaudio.data.background_set import BackgroundSettings
+from jaxaudio.features.config import DEFAULT_SET
 from jaxaudio.layout import EVAL_FILE_NAMES, Layout
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 from jaxaudio.runtime.runlog import is_terminal
@@ -132,7 +133,6 @@ def _features(args: argparse.Namespace) -> int:
     else:
         source = d[d["source"]]
     Path(lay.manifest()).parent.mkdir(parents=True, exist_ok=True)
-    Path(lay.features()).parent.mkdir(parents=True, exist_ok=True)
     bg = BackgroundSettings.from_config(d.get("background"))
     rows = Path(lay.background_manifest()) if bg and bg.writes_files else None
     if rows is not None:
@@ -152,44 +152,51 @@ def _features(args: argparse.Namespace) -> int:
     print(
         f"{len(df)} recording(s) of {len(species)} species; splits {df['split'].value_counts().to_dict()}"
     )
-    cache = stats.CacheInputs(Path(lay.features()), Path(lay.clips()))
-    clips = features.features(
-        features.FeatureInputs(Path(lay.manifest())),
-        features.FeatureOutputs(cache.features, cache.clips, Path(lay.skipped())),
-        settings=dict(config["features"]),
-        cache_dir=lay.feature_cache(),
-        on_bad_file=d["on_bad_file"],
-        threads=args.threads,
-        progress=_progress(),
-        strict=config["strict"],
-    )
-    stats.stats(cache, stats.StatsOutputs(Path(lay.stats())))
-    offsets = _offsets_path(config)
-    if offsets is not None:
-        features.offsets(
-            features.OffsetInputs(cache.clips),
-            features.OffsetOutputs(offsets),
-            settings=dict(config["features"]),
-            offset_settings=dict(config["offsets"]),
+    for fset in feature_sets_of(config, list(config["experiments"])):
+        settings = feature_settings(config, fset)
+        Path(lay.feature_dir(fset)).mkdir(parents=True, exist_ok=True)
+        cache = stats.CacheInputs(Path(lay.features(fset)), Path(lay.clips(fset)))
+        clips = features.features(
+            features.FeatureInputs(Path(lay.manifest())),
+            features.FeatureOutputs(cache.features, cache.clips, Path(lay.skipped(fset))),
+            settings=settings,
+            cache_dir=lay.feature_cache(),
+            on_bad_file=d["on_bad_file"],
             threads=args.threads,
+            progress=_progress(),
+            strict=config["strict"],
+        )
+        stats.stats(cache, stats.StatsOutputs(Path(lay.stats(fset))), settings=settings)
+        offsets = _offsets_path(config, fset)
+        if offsets is not None:
+            features.offsets(
+                features.OffsetInputs(cache.clips),
+                features.OffsetOutputs(offsets),
+                settings=settings,
+                offset_settings=dict(config["offsets"]),
+                threads=args.threads,
+            )
+        print(
+            f"wrote {lay.features(fset)}: {len(clips)} clip(s); stats.json"
+            + (
+                f"; {offsets.name} ({config['offsets']['copies']} copies per clip)"
+                if offsets
+                else ""
+            )
         )
     w = stats.weight_table(
-        stats.WeightsInputs(cache.clips),
+        stats.WeightsInputs(Path(lay.clips(DEFAULT_SET))),
         stats.WeightsOutputs(Path(lay.weight_table())),
         beta=config["class_weights"]["effective_beta"],
         recommended=config["class_weights"]["recommended"],
     )
-    print(
-        f"wrote {lay.features()}: {len(clips)} clip(s); stats.json; class_weights.json "
-        f"(imbalance ratio {w['imbalance_ratio']:.1f})"
-        + (f"; {offsets.name} ({config['offsets']['copies']} copies per clip)" if offsets else "")
-    )
+    print(f"wrote {lay.weight_table()} (imbalance ratio {w['imbalance_ratio']:.1f})")
     return 0
 
 
-def _offsets_path(config: dict) -> Path | None:
-    """The offset copies' file when ``offsets.copies`` > 0, else ``None``."""
-    return Path(Layout(config["results"]).offsets()) if config["offsets"]["copies"] else None
+def _offsets_path(config: dict, fset: str) -> Path | None:
+    """Feature set ``fset``'s offset copies when ``offsets.copies`` > 0, else ``None``."""
+    return Path(Layout(config["results"]).offsets(fset)) if config["offsets"]["copies"] else None
 
 
 def _check_run(config: dict, args: argparse.Namespace) -> None:
@@ -221,12 +228,13 @@ def _train(args: argparse.Namespace) -> int:
     config = _locked_config(args)
     _check_run(config, args)
     lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
+    fset = feature_set_of(config, args.experiment)
     inputs = train.Inputs(
-        Path(lay.features()),
-        Path(lay.clips()),
-        Path(lay.stats()),
+        Path(lay.features(fset)),
+        Path(lay.clips(fset)),
+        Path(lay.stats(fset)),
         Path(lay.weight_table()),
-        offsets=_offsets_path(config),
+        offsets=_offsets_path(config, fset),
     )
     _need(
         inputs.features, inputs.clips, inputs.stats, inputs.weights, *filter(None, [inputs.offsets])
@@ -256,13 +264,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = _locked_config(args)
     _check_run(config, args)
     lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
+    fset = feature_set_of(config, args.experiment)
     inputs = evaluate.Inputs(
         model=Path(lay.model(*run)),
         history=Path(lay.history(*run)),
-        features=Path(lay.features()),
-        clips=Path(lay.clips()),
+        features=Path(lay.features(fset)),
+        clips=Path(lay.clips(fset)),
         weights=Path(lay.weight_table()),
-        offsets=_offsets_path(config),
+        offsets=_offsets_path(config, fset),
     )
     _need(inputs.model, inputs.history, inputs.features, *filter(None, [inputs.offsets]))
     outputs = evaluate.Outputs(

@@ -11,8 +11,9 @@ all name their files through :class:`Layout`, so a path is spelt once. Run-level
 The layout::
 
     data/       synthetic/{manifest.csv,audio/}, manifest.csv, dataset.json, class_weights.json
-    features/   features.npy, clips.csv, skipped.csv, stats.json, cache/ (per recording),
-                offsets.npy (offset copies of every clip)
+    features/   <set>/{features.npy, clips.csv, skipped.csv, stats.json, offsets.npy}
+                (one folder per feature set: default, and each of feature_sets; offsets.npy
+                holds the offset copies of every clip), cache/ (per recording, every set)
     train/      <run>/{model/,history.csv,summary.json}   checkpoints/<run>/ (resumable state)
     eval/       <run>/{metrics.json,per_class.csv,confusion.npy,test_scores.npz,*.png},
                 baselines/<name>/...   (baselines/<name>/model/ holds the fitted pipeline)
@@ -40,6 +41,8 @@ EVAL_FILE_NAMES = {
 
 #: The wildcards a run-level path is made of.
 EXP, MODEL, SEED = "{exp}", "{model}", "{seed}"
+#: The wildcard of a feature set's paths (``default`` or a name of ``feature_sets``).
+FSET = "{fset}"
 
 
 def run_name(exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
@@ -75,23 +78,27 @@ class Layout:
         """Every class-weight method's weights, keyed by species (``weight_table`` rule)."""
         return f"{self.root}/data/class_weights.json"
 
-    # features
-    def features(self) -> str:
-        return f"{self.root}/features/features.npy"
+    # features: one folder per feature set
+    def feature_dir(self, fset: str = FSET) -> str:
+        return f"{self.root}/features/{fset}"
 
-    def clips(self) -> str:
-        """The clip table: one row per row of :meth:`features` (:mod:`jaxaudio.data.clips`)."""
-        return f"{self.root}/features/clips.csv"
+    def features(self, fset: str = FSET) -> str:
+        return f"{self.feature_dir(fset)}/features.npy"
 
-    def offsets(self) -> str:
+    def clips(self, fset: str = FSET) -> str:
+        """The clip table: one row per row of :meth:`features` (:mod:`jaxaudio.data.clips`);
+        the same clips in every set (the keys that decide them are shared)."""
+        return f"{self.feature_dir(fset)}/clips.csv"
+
+    def offsets(self, fset: str = FSET) -> str:
         """Offset copies of every clip (:mod:`jaxaudio.features.offsets`), clip-major."""
-        return f"{self.root}/features/offsets.npy"
+        return f"{self.feature_dir(fset)}/offsets.npy"
 
-    def skipped(self) -> str:
-        return f"{self.root}/features/skipped.csv"
+    def skipped(self, fset: str = FSET) -> str:
+        return f"{self.feature_dir(fset)}/skipped.csv"
 
-    def stats(self) -> str:
-        return f"{self.root}/features/stats.json"
+    def stats(self, fset: str = FSET) -> str:
+        return f"{self.feature_dir(fset)}/stats.json"
 
     def feature_cache(self) -> str:
         """Per-recording features reused across reruns (not an output: never deleted)."""

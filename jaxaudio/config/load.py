@@ -33,12 +33,19 @@ import jsonschema
 import pandas as pd
 import yaml
 
-from jaxaudio.config.resolve import add_ladder_experiments, run_settings, run_value, setting_key
+from jaxaudio.config.resolve import (
+    add_ladder_experiments,
+    feature_set_of,
+    feature_settings,
+    run_settings,
+    run_value,
+    setting_key,
+)
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.data.files import audio_inputs
 from jaxaudio.data.manifest import ManifestError, check_manifest, resolve_manifest
 from jaxaudio.data.open_set import OpenSetError, OpenSetSettings
-from jaxaudio.features.config import FeatureConfig
+from jaxaudio.features.config import CLIP_KEYS, DEFAULT_SET, FeatureConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 # The workflow's defaults, which the CLI (like Snakemake) merges user config files on top of.
@@ -332,6 +339,7 @@ def _check_settings(
 ) -> None:
     """Schema, references between sections, paths, feature and model settings; with
     ``manifest_table`` also the manifest's structure (without it :func:`check_dataset` does that)."""
+    _check_feature_set_keys(config)  # before the schema, whose message would not say why
     validate_schema(config, schema_path)
     open_set = _check_open_set(config["evaluation"])
     _check_data_source(config["data"], manifest_table, open_set.species if open_set else [])
@@ -340,7 +348,8 @@ def _check_settings(
     _check_bundles(config)
     _check_predict(config)
     _check_compare(config)
-    _check_model_options(config, _check_features(config["features"]))
+    _check_model_options(config, _check_feature_sets(config))
+    _check_softmax_only(config)
 
 
 def _check_background(data: Mapping[str, Any]) -> None:
@@ -450,29 +459,60 @@ def _check_compare(config: Mapping[str, Any]) -> None:
             )
 
 
-def _check_features(features: Mapping[str, Any]) -> FeatureConfig:
-    """The feature settings, as ``FeatureConfig`` checks them."""
+def _check_features(features: Mapping[str, Any], key: str = "features") -> FeatureConfig:
+    """The feature settings, as ``FeatureConfig`` checks them; ``key`` names them in errors."""
     try:
         cfg = FeatureConfig.from_dict(dict(features))
         cfg.check()
     except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        msg = str(exc)
+        raise ConfigError(
+            msg.replace("features.", f"{key}.") if key != "features" else msg
+        ) from exc
     return cfg
 
 
-def _check_model_options(config: Mapping[str, Any], features: FeatureConfig) -> None:
-    """Every run's ViT fits its patches in the feature map and splits ``dim`` over its heads."""
-    n_frames, n_mfcc = features.n_frames, features.n_mfcc
+def _check_feature_set_keys(config: Mapping[str, Any]) -> None:
+    """No feature set changes a key that decides the clips (:data:`CLIP_KEYS`)."""
+    for name, overrides in (config.get("feature_sets") or {}).items():
+        clip_keys = [k for k in overrides or {} if k in CLIP_KEYS]
+        if clip_keys:
+            raise ConfigError(
+                f"config key feature_sets.{name}.{clip_keys[0]}: a feature set may not change "
+                f"{', '.join(CLIP_KEYS)} (they decide the clips, which every set shares); set "
+                "it in features"
+            )
+
+
+def _check_feature_sets(config: Mapping[str, Any]) -> dict[str, FeatureConfig]:
+    """Every feature set as ``FeatureConfig`` checks it (a set's error names
+    ``feature_sets.<name>``), and every experiment's ``features`` names one, by set name."""
+    checked = {DEFAULT_SET: _check_features(config["features"])}
+    for name in config.get("feature_sets") or {}:
+        checked[name] = _check_features(feature_settings(config, name), f"feature_sets.{name}")
+    for exp, e in config["experiments"].items():
+        if e.get("features", DEFAULT_SET) not in checked:
+            raise ConfigError(
+                f"config key experiments.{exp}.features: unknown feature set {e['features']!r}; "
+                f"declared: {sorted(checked)} (feature_sets)"
+            )
+    return checked
+
+
+def _check_model_options(config: Mapping[str, Any], feature_sets: dict[str, FeatureConfig]) -> None:
+    """Every run's ViT fits its patches in its feature map and splits ``dim`` over its heads."""
     for exp in config["run"]["experiments"]:
+        features = feature_sets[feature_set_of(config, exp)]
         for model in config["run"]["models"]:
             s = run_settings(config, exp, model)
             if s["arch"] != "vit":
                 continue
             pf, pt = s["model"].get("patch", VIT_DEFAULTS["patch"])
-            if pf > n_mfcc or pt > n_frames:
+            if pf > features.n_bins or pt > features.n_frames:
                 raise ConfigError(
                     f"config key models.{model}.options.patch: patch ({pf}, {pt}) is larger than the "
-                    f"feature map ({n_mfcc} coefficients x {n_frames} frames)"
+                    f"feature map of experiment {exp} ({features.n_bins} rows x "
+                    f"{features.n_frames} frames)"
                 )
             dim, heads = (
                 s["model"].get("dim", VIT_DEFAULTS["dim"]),
@@ -482,6 +522,24 @@ def _check_model_options(config: Mapping[str, Any], features: FeatureConfig) -> 
                 raise ConfigError(
                     f"config key models.{model}.options.dim: {dim} is not divisible by heads={heads}"
                 )
+
+
+#: Settings of the softmax objective only, and their off value.
+SOFTMAX_ONLY = {"sampler": "uniform", "focal_gamma": 0, "label_smoothing": 0}
+
+
+def _check_softmax_only(config: Mapping[str, Any]) -> None:
+    """No sigmoid run sets a loss or sampler that needs one class per clip."""
+    for exp in config["experiments"]:
+        for model in config["run"]["models"]:
+            if run_value(config, exp, model, "objective") != "sigmoid":
+                continue
+            for key, off in SOFTMAX_ONLY.items():
+                if run_value(config, exp, model, key) != off:
+                    raise ConfigError(
+                        f"config key {setting_key(config, exp, model, key)}: needs one class per "
+                        f"clip (training.objective: softmax); experiment {exp} is sigmoid"
+                    )
 
 
 def local_gpus() -> int:

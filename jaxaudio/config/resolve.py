@@ -24,6 +24,10 @@ key that set a value, for messages.
 A key no layer sets is left out of the dict, and training uses ``TrainSettings``' default
 for it (:func:`training_default`; :func:`run_value` gives a run's value either way).
 
+An experiment's features resolve here as well: ``experiments.<e>.features`` names an entry of
+``feature_sets`` (overrides of the ``features`` section, :func:`feature_settings`), or,
+absent, the ``features`` section itself (:data:`~jaxaudio.features.config.DEFAULT_SET`).
+
 The rollback ladder's experiments (``compare.ladder``) resolve here too: a rung the config
 does not declare is the candidate experiment with the rung's ``changes``
 (:func:`add_ladder_experiments`).
@@ -36,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any, Literal, get_args
 
+from jaxaudio.features.config import DEFAULT_SET
 from jaxaudio.training.settings import TrainSettings
 
 #: The keys an experiment may set for every model (``workflow/schemas/config.schema.yaml``'s
@@ -46,6 +51,9 @@ EXPERIMENT_TRAINING_KEYS = (
     "augment",
     "logit_adjust",
     "objective",
+    "sampler",
+    "focal_gamma",
+    "label_smoothing",
     "lr",
     "epochs",
     "batch_size",
@@ -109,6 +117,25 @@ def run_settings(
     s.update(override)
     s["seed"] = int(seed)
     return s
+
+
+def feature_set_of(config: Mapping[str, Any], experiment: str) -> str:
+    """The feature set experiment ``experiment`` trains on (``experiments.<e>.features``)."""
+    return config["experiments"][experiment].get("features") or DEFAULT_SET
+
+
+def feature_settings(config: Mapping[str, Any], name: str = DEFAULT_SET) -> dict[str, Any]:
+    """The ``features`` section with feature set ``name``'s overrides (``feature_sets.<name>``)."""
+    s = copy.deepcopy(dict(config["features"]))
+    if name != DEFAULT_SET:
+        s.update(copy.deepcopy(dict((config.get("feature_sets") or {})[name])))
+    return s
+
+
+def feature_sets_of(config: Mapping[str, Any], experiments: list[str]) -> list[str]:
+    """The feature sets ``experiments`` train on, the default set first (the baselines, the
+    class weights and the clip table read it whatever the experiments use)."""
+    return list(dict.fromkeys([DEFAULT_SET, *(feature_set_of(config, e) for e in experiments)]))
 
 
 def run_value(config: Mapping[str, Any], experiment: str, model: str, key: str) -> Any:

@@ -14,8 +14,19 @@ from jaxaudio.config.typed import FromDict
 
 Backend = Literal["jax", "librosa"]
 Crop = Literal["center", "start", "windows"]
+#: What one channel of a clip's features is: MFCCs (DCT of the log-mel), the log-mel itself, or
+#: PCEN of the mel energies (:mod:`jaxaudio.features.frontend`).
+Kind = Literal["mfcc", "logmel", "pcen"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 CROPS: tuple[str, ...] = get_args(Crop)
+KINDS: tuple[str, ...] = get_args(Kind)
+#: The keys that decide which clips a recording gives (decoding, cropping, windows): every
+#: feature set of one workflow shares them, so all sets have one clip table
+#: (``feature_sets`` may not change them; ``jaxaudio.config.feature_sets``).
+CLIP_KEYS = ("sample_rate", "clip_seconds", "crop", "window_hop_seconds")
+#: The feature set of the ``features`` section itself, what an experiment without a
+#: ``features:`` key trains on, and what the baselines and the class weights read.
+DEFAULT_SET = "default"
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,8 @@ class FeatureConfig(FromDict):
     sample_rate: int = 22050
     clip_seconds: float = 1.0
     crop: Crop = "center"
+    kind: Kind = "mfcc"
+    deltas: bool = True
     n_mfcc: int = 40
     n_mels: int = 128
     n_fft: int = 2048
@@ -32,6 +45,12 @@ class FeatureConfig(FromDict):
     delta_width: int = 9
     window_hop_seconds: float = 0.5
     backend: Backend = "jax"
+    # PCEN (kind: pcen), librosa.pcen's defaults; see frontend.pcen for the maths
+    pcen_time_constant: float = 0.4
+    pcen_gain: float = 0.98
+    pcen_bias: float = 2.0
+    pcen_power: float = 0.5
+    pcen_eps: float = 1e-6
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,8 +64,20 @@ class FeatureConfig(FromDict):
         return 1 + self.n_samples // self.hop_length
 
     @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels of a clip's stack, by name (statistics JSON and model.json key them):
+        the kind, then ``delta`` and ``delta2`` when ``deltas`` is on."""
+        return (self.kind, "delta", "delta2") if self.deltas else (self.kind,)
+
+    @property
+    def n_bins(self) -> int:
+        """Rows of one channel: ``n_mfcc`` coefficients for MFCC, ``n_mels`` bands otherwise."""
+        return self.n_mfcc if self.kind == "mfcc" else self.n_mels
+
+    @property
     def shape(self) -> tuple[int, int, int]:
-        return (3, self.n_mfcc, self.n_frames)
+        """``(channels, n_bins, n_frames)`` of one clip's features."""
+        return (len(self.channels), self.n_bins, self.n_frames)
 
     @property
     def mel_band(self) -> tuple[float, float]:
@@ -59,7 +90,7 @@ class FeatureConfig(FromDict):
         """Reject settings librosa would fail on later, with the key at fault."""
         if self.delta_width < 3 or self.delta_width % 2 == 0:
             raise ValueError(f"features.delta_width must be odd and >= 3, got {self.delta_width}")
-        if self.n_frames < self.delta_width:
+        if self.deltas and self.n_frames < self.delta_width:
             raise ValueError(
                 f"features.clip_seconds={self.clip_seconds} gives {self.n_frames} frames at hop "
                 f"{self.hop_length}, fewer than features.delta_width={self.delta_width} that the "
@@ -71,9 +102,18 @@ class FeatureConfig(FromDict):
             raise ValueError(
                 f"features.window_hop_seconds must be > 0, got {self.window_hop_seconds}"
             )
+        if self.kind not in KINDS:
+            raise ValueError(f"features.kind must be one of {KINDS}, got {self.kind!r}")
+        if not isinstance(self.deltas, bool):
+            raise ValueError(f"features.deltas must be true or false, got {self.deltas!r}")
+        for key in ("pcen_time_constant", "pcen_gain", "pcen_bias", "pcen_power", "pcen_eps"):
+            if getattr(self, key) <= 0 and key != "pcen_bias":
+                raise ValueError(f"features.{key} must be > 0, got {getattr(self, key)}")
+        if self.pcen_bias < 0:
+            raise ValueError(f"features.pcen_bias must be >= 0, got {self.pcen_bias}")
         if self.backend not in BACKENDS:
             raise ValueError(f"features.backend must be one of {BACKENDS}, got {self.backend!r}")
-        if self.n_mfcc > self.n_mels:
+        if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
             raise ValueError(
                 f"features.n_mfcc ({self.n_mfcc}) exceeds features.n_mels ({self.n_mels})"
             )

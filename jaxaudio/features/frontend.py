@@ -1,8 +1,8 @@
-"""JAX feature frontend: librosa's MFCC + Δ + Δ² (and log-mel), batched and jitted.
+"""JAX feature frontend: librosa's MFCC, log-mel or PCEN (+ Δ + Δ²), batched and jitted.
 
 Why
 ---
-:func:`jaxaudio.features.cache.mfcc_stack` is the reference: librosa on one clip at a time, in
+:func:`jaxaudio.features.reference.reference_stack` is the reference: librosa on one clip at a time, in
 NumPy, on the host. This module computes the same numbers for a whole batch ``(B, n)`` as
 one compiled XLA program (the idea of Perch's frontend: STFT -> mel -> log as array ops), so
 features can be computed on the accelerator next to the model — on the fly for augmented
@@ -55,7 +55,27 @@ The maths, per clip ``y`` of ``n`` samples (compute in float32)
    :class:`ValueError` naming ``features.delta_width`` and the frame count at trace time
    (``FeatureConfig.check`` already rejects such settings when the config is read).
 
-Output: ``(B, 3, n_mfcc, T)`` = stack(MFCC, Δ, Δ²), float32, like ``mfcc_stack`` per clip.
+Output: ``(B, 3, n_mfcc, T)`` = stack(MFCC, Δ, Δ²), float32, like ``reference_stack`` per clip.
+
+Other kinds (``features.kind``) and ``features.deltas``
+--------------------------------------------------------
+* ``logmel``: step 5's ``S``, ``(B, 1, n_mels, T)``.
+* ``pcen`` (per-channel energy normalisation, Wang et al. 2017; what ``librosa.pcen`` computes,
+  the frontend Lostanlen et al. 2019 recommend for bioacoustics: it removes stationary
+  background per band and keeps onsets, where a log-mel keeps the noise floor). On the mel
+  *magnitude* ``E = W_mel @ |X|`` scaled by ``2**31`` (``librosa.pcen``'s documented use: its
+  defaults are set for int32-range input), with ``T_f = time_constant · sr / hop`` frames::
+
+      b    = (√(1 + 4 T_f²) − 1) / (2 T_f²)             (librosa's default smoothing)
+      M[t] = (1 − b) M[t−1] + b E[t],  M[−1] = E[0]      (an EMA per band)
+      PCEN = bias^p · expm1(p · log1p(E · exp(−gain (log eps + log1p(M/eps))) / bias))
+
+  ``M[−1] = E[0]`` is ``librosa.pcen(..., zi=lfilter_zi · E[:, :1])``: the smoother starts at
+  the window's first frame, not at 1 (librosa's default state, which after the ``2**31``
+  scaling means starting from silence and blows up the first ~``T_f`` frames of every
+  window). The EMA is linear in ``E`` along time, so it is one ``(T, T)`` matrix
+  (:func:`pcen_smoother`), applied as a matmul like the Δ operators.
+* ``deltas: true`` stacks Δ and Δ² of whichever kind (step 7), ``false`` keeps one channel.
 
 Matmuls use ``precision=HIGHEST`` so an accelerator does not drop to TF32/bf16 passes.
 Every contraction keeps the batch as a batch dimension of the matmul, so a clip's features
@@ -87,7 +107,7 @@ import scipy.fft
 import scipy.signal
 
 from jaxaudio.features.config import FeatureConfig
-from jaxaudio.features.reference import mfcc_stack
+from jaxaudio.features.reference import PCEN_SCALE, pcen_smoothing, reference_stack
 from jaxaudio.runtime.batching import batched_apply
 
 #: Clips per frontend call: one compiled shape; the last batch is zero-padded.
@@ -102,12 +122,14 @@ __all__ = [
     "dct_matrix",
     "delta",
     "hann_window",
+    "featuriser",
     "in_chunks",
-    "make_logmel_frontend",
-    "make_mfcc_frontend",
+    "make_frontend",
     "mel_blocks",
     "mel_matrix",
     "n_frames",
+    "pcen",
+    "pcen_smoother",
     "power_to_db",
     "savgol_matrix",
     "stft_power",
@@ -195,6 +217,23 @@ def savgol_matrix(n_time: int, width: int, order: int) -> np.ndarray:
     return d
 
 
+@functools.lru_cache(maxsize=64)
+def pcen_smoother(n_time: int, b: float) -> np.ndarray:
+    """``(T, T)`` matrix ``A`` with ``E @ A.T`` = the EMA ``M`` of PCEN, started at ``E[0]``.
+
+    ``M[t] = Σ_{j≤t} b (1−b)^{t−j} E[j] + (1−b)^{t+1} E[0]`` (unrolling the recursion of the
+    module docstring), so ``A[t, j] = b (1−b)^{t−j}`` for ``j ≤ t``, plus ``(1−b)^{t+1}`` in
+    column 0.
+    """
+    t = np.arange(n_time)
+    lag = t[:, None] - t[None, :]
+    a = np.where(lag >= 0, b * (1.0 - b) ** np.maximum(lag, 0), 0.0)
+    a[:, 0] += (1.0 - b) ** (t + 1)
+    a = a.astype(np.float32)
+    a.setflags(write=False)
+    return a
+
+
 # --------------------------------------------------------------------------- steps
 
 
@@ -240,33 +279,81 @@ def power_to_db(
 def delta(x: jnp.ndarray, width: int = 9, order: int = 1) -> jnp.ndarray:
     """``librosa.feature.delta(x, width=width, order=order, mode="interp")`` along the last axis."""
     d = jnp.asarray(savgol_matrix(int(x.shape[-1]), int(width), int(order)).T, jnp.float32)
-    # x @ D.T with the leading axes as batch dimensions of the matmul (see make_mfcc_frontend)
+    # x @ D.T with the leading axes as batch dimensions of the matmul (see _channel_fn)
     return jnp.matmul(x, jnp.broadcast_to(d, (*x.shape[:-2], *d.shape)), precision=_HI)
+
+
+def pcen(e: jnp.ndarray, cfg: FeatureConfig) -> jnp.ndarray:
+    """PCEN of mel magnitudes ``e`` ``(B, n_mels, T)`` (already scaled by ``PCEN_SCALE``),
+    along the last axis, with ``cfg``'s ``pcen_*`` settings (module docstring)."""
+    b = pcen_smoothing(cfg)
+    a = jnp.asarray(pcen_smoother(int(e.shape[-1]), b).T, jnp.float32)
+    m = jnp.matmul(e, jnp.broadcast_to(a, (*e.shape[:-2], *a.shape)), precision=_HI)
+    gain, bias, power, eps = cfg.pcen_gain, cfg.pcen_bias, cfg.pcen_power, cfg.pcen_eps
+    log_smooth = -gain * (np.log(eps) + jnp.log1p(m / eps))
+    if bias == 0:
+        return jnp.exp(power * (jnp.log(e) + log_smooth))
+    return (bias**power) * jnp.expm1(power * jnp.log1p(e * jnp.exp(log_smooth) / bias))
 
 
 # --------------------------------------------------------------------------- frontends
 
 
-def _log_mel_fn(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
+def _mel_fn(cfg: FeatureConfig, magnitude: bool) -> Callable[[jnp.ndarray], jnp.ndarray]:
+    """``(B, n) -> (B, n_mels, T)``: the mel filterbank on ``|X|²`` (or on ``|X|``)."""
     window = hann_window(cfg.n_fft)
     blocks = [
         (jnp.asarray(w), lo, hi)
         for w, lo, hi in mel_blocks(mel_matrix(cfg.sample_rate, cfg.n_fft, cfg.n_mels))
     ]
 
-    def log_mel(y: jnp.ndarray) -> jnp.ndarray:  # (B, n) -> (B, n_mels, T) dB
+    def mel(y: jnp.ndarray) -> jnp.ndarray:
         p = stft_power(y, cfg.n_fft, cfg.hop_length, window)
-        # the banded mel product, block by block (batch dim: see make_mfcc_frontend)
-        m = jnp.concatenate(
+        if magnitude:
+            p = jnp.sqrt(p)
+        # the banded mel product, block by block (batch dim: see _stack_fn)
+        return jnp.concatenate(
             [
                 jnp.matmul(jnp.broadcast_to(w, (p.shape[0], *w.shape)), p[:, lo:hi], precision=_HI)
                 for w, lo, hi in blocks
             ],
             axis=1,
         )
-        return power_to_db(m)
 
-    return log_mel
+    return mel
+
+
+def _channel_fn(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
+    """``(B, n) -> (B, n_bins, T)``: the first channel of ``cfg.kind`` (module docstring)."""
+    if cfg.kind == "pcen":
+        mel = _mel_fn(cfg, magnitude=True)
+        return lambda y: pcen(mel(y) * PCEN_SCALE, cfg)
+    mel = _mel_fn(cfg, magnitude=False)
+    if cfg.kind == "logmel":
+        return lambda y: power_to_db(mel(y))
+    dct = jnp.asarray(dct_matrix(cfg.n_mels, cfg.n_mfcc))
+
+    def mfcc(y: jnp.ndarray) -> jnp.ndarray:
+        s = power_to_db(mel(y))
+        # DCT as a matmul with an explicit batch dimension: XLA then runs the same kernel per
+        # clip, so a clip's features do not depend on the batch it came in (bit-identical on
+        # CPU); a plain einsum folds batch into the free dimensions and rounds differently.
+        return jnp.matmul(jnp.broadcast_to(dct, (s.shape[0], *dct.shape)), s, precision=_HI)
+
+    return mfcc
+
+
+def _stack_fn(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
+    """``(B, n) -> (B, C, n_bins, T)``: the channel, and its Δ, Δ² when ``cfg.deltas``."""
+    first, width = _channel_fn(cfg), cfg.delta_width
+
+    def stack(y: jnp.ndarray) -> jnp.ndarray:
+        c = first(y)
+        if not cfg.deltas:
+            return c[:, None]
+        return jnp.stack([c, delta(c, width, 1), delta(c, width, 2)], axis=1)
+
+    return stack
 
 
 def in_chunks(
@@ -299,59 +386,32 @@ def in_chunks(
     return run
 
 
-def make_logmel_frontend(
+def make_frontend(
     cfg: FeatureConfig, clips_per_step: int | None | str = "auto"
 ) -> Callable[[jnp.ndarray], jnp.ndarray]:
-    """Jitted ``(B, n_samples) -> (B, 1, n_mels, T)`` float32 log-mel dB (per-clip ``top_db=80``).
+    """Jitted ``(B, n_samples) -> (B, *cfg.shape)`` float32: ``reference_stack`` per clip.
 
-    Equals ``librosa.power_to_db(librosa.feature.melspectrogram(y=clip, sr, n_fft, hop_length,
-    n_mels), top_db=80)`` for each clip. ``clips_per_step``: see :func:`in_chunks`.
-    """
-    log_mel = in_chunks(_log_mel_fn(cfg), clips_per_step)
-
-    @jax.jit
-    def frontend(y: jnp.ndarray) -> jnp.ndarray:
-        return log_mel(y)[:, None]
-
-    return frontend
-
-
-def make_mfcc_frontend(
-    cfg: FeatureConfig, clips_per_step: int | None | str = "auto"
-) -> Callable[[jnp.ndarray], jnp.ndarray]:
-    """Jitted ``(B, n_samples) -> (B, 3, n_mfcc, T)`` float32 MFCC, Δ, Δ² — ``mfcc_stack`` per clip.
-
-    Settings are validated here (``delta_width`` odd ≥ 3, ``n_mfcc ≤ n_mels``); a clip with
-    fewer than ``delta_width`` frames raises :class:`ValueError` when the function is
-    traced for that length. ``clips_per_step``: see :func:`in_chunks`.
+    ``cfg.kind`` picks the channel (MFCC, log-mel dB with per-clip ``top_db=80``, or PCEN),
+    ``cfg.deltas`` whether Δ and Δ² follow it. Settings are validated here (``delta_width``
+    odd ≥ 3, ``n_mfcc ≤ n_mels``); a clip with fewer than ``delta_width`` frames raises
+    :class:`ValueError` when the function is traced for that length. ``clips_per_step``:
+    see :func:`in_chunks`.
     """
     _check_delta_frames(cfg.delta_width, cfg.delta_width)  # width itself: odd and >= 3
-    if cfg.n_mfcc > cfg.n_mels:
+    if cfg.kind == "mfcc" and cfg.n_mfcc > cfg.n_mels:
         raise ValueError(f"features.n_mfcc ({cfg.n_mfcc}) exceeds features.n_mels ({cfg.n_mels})")
-    log_mel = _log_mel_fn(cfg)
-    dct = jnp.asarray(dct_matrix(cfg.n_mels, cfg.n_mfcc))
-    width = cfg.delta_width
-
-    def mfcc(y: jnp.ndarray) -> jnp.ndarray:
-        s = log_mel(y)
-        # DCT as a matmul with an explicit batch dimension: XLA then runs the same kernel per
-        # clip, so a clip's features do not depend on the batch it came in (bit-identical on
-        # CPU); a plain einsum folds batch into the free dimensions and rounds differently.
-        c = jnp.matmul(jnp.broadcast_to(dct, (s.shape[0], *dct.shape)), s, precision=_HI)
-        return jnp.stack([c, delta(c, width, 1), delta(c, width, 2)], axis=1)
-
-    return jax.jit(in_chunks(mfcc, clips_per_step))
+    return jax.jit(in_chunks(_stack_fn(cfg), clips_per_step))
 
 
 def featuriser(cfg: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
-    """``(K, n_samples) -> (K, 3, n_mfcc, T)`` float32 with the configured backend."""
+    """``(K, n_samples) -> (K, *cfg.shape)`` float32 with the configured backend."""
     if cfg.backend == "librosa":
         return lambda clips: (
-            np.stack([mfcc_stack(c, cfg) for c in clips])
+            np.stack([reference_stack(c, cfg) for c in clips])
             if len(clips)
             else np.zeros((0, *cfg.shape), np.float32)
         )
-    frontend = make_mfcc_frontend(cfg)
+    frontend = make_frontend(cfg)
     return lambda clips: (
         batched_apply(frontend, clips, FRONTEND_BATCH)
         if len(clips)

@@ -1,6 +1,7 @@
 """Normalisation statistics from the training split only: per channel and per coefficient.
 
-The feature cache is ``(N, 3, F, T)`` (channels MFCC, Δ, Δ²). For each channel ``k`` the
+The feature cache is ``(N, C, F, T)`` (channels named by ``FeatureConfig.channels``: MFCC, Δ,
+Δ² by default; ``F`` coefficients or mel bands). For each channel ``k`` the
 statistics are taken over every training clip, coefficient and frame:
 
     mean_k = E[x[:, k]],   std_k = sqrt(E[(x[:, k] - mean_k)^2])
@@ -59,6 +60,7 @@ def channel_stats(
     return {
         "split": "train",
         "n_clips": int(idx.size),
+        "channel_order": list(channels),  # the cache's channel axis, by name
         "channels": {
             name: {"mean": float(m), "std": float(s)} for name, m, s in zip(channels, mean_k, std_k)
         },
@@ -91,21 +93,28 @@ def norm_mode(normalise: bool | str) -> str:
 
 
 def stats_arrays(
-    stats: dict[str, Any], mode: str = "channel", channels: Sequence[str] = CHANNELS
+    stats: dict[str, Any], mode: str = "channel", channels: Sequence[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(mean, std)`` float32 in ``channels`` order, looked up by name, shaped to broadcast
+    """``(mean, std)`` float32 in ``channels`` order (``None``: the statistics' own
+    ``channel_order``, the cache's), looked up by name, shaped to broadcast
     against one ``(C, F, T)`` stack: ``(C, 1, 1)`` for ``mode="channel"``, ``(C, F, 1)`` for
     ``"coefficient"``.
 
     A channel (coefficient) with zero spread gets std 1 so normalising never divides by 0.
     """
     key = {"channel": "channels", "coefficient": "coefficients"}[mode]
+    channels = stats_channels(stats) if channels is None else channels
     missing = [c for c in channels if c not in stats.get(key, {})]
     if missing:
         raise ValueError(f"normalisation statistics lack {key} {missing}")
     mean = np.asarray([stats[key][c]["mean"] for c in channels], dtype=np.float32)
     std = np.asarray([stats[key][c]["std"] for c in channels], dtype=np.float32)
     return broadcastable(mean), broadcastable(np.where(std > 0, std, 1.0))
+
+
+def stats_channels(stats: dict[str, Any]) -> list[str]:
+    """The channels of the cache the statistics were taken on, in its order."""
+    return list(stats.get("channel_order", CHANNELS))
 
 
 def broadcastable(a: np.ndarray | list) -> np.ndarray:

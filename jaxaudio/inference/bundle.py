@@ -97,10 +97,7 @@ def write_bundle(
     meta = json.loads((model_dir / "model.json").read_text())
     metrics = json.loads(Path(metrics_json).read_text())
     cfg = FeatureConfig.from_dict(feature_settings)
-    if tuple(meta["input_shape"]) != cfg.shape:
-        raise BundleError(
-            f"{model_dir}: model input {tuple(meta['input_shape'])} does not match the feature settings {cfg.shape}"
-        )
+    _check_features_match(model_dir, meta, cfg)
     th = metrics.get("thresholds") or {
         "per_species": {s: 0.5 for s in meta["species"]},
         "global": 0.5,
@@ -142,14 +139,15 @@ def write_best_bundle(
     model_dirs: list[str | Path],
     metrics: list[str | Path],
     comparison_json: str | Path,
-    feature_settings: dict[str, Any],
+    feature_settings: Mapping[str, dict[str, Any]],
     out_dir: str | Path,
 ) -> dict[str, Any]:
     """Workflow step: the bundle of the comparison's recommended configuration, first seed.
 
     The comparison chooses it on validation only (the best mean validation macro-F1 over
     seeds, :func:`jaxaudio.evaluation.compare.recommend`); ``runs`` (``experiment, model, seed``),
-    ``model_dirs`` and ``metrics`` are parallel lists holding that run. The bundle's
+    ``model_dirs`` and ``metrics`` are parallel lists holding that run; ``feature_settings``
+    maps each experiment to the settings of its feature set. The bundle's
     ``source`` names the run, the rule and every configuration's validation score.
     """
     rec = json.loads(Path(comparison_json).read_text())["recommended"]
@@ -172,7 +170,9 @@ def write_best_bundle(
         "mean_val_macro_f1": rec["mean_val_macro_f1"],
         "val_macro_f1": rec["candidates"],
     }
-    write_bundle(model_dirs[i], metrics[i], feature_settings, out_dir, source=source)
+    write_bundle(
+        model_dirs[i], metrics[i], dict(feature_settings[rec["experiment"]]), out_dir, source=source
+    )
     return source
 
 
@@ -212,6 +212,22 @@ def _read_model(path: Path) -> tuple[Any, dict[str, Any]]:
         ) from exc
 
 
+def _check_features_match(path: Path, meta: Mapping[str, Any], cfg: FeatureConfig) -> None:
+    """The model was trained on features made as ``cfg`` makes them: the same input shape and
+    the same channels by name (a log-mel and a PCEN model have the same shape)."""
+    if tuple(meta["input_shape"]) != cfg.shape:
+        raise BundleError(
+            f"{path}: model input {tuple(meta['input_shape'])} does not match the features "
+            f"{cfg.shape} of the settings given"
+        )
+    channels = meta.get("channels")
+    if channels is not None and tuple(channels) != cfg.channels:
+        raise BundleError(
+            f"{path}: the model was trained on channels {channels}, the feature settings make "
+            f"{list(cfg.channels)} (features.kind / features.deltas)"
+        )
+
+
 def _check_agreement(
     path: Path, info: Mapping[str, Any], meta: Mapping[str, Any], cfg: FeatureConfig
 ) -> None:
@@ -223,10 +239,7 @@ def _check_agreement(
         )
     if meta.get("objective", "softmax") != info.get("objective", "softmax"):
         raise BundleError(f"{path}: bundle.json and model/model.json name different objectives")
-    if tuple(meta["input_shape"]) != cfg.shape:
-        raise BundleError(
-            f"{path}: model input {tuple(meta['input_shape'])} does not match the bundle's features {cfg.shape}"
-        )
+    _check_features_match(path, meta, cfg)
     per = info["thresholds"].get("per_species", {})
     lacking = [s for s in species if s not in per]
     if lacking:

@@ -42,14 +42,15 @@ def bundle_best(
     inputs: BestInputs,
     outputs: Outputs,
     runs: Sequence[Mapping[str, Any]],
-    features: Mapping[str, Any],
+    features: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """The bundle of the configuration the comparison recommends (first seed)."""
+    """The bundle of the configuration the comparison recommends (first seed); ``features``:
+    each experiment's feature settings."""
     return write_best_bundle(
         list(runs),
         list(inputs.models),
         list(inputs.metrics),
         inputs.comparison,
-        dict(features),
+        {e: dict(f) for e, f in features.items()},
         outputs.bundle,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jaxaudio.data.clips import ClipTable
+from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.stats import channel_stats, save_stats
 from jaxaudio.training.weights import compute_class_weights, save_class_weights
 
@@ -24,10 +25,14 @@ class StatsOutputs:
     stats: Path
 
 
-def stats(inputs: CacheInputs, outputs: StatsOutputs) -> dict[str, Any]:
-    """Training-split channel statistics of the feature cache."""
+def stats(
+    inputs: CacheInputs, outputs: StatsOutputs, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Training-split channel statistics of the feature cache made with ``settings`` (the
+    feature set's: they name the channels; ``None``: the defaults)."""
     table = ClipTable.read(inputs.clips)
-    result = channel_stats(table.features(inputs.features), table.rows("train"))
+    channels = FeatureConfig.from_dict(dict(settings or {})).channels
+    result = channel_stats(table.features(inputs.features), table.rows("train"), channels)
     save_stats(result, outputs.stats)
     return result
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from jaxaudio.data.clips import ClipTable
 from jaxaudio.features.offsets import copy_rows
-from jaxaudio.features.stats import CHANNELS, norm_mode, stats_arrays
+from jaxaudio.features.stats import norm_mode, stats_arrays, stats_channels
 from jaxaudio.features.streaming import ClipViews, NpyRows
 from jaxaudio.inference.model_store import save_model
 from jaxaudio.runtime.step_cache import file_digest
@@ -95,7 +95,11 @@ def train_data(inputs: Inputs, s: TrainSettings, table: ClipTable) -> TrainData:
 
 
 def model_meta(
-    s: TrainSettings, data: TrainData, table: ClipTable, summary: dict[str, Any]
+    s: TrainSettings,
+    data: TrainData,
+    table: ClipTable,
+    summary: dict[str, Any],
+    channels: list[str],
 ) -> dict[str, Any]:
     """``model.json``: what inference needs to rebuild and feed the model, and how it was trained."""
     mode = norm_mode(s.normalise)
@@ -107,7 +111,7 @@ def model_meta(
         "objective": s.objective,
         # the reserved last output, or None (always None with sigmoid: no background output)
         "background": table.background_label if s.objective == "softmax" else None,
-        "channels": list(CHANNELS),
+        "channels": channels,  # the feature cache's, by name (its stats.json)
         "normalisation": {"mode": mode, "mean": data.mean.tolist(), "std": data.std.tolist()}
         if data.mean is not None
         else None,
@@ -139,7 +143,8 @@ def run(
             file_digest(f) for f in (inputs.features, inputs.clips, inputs.offsets) if f
         ),
     )
-    save_model(result.model, outputs.model, model_meta(s, data, table, result.summary))
+    channels = stats_channels(json.loads(inputs.stats.read_text()))
+    save_model(result.model, outputs.model, model_meta(s, data, table, result.summary, channels))
     result.history.to_csv(outputs.history, index=False)
     outputs.summary.write_text(json.dumps(result.summary, indent=2) + "\n")
     return result

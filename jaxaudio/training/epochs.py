@@ -4,7 +4,9 @@ An epoch over ``n`` training clips in batches of ``B`` has ``S = ceil(n / B)`` s
 (:func:`epoch_layout`). Its plan (:func:`epoch_plan`) is drawn on the device:
 
 * the permutation ``π = permutation(fold_in(k_π, e), n)``, ``k_π`` a key stream apart from
-  the step keys (:data:`PERMUTATION_STREAM`);
+  the step keys (:data:`PERMUTATION_STREAM`); or, with a class-aware sampler
+  (:mod:`jaxaudio.training.sampling`), ``n`` clips drawn with replacement from the same key
+  with the sampler's probabilities;
 * the last batch is completed with the first ``S·B − n`` entries of ``π`` (real clips, so
   BatchNorm sees real data) whose loss mask is 0, so every clip counts exactly once and no
   second shape compiles;
@@ -88,8 +90,12 @@ def _plan(
     n: int,
     batch: int,
     views: int = 1,
+    probs: jax.Array | None = None,
 ) -> StepPlan:
     """The epoch's steps: batch rows ``(S, B)``, step keys ``(S,)`` and loss masks ``(S, B)``.
+
+    ``probs`` ``(n,)``: the clips are ``n`` draws with replacement, clip ``i`` with probability
+    ``probs[i]`` (:func:`jaxaudio.training.sampling.clip_probabilities`); ``None``: a permutation.
 
     With ``views > 1`` the split holds ``views`` rows per clip, clip-major (row ``i·V + v`` is
     view ``v`` of clip ``i``: the aligned clip, then its offset copies,
@@ -97,7 +103,10 @@ def _plan(
     in view ``v_j ~ U{0, …, V − 1}`` drawn from ``fold_in(perm_key, 1)``."""
     steps = -(-n // batch)
     pad = steps * batch - n
-    perm = jax.random.permutation(perm_key, n).astype(jnp.int32)
+    if probs is None:
+        perm = jax.random.permutation(perm_key, n).astype(jnp.int32)
+    else:
+        perm = jax.random.choice(perm_key, n, (n,), replace=True, p=probs).astype(jnp.int32)
     if views > 1:
         view = jax.random.randint(jax.random.fold_in(perm_key, 1), (n,), 0, views, jnp.int32)
         perm = perm * views + view
@@ -123,28 +132,31 @@ def epoch_program(
     batch: int,
     config: StepConfig,
     views: int = 1,
+    probs: jax.Array | None = None,
 ) -> tuple[TrainState, jax.Array]:
     """The compiled program of one scanned epoch (what :func:`scan_epoch` runs; ``perm_key`` is
-    the epoch's ``fold_in(k_π, e)``; ``views`` rows per clip). Public so the benchmarks can
-    lower it (FLOPs, HLO)."""
+    the epoch's ``fold_in(k_π, e)``; ``views`` rows per clip; ``probs`` the sampler's draw
+    probabilities or ``None``). Public so the benchmarks can lower it (FLOPs, HLO)."""
 
     def body(st: TrainState, step: StepPlan) -> tuple[TrainState, jax.Array]:
         return gather_update(st, x_all, y_all, step, consts, config)
 
     n = x_all.shape[0] // views
-    return jax.lax.scan(body, state, _plan(perm_key, base_key, epoch, n, batch, views))
+    return jax.lax.scan(body, state, _plan(perm_key, base_key, epoch, n, batch, views, probs))
 
 
 class EpochSpec(NamedTuple):
     """What every epoch of a run shares: the step constants, the key streams, the batch size,
     the static step configuration and the rows per clip of the split (``views``: 1, or 1 +
-    the offset copies, :func:`_plan`)."""
+    the offset copies, :func:`_plan`) and the sampler's per-clip draw probabilities
+    (``None``: every clip once, in a permutation)."""
 
     consts: StepConstants
     keys: EpochKeys
     batch: int
     config: StepConfig
     views: int = 1
+    probs: jax.Array | None = None
 
     def plan(self, epoch: int, rows: int) -> StepPlan:
         """Epoch ``epoch``'s plan over a split of ``rows`` rows, compiled (for the epochs run
@@ -156,6 +168,7 @@ class EpochSpec(NamedTuple):
             n=rows // self.views,
             batch=self.batch,
             views=self.views,
+            probs=self.probs,
         )
 
 
@@ -174,6 +187,7 @@ def scan_epoch(
         batch=spec.batch,
         config=spec.config,
         views=spec.views,
+        probs=spec.probs,
     )
 
 

@@ -57,6 +57,7 @@ from jaxaudio.training.epochs import (
 from jaxaudio.training.losses import binary_logit_adjustment, logit_adjustment
 from jaxaudio.training.optim import make_optimizer
 from jaxaudio.training.parallel import batch_sharding, data_parallel_mesh, replicated
+from jaxaudio.training.sampling import clip_probabilities
 from jaxaudio.training.settings import TrainSettings
 from jaxaudio.training.state import TrainState, n_params, write_back
 from jaxaudio.training.steps import StepConfig, StepConstants
@@ -185,6 +186,19 @@ def step_constants(s: TrainSettings, data: TrainData) -> StepConstants:
     )
 
 
+def _sampling(s: TrainSettings, data: TrainData) -> jax.Array | None:
+    """The sampler's draw probability of each training clip (one label per clip: its views
+    share it), on the device; ``None`` for ``uniform``."""
+    if s.sampler != "uniform" and s.objective == "sigmoid":
+        raise ValueError(
+            f"training.sampler: {s.sampler} needs one class per clip; training.objective: "
+            "sigmoid (multi-label) takes the uniform sampler only"
+        )
+    labels = np.asarray(data.y_train)[:: data.views]
+    p = clip_probabilities(labels, s.sampler)
+    return None if p is None else jnp.asarray(p)
+
+
 def _weights(data: TrainData) -> np.ndarray:
     if data.weight_vector is None:
         return np.ones(data.n_classes, np.float32)
@@ -243,7 +257,12 @@ def prepare(s: TrainSettings, data: TrainData) -> tuple[Run, TrainState]:
     mesh = data_parallel_mesh(batch) if s.data_parallel else None
     stream = _streams(s, data.x_train)
     config = StepConfig(
-        AugmentSettings.from_dict(s.augment), s.compute_dtype, batch_sharding(mesh), s.objective
+        AugmentSettings.from_dict(s.augment),
+        s.compute_dtype,
+        batch_sharding(mesh),
+        s.objective,
+        label_smoothing=s.label_smoothing,
+        focal_gamma=s.focal_gamma,
     )
     state = TrainState.create(model, tx)
     if mesh is not None:
@@ -260,7 +279,12 @@ def prepare(s: TrainSettings, data: TrainData) -> tuple[Run, TrainState]:
         n_params=n_params(state),
         schedule=schedule,
         spec=EpochSpec(
-            consts=consts, keys=run_keys(s.seed), batch=batch, config=config, views=data.views
+            consts=consts,
+            keys=run_keys(s.seed),
+            batch=batch,
+            config=config,
+            views=data.views,
+            probs=_sampling(s, data),
         ),
         weights=_weights(data),
         runner=epoch_runner("stream" if stream else "scan"),

@@ -16,6 +16,13 @@ priors of the training split) and predicting with the plain logits makes the los
 Fisher-consistent for the *balanced* error, i.e. it stops the model from buying accuracy on
 common species with the rare ones. It composes with the class weights above.
 
+:func:`weighted_soft_cross_entropy` is the softmax training loss: the same weighted mean
+on target distributions (mixup), with label smoothing (PyTorch ``label_smoothing``
+semantics) and the focal loss of Lin et al. (2017) as options. Balanced softmax (Ren et al.
+2020, training on ``logits + log n_c``) is the logit adjustment with ``τ = 1``: the offsets
+differ by the constant ``log n``, which a softmax ignores, so it is ``logit_adjust: 1.0``,
+not a loss of its own.
+
 The sigmoid (multi-label) counterparts — :func:`weighted_binary_cross_entropy`,
 :func:`binary_logit_adjustment` and :func:`mix_targets` — treat each species as its own
 yes/no question, so a clip may hold several species (or none). Their reduction follows
@@ -52,6 +59,61 @@ def weighted_cross_entropy(
     return jnp.sum(w * per_sample) / jnp.sum(w)
 
 
+def weighted_soft_cross_entropy(
+    logits: jnp.ndarray,
+    targets: jnp.ndarray,
+    class_weights: jnp.ndarray | None = None,
+    mask: jnp.ndarray | None = None,
+    label_smoothing: float = 0.0,
+    focal_gamma: float = 0.0,
+) -> jnp.ndarray:
+    """The training loss of the softmax objective: class-weighted cross-entropy on target
+    distributions, with label smoothing and the focal modulation as options.
+
+    With ``p = softmax(z)``, ``q_i`` the target distribution of clip i (one-hot, or the mixup
+    mix ``λ e_a + (1 − λ) e_b``), ``w`` the class weights, ``m`` the mask, ``ε`` the label
+    smoothing and ``γ`` the focal exponent::
+
+        ℓ_ic  = (1 − p_ic)^γ · (−log p_ic)                  (focal loss, Lin et al. 2017)
+        q̃_i   = (1 − ε) q_i + ε / C                          (label smoothing)
+        loss  = Σ_i m_i Σ_c q̃_ic w_c ℓ_ic  /  Σ_i m_i Σ_c q_ic w_c
+
+    * ``ε = γ = 0``, one-hot ``q``: PyTorch ``CrossEntropyLoss(weight=w)``, the weighted mean
+      of :func:`weighted_cross_entropy`; mixup ``q``: its mixup form (each label's term and
+      weight carry its mass).
+    * ``ε > 0``: PyTorch ``CrossEntropyLoss(weight=w, label_smoothing=ε)`` exactly: PyTorch
+      adds ``ε/C · Σ_c w_c (−log p_ic)`` to each clip's ``(1 − ε) w_{y_i} (−log p_{iy_i})`` and
+      divides by ``Σ_i w_{y_i}``, the *unsmoothed* targets' weights, as here.
+    * ``γ > 0``: the focal loss's ``−α_t (1 − p_t)^γ log p_t`` with ``α`` = the class weights,
+      reduced as the weighted mean above (Lin et al. average over anchors; here over the
+      clips' weights, so ``γ`` changes the shape of the loss, not the learning rate's
+      scale). ``γ = 2`` is the paper's value: confidently right clips (``p_t → 1``) stop
+      counting, so the gradient goes to the hard, often rare, ones.
+
+    ``1 − p`` is computed as ``−expm1(log p)`` (exact as ``p → 1``); ``(1 − p)^γ`` is then 0 at
+    ``p = 1`` with a finite gradient for ``γ ≥ 1``.
+
+    Args:
+        logits: ``(B, C)`` unnormalised scores.
+        targets: ``(B, C)`` target distributions (rows summing to 1).
+        class_weights: ``(C,)`` or ``None`` (ones).
+        mask: ``(B,)`` 0/1 row mask or ``None``.
+        label_smoothing: ``ε`` in ``[0, 1)``.
+        focal_gamma: ``γ ≥ 0``.
+    """
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    per_class = -log_p
+    if focal_gamma:
+        # 1 − p = −expm1(log p): exact when p → 1, where exp(γ log1p(−p)) has a 0/0 gradient
+        per_class = jnp.power(jnp.maximum(-jnp.expm1(log_p), 0.0), focal_gamma) * per_class
+    q = targets.astype(log_p.dtype)
+    q_smooth = (1.0 - label_smoothing) * q + label_smoothing / q.shape[-1] if label_smoothing else q
+    w = jnp.ones(q.shape[-1], log_p.dtype) if class_weights is None else class_weights
+    m = jnp.ones(q.shape[0], log_p.dtype) if mask is None else mask
+    num = jnp.sum(m * jnp.sum(q_smooth * w * per_class, axis=-1))
+    return num / jnp.sum(m * jnp.sum(q * w, axis=-1))
+
+
 def weighted_cross_entropy_mixup(
     logits: jnp.ndarray,
     labels_a: jnp.ndarray,
@@ -67,19 +129,20 @@ def weighted_cross_entropy_mixup(
 
         loss = sum_i [λ w[a_i] l_i(a_i) + (1−λ) w[b_i] l_i(b_i)] / sum_i [λ w[a_i] + (1−λ) w[b_i]]
 
-    which is :func:`weighted_cross_entropy` exactly when ``λ = 1`` (or ``a = b``). ``mask``
-    as in :func:`weighted_cross_entropy`.
+    which is :func:`weighted_cross_entropy` exactly when ``λ = 1`` (or ``a = b``):
+    :func:`weighted_soft_cross_entropy` on the targets :func:`mixup_targets` makes.
     """
-    l_a = optax.softmax_cross_entropy_with_integer_labels(logits, labels_a)
-    l_b = optax.softmax_cross_entropy_with_integer_labels(logits, labels_b)
-    if class_weights is None:
-        w_a = w_b = jnp.ones_like(l_a)
-    else:
-        w_a, w_b = jnp.take(class_weights, labels_a), jnp.take(class_weights, labels_b)
-    if mask is not None:  # padding rows count in neither numerator nor denominator
-        w_a, w_b = w_a * mask, w_b * mask
-    num = jnp.sum(lam * w_a * l_a + (1.0 - lam) * w_b * l_b)
-    return num / jnp.sum(lam * w_a + (1.0 - lam) * w_b)
+    q = mixup_targets(labels_a, labels_b, lam, logits.shape[-1])
+    return weighted_soft_cross_entropy(logits, q, class_weights, mask)
+
+
+def mixup_targets(
+    labels_a: jnp.ndarray, labels_b: jnp.ndarray, lam: jnp.ndarray | float, n_classes: int
+) -> jnp.ndarray:
+    """``λ e_a + (1 − λ) e_b``: a softmax batch's target distributions (``λ = 1``: one-hot)."""
+    return lam * jax.nn.one_hot(labels_a, n_classes) + (1.0 - lam) * jax.nn.one_hot(
+        labels_b, n_classes
+    )
 
 
 def logit_adjustment(train_labels: jnp.ndarray, n_classes: int, tau: float) -> jnp.ndarray:
@@ -184,7 +247,7 @@ def mix_targets(targets: jnp.ndarray, perm: jnp.ndarray, lam: jnp.ndarray) -> jn
     with ``a = −log σ(−z)``, ``b = log σ(−z) − p log σ(z)``; so, as λ + (1 − λ) = 1,
     ``l(z, λ y + (1 − λ) y') = λ l(z, y) + (1 − λ) l(z, y')``, and the class weights, the
     mask and the denominator of :func:`weighted_binary_cross_entropy` do not depend on y.
-    (The softmax loss needs :func:`weighted_cross_entropy_mixup` instead, because there the
-    weight of a term depends on its label.)
+    (The softmax loss mixes target distributions in :func:`weighted_soft_cross_entropy`
+    instead, whose denominator depends on the labels' weights.)
     """
     return lam * targets + (1.0 - lam) * targets[perm]

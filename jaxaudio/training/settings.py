@@ -29,6 +29,10 @@ ComputeDtype = Literal["float32", "bfloat16"]
 #: ``training.objective``: one species per clip (softmax over the species, background a reserved
 #: class) or a yes/no question per species (sigmoid; a clip may hold several species or none).
 Objective = Literal["softmax", "sigmoid"]
+#: ``training.sampler``: every clip once per epoch (a permutation), or clips drawn with
+#: replacement so that each class is drawn equally often (balanced) or in proportion to the
+#: square root of its count (sqrt) (:mod:`jaxaudio.training.sampling`).
+Sampler = Literal["uniform", "balanced", "sqrt"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +67,6 @@ class TrainSettings(FromDict):
     device_memory_mb: float = 2048.0
     logit_adjust: float = 0.0
     objective: Objective = "softmax"
+    sampler: Sampler = "uniform"  # which clips an epoch draws (jaxaudio/training/sampling.py)
+    focal_gamma: float = 0.0  # γ of the focal loss (softmax; 0: cross-entropy)
+    label_smoothing: float = 0.0  # ε (softmax; PyTorch CrossEntropyLoss semantics)

@@ -11,7 +11,9 @@ One training step on a batch ``(x, y)`` of ``B`` clips with loss mask ``m``:
    SpecAugment masks (:func:`jaxaudio.training.augment.augment_batch`); mixup
    ``x̃ = λx + (1 − λ)x_π``; logits ``z = f_θ(x̃)`` (+ the logit adjustment ``τ log π`` in the
    training loss only); class-weighted cross-entropy with PyTorch's weighted mean
-   ``Σ m_i w_{y_i} ℓ_i / Σ m_i w_{y_i}`` (:mod:`jaxaudio.training.losses`), or its mixup form;
+   ``Σ m_i w_{y_i} ℓ_i / Σ m_i w_{y_i}`` on the one-hot or mixup targets, with label
+   smoothing and the focal modulation when set
+   (:func:`~jaxaudio.training.losses.weighted_soft_cross_entropy`);
    with ``objective="sigmoid"`` (multi-label) ``y`` is the ``(B, C)`` float multi-hot target,
    mixup mixes the targets (:func:`~jaxaudio.training.losses.mix_targets`) and the loss is the
    class-weighted binary cross-entropy
@@ -43,9 +45,9 @@ from flax import nnx, struct
 from jaxaudio.training.augment import AugmentSettings, augment_batch, mixup
 from jaxaudio.training.losses import (
     mix_targets,
+    mixup_targets,
     weighted_binary_cross_entropy,
-    weighted_cross_entropy,
-    weighted_cross_entropy_mixup,
+    weighted_soft_cross_entropy,
 )
 from jaxaudio.training.settings import ComputeDtype, Objective
 from jaxaudio.training.state import TrainState
@@ -59,6 +61,8 @@ class StepConfig:
     compute_dtype: ComputeDtype = "float32"
     batch_sharding: jax.sharding.Sharding | None = None  # NamedSharding over a "batch" mesh axis
     objective: Objective = "softmax"  # sigmoid: y is (B, C) multi-hot, binary cross-entropy
+    label_smoothing: float = 0.0  # ε of the softmax loss (losses.weighted_soft_cross_entropy)
+    focal_gamma: float = 0.0  # γ of the softmax loss
 
     def __post_init__(self) -> None:
         if self.compute_dtype not in get_args(ComputeDtype):
@@ -68,6 +72,17 @@ class StepConfig:
         if self.objective not in get_args(Objective):
             raise ValueError(
                 f"training.objective must be softmax or sigmoid, got {self.objective!r}"
+            )
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(
+                f"training.label_smoothing must be in [0, 1), got {self.label_smoothing}"
+            )
+        if self.focal_gamma < 0:
+            raise ValueError(f"training.focal_gamma must be >= 0, got {self.focal_gamma}")
+        if self.objective == "sigmoid" and (self.label_smoothing or self.focal_gamma):
+            raise ValueError(
+                "training.label_smoothing and training.focal_gamma are softmax losses; "
+                "training.objective: sigmoid takes neither"
             )
 
     @property
@@ -150,10 +165,12 @@ def loss_fn(
     if config.objective == "sigmoid":
         targets = mix_targets(y, perm, lam) if aug.mixup_alpha > 0 else y
         loss = weighted_binary_cross_entropy(logits, targets, consts.weight_vector, mask)
-    elif aug.mixup_alpha > 0:
-        loss = weighted_cross_entropy_mixup(logits, y, y[perm], lam, consts.weight_vector, mask)
     else:
-        loss = weighted_cross_entropy(logits, y, consts.weight_vector, mask)
+        c = logits.shape[-1]
+        targets = mixup_targets(y, y[perm], lam, c) if aug.mixup_alpha > 0 else jax.nn.one_hot(y, c)
+        loss = weighted_soft_cross_entropy(
+            logits, targets, consts.weight_vector, mask, config.label_smoothing, config.focal_gamma
+        )
     _, _, new_rest = nnx.split(m, nnx.Param, ...)
     # BatchNorm statistics updated from bfloat16 activations: keep them float32
     new_rest = jax.tree.map(lambda new, old: new.astype(old.dtype), new_rest, rest)

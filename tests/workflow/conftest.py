@@ -94,3 +94,13 @@ def resumed_training(tiny_run, tmp_path_factory) -> Resumed:
     snakemake(workdir, "--unlock", configs=(longer,))
     snakemake(workdir, "--cores", "1", "--rerun-incomplete", target, configs=(longer,))
     return Resumed(workdir, saved)
+
+
+@pytest.fixture(scope="session")
+def feature_set_run(tiny_run, tmp_path_factory) -> Path:
+    """.test/feature-sets (experiment v2_pcen on feature set pcen) run in a copy of the tiny
+    run: the default set's outputs are reused, the pcen set's made."""
+    workdir = tmp_path_factory.mktemp("feature-sets") / "workflow"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    snakemake(workdir, "--cores", "2", configs=(scenario("feature-sets"),))
+    return workdir

@@ -59,8 +59,28 @@ def test_nothing_to_do_after_a_complete_run(tiny_run):
             "seed=1",
             "missing output files",
         ),
+        # a feature set and an experiment on it: that set's features, statistics and offset
+        # copies, that experiment's runs and bundle; the default set and its runs reused, and
+        # the decision (baseline_v1 against v2) too
+        (
+            "feature-sets",
+            {
+                "features": 1,
+                "stats": 1,
+                "offsets": 1,
+                "train": 2,
+                "evaluate": 2,
+                "bundle": 1,
+                "bundle_best": 1,
+                "compare": 1,
+                "report_figures": 1,
+            },
+            "fset=default",
+            "fset=pcen",
+            "missing output files",
+        ),
     ],
-    ids=["one-model-lr", "add-a-seed"],
+    ids=["one-model-lr", "add-a-seed", "add-a-feature-set"],
 )
 def test_one_config_change_reruns_only_what_it_affects(
     tiny_run, change, jobs, not_scheduled, scheduled, reason
@@ -103,7 +123,7 @@ def test_byte_identical_feature_rebuild_keeps_checkpoints_and_baselines(tiny_run
     summary = json.loads(
         (r / "train" / "baseline_v1" / "cnn" / "seed0" / "summary.json").read_text()
     )
-    features = r / "features" / "features.npy"
+    features = r / "features" / "default" / "features.npy"
     data = features.read_bytes()
     time.sleep(0.01)
     features.write_bytes(data)

@@ -41,15 +41,17 @@ def test_every_output_exists_and_parses(tiny_run):
     manifest = pd.read_csv(r / "data" / "manifest.csv")
     assert set(manifest.loc[manifest["background"], "label"]) == {10}
     assert set(manifest["split"]) == {"train", "val", "test"}
-    clips = pd.read_csv(r / "features" / "clips.csv")  # crop=center: one clip per recording
+    clips = pd.read_csv(
+        r / "features" / "default" / "clips.csv"
+    )  # crop=center: one clip per recording
     assert list(clips["recording"]) == list(range(len(manifest))) and list(clips["path"]) == list(
         manifest["path"]
     )
-    assert pd.read_csv(r / "features" / "skipped.csv").empty
+    assert pd.read_csv(r / "features" / "default" / "skipped.csv").empty
 
-    features = np.load(r / "features" / "features.npy", mmap_mode="r")
+    features = np.load(r / "features" / "default" / "features.npy", mmap_mode="r")
     assert features.shape == (len(manifest), 3, 40, 44) and features.dtype == np.float32
-    stats = json.loads((r / "features" / "stats.json").read_text())
+    stats = json.loads((r / "features" / "default" / "stats.json").read_text())
     train = np.asarray(features[manifest.index[manifest["split"] == "train"]], np.float64)
     for k, ch in enumerate(("mfcc", "delta", "delta2")):  # statistics of the training rows only
         assert stats["channels"][ch]["mean"] == pytest.approx(
@@ -248,7 +250,7 @@ def night_recording(run_dir: Path, dest: Path) -> tuple[Path, pd.DataFrame, list
 
     r = run_dir / "results"
     cfg = load_bundle(r / "bundles" / "v2" / "cnn" / "seed0").features
-    clips = pd.read_csv(r / "features" / "clips.csv")
+    clips = pd.read_csv(r / "features" / "default" / "clips.csv")
     species_test = (clips["split"] == "test") & ~clips["background"]
     test = clips[species_test].groupby("species").head(2).reset_index()
     sr, n, gap = cfg.sample_rate, cfg.n_samples, int(1.5 * cfg.sample_rate)
@@ -266,23 +268,32 @@ def night_recording(run_dir: Path, dest: Path) -> tuple[Path, pd.DataFrame, list
     return wav, test, starts, sum(map(len, parts)) / sr
 
 
-def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(tiny_run, tmp_path):
+@pytest.mark.parametrize(
+    "run, exp, fset",
+    [("tiny_run", "v2", "default"), ("feature_set_run", "v2_pcen", "pcen")],
+    ids=["mfcc", "pcen-feature-set"],
+)
+def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(
+    request, tmp_path, run, exp, fset
+):
     """The bundle the workflow wrote, run by `jaxaudio predict` over one long file made of
     test clips with noise between them at known times: the window aligned with each clip
     names the species the evaluated model predicts for that clip (same decoder, frontend,
     normalisation and parameters as training and evaluation), and the detection rate is
-    the evaluated accuracy on those clips."""
+    the evaluated accuracy on those clips. For the default MFCC set and for an experiment on
+    another feature set (PCEN, .test/feature-sets): the bundle carries that set's settings."""
     from jaxaudio.cli import main
     from jaxaudio.inference.bundle import load_bundle
     from jaxaudio.inference.model_store import normaliser
 
-    r = tiny_run / "results"
-    bundle_dir = r / "bundles" / "v2" / "cnn" / "seed0"
+    run_dir = request.getfixturevalue(run)
+    r = run_dir / "results"
+    bundle_dir = r / "bundles" / exp / "cnn" / "seed0"
     bundle = load_bundle(bundle_dir)
-    wav, test, starts, total_s = night_recording(tiny_run, tmp_path)
+    wav, test, starts, total_s = night_recording(run_dir, tmp_path)
 
     # what evaluation computes for these clips, from the feature cache
-    feats = np.load(r / "features" / "features.npy", mmap_mode="r")[test["index"].to_numpy()]
+    feats = np.load(r / "features" / fset / "features.npy", mmap_mode="r")[test["index"].to_numpy()]
     mean, std = normaliser(bundle.meta)
     # argmax among the species: the background class's output (the last) is not one
     logits = np.asarray(bundle.model((feats - mean) / std))
@@ -375,15 +386,16 @@ def test_cli_steps_write_what_the_workflow_writes(tiny_run, tmp_path):
     p = subprocess.run([*cli, "features", *cfg, "--threads", "2"], **run)
     assert p.returncode == 0, p.stderr[-3000:]
     np.testing.assert_allclose(
-        np.load(ours / "features" / "features.npy"),
-        np.load(theirs / "features" / "features.npy"),
+        np.load(ours / "features" / "default" / "features.npy"),
+        np.load(theirs / "features" / "default" / "features.npy"),
         rtol=0,
         atol=1e-5,
     )
     for f in ("data/class_weights.json", "data/dataset.json"):
         assert json.loads((ours / f).read_text()) == json.loads((theirs / f).read_text()), f
     s_ours, s_theirs = (
-        json.loads((d / "features" / "stats.json").read_text())["channels"] for d in (ours, theirs)
+        json.loads((d / "features" / "default" / "stats.json").read_text())["channels"]
+        for d in (ours, theirs)
     )
     for ch in ("mfcc", "delta", "delta2"):
         assert s_ours[ch]["mean"] == pytest.approx(s_theirs[ch]["mean"], rel=1e-5, abs=1e-6)

@@ -1,8 +1,8 @@
 # The logistic-regression references (config key `baselines`), not the baseline_v1 experiment.
 rule logreg:
     input:
-        features=rules.features.output.features,
-        clips=rules.features.output.clips,
+        features=L.features(DEFAULT_SET),
+        clips=L.clips(DEFAULT_SET),
         weights=rules.weight_table.output.weights,
     output:
         model=directory(L.baseline_model()),

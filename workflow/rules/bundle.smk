@@ -11,7 +11,7 @@ rule bundle:
     conda:
         "../envs/jaxaudio.yaml"
     params:
-        features=config["features"],
+        features=lambda wc: feature_settings(config, feature_set_of(config, wc.exp)),
     script:
         "../scripts/bundle.py"
 
@@ -31,6 +31,12 @@ rule bundle_best:
         "../envs/jaxaudio.yaml"
     params:
         runs=lambda wc: compared_runs(),
-        features=config["features"],
+        # each experiment's feature settings (the bundle takes the recommended run's)
+        features=lambda wc: {
+            r["experiment"]: feature_settings(
+                config, feature_set_of(config, r["experiment"])
+            )
+            for r in compared_runs()
+        },
     script:
         "../scripts/bundle_best.py"

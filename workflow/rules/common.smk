@@ -9,8 +9,16 @@ from jaxaudio.config.load import (
     local_gpus,
     merge_config_files,
 )
-from jaxaudio.config.resolve import ladder_names, run_settings, run_value
+from jaxaudio.config.resolve import (
+    feature_set_of,
+    feature_sets_of,
+    feature_settings,
+    ladder_names,
+    run_settings,
+    run_value,
+)
 from jaxaudio.data.background_set import BackgroundSettings
+from jaxaudio.features.config import DEFAULT_SET
 from jaxaudio.layout import Layout, run_name
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 
@@ -60,6 +68,8 @@ SEEDS = config["run"].get("seeds", [0])
 # when the decision checkpoint says a model's candidate is not GO (compare.ladder_mode).
 LADDER = [e for e in dict.fromkeys(LADDER_ALL) if e not in EXPERIMENTS]
 LADDER_MODE = config["compare"].get("ladder_mode", "auto")
+# Every feature set that can be needed: the default and each declared in feature_sets.
+FEATURE_SETS = [DEFAULT_SET, *(config.get("feature_sets") or {})]
 
 
 def runs_of(experiments, models=MODELS):
@@ -82,6 +92,7 @@ DECISION_RUNS = runs_of(
 
 wildcard_constraints:
     exp="|".join(EXPERIMENTS + LADDER),
+    fset="|".join(FEATURE_SETS),
     model="|".join(MODELS),
     baseline="|".join(BASELINES) or "(?!)",
     job="|".join(PREDICT) or "(?!)",
@@ -111,9 +122,17 @@ def background_inputs():
     return {"background": L.background_manifest()} if bg and bg.writes_files else {}
 
 
-def offset_inputs():
-    """The offset copies (``offsets`` rule) when offsets.copies > 0, else nothing."""
-    return {"offsets": L.offsets()} if config["offsets"]["copies"] else {}
+def offset_inputs(exp):
+    """The offset copies of experiment ``exp``'s feature set (``offsets`` rule) when
+    offsets.copies > 0, else nothing."""
+    fset = feature_set_of(config, exp)
+    return {"offsets": L.offsets(fset)} if config["offsets"]["copies"] else {}
+
+
+def feature_inputs(exp, *names):
+    """``names`` (features, clips, stats) of experiment ``exp``'s feature set, by name."""
+    fset = feature_set_of(config, exp)
+    return {n: getattr(L, n)(fset) for n in names}
 
 
 def run_paths(pattern):

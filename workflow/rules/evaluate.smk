@@ -1,10 +1,9 @@
 rule evaluate:
     input:
-        unpack(lambda wc: offset_inputs()),
+        unpack(lambda wc: offset_inputs(wc.exp)),
+        unpack(lambda wc: feature_inputs(wc.exp, "features", "clips")),
         model=rules.train.output.model,
         history=rules.train.output.history,
-        features=rules.features.output.features,
-        clips=rules.features.output.clips,
         weights=rules.weight_table.output.weights,
     output:
         metrics=L.eval_file("metrics.json"),

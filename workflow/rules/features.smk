@@ -1,3 +1,5 @@
+# One feature set each (default: the features section; feature_sets: named overrides),
+# features/<set>/. Every set decodes the same clips (a set may not change the clip keys).
 rule features:
     input:
         manifest=rules.manifest.output.manifest,
@@ -6,9 +8,9 @@ rule features:
         clips=L.clips(),
         skipped=L.skipped(),
     log:
-        L.log("features", "features"),
+        L.log("features", "{fset}/features"),
     benchmark:
-        L.benchmark("features", "features")
+        L.benchmark("features", "{fset}/features")
     conda:
         "../envs/jaxaudio.yaml"
     # decoders in parallel; Snakemake caps this at --cores (on a cluster: --max-threads)
@@ -19,7 +21,7 @@ rule features:
         mem_mb=lambda wc, threads, attempt: attempt * (1000 + 250 * threads),
         runtime=lambda wc, input, attempt: attempt * (30 + int(60 * input.size_mb)),
     params:
-        settings=config["features"],
+        settings=lambda wc: feature_settings(config, wc.fset),
         on_bad_file=config["data"]["on_bad_file"],
         # Per-recording features, reused across reruns (not an output: never deleted).
         cache=L.feature_cache(),
@@ -32,13 +34,13 @@ rule features:
 # draws one view per clip per epoch; validation scores the clips and all their copies.
 rule offsets:
     input:
-        clips=rules.features.output.clips,
+        clips=L.clips(),
     output:
         offsets=L.offsets(),
     log:
-        L.log("features", "offsets"),
+        L.log("features", "{fset}/offsets"),
     benchmark:
-        L.benchmark("features", "offsets")
+        L.benchmark("features", "{fset}/offsets")
     conda:
         "../envs/jaxaudio.yaml"
     threads: 4
@@ -48,7 +50,7 @@ rule offsets:
         mem_mb=lambda wc, attempt: attempt * 2500,
         runtime=lambda wc, input, attempt: attempt * (30 + int(60 * input.size_mb)),
     params:
-        settings=config["features"],
+        settings=lambda wc: feature_settings(config, wc.fset),
         offsets=config["offsets"],
     script:
         "../scripts/offsets.py"

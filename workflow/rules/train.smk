@@ -1,9 +1,7 @@
 rule train:
     input:
-        unpack(lambda wc: offset_inputs()),
-        features=rules.features.output.features,
-        clips=rules.features.output.clips,
-        stats=rules.stats.output[0],
+        unpack(lambda wc: feature_inputs(wc.exp, "features", "clips", "stats")),
+        unpack(lambda wc: offset_inputs(wc.exp)),
         weights=rules.weight_table.output.weights,
     output:
         model=directory(L.model()),

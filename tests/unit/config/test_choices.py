@@ -10,7 +10,7 @@ from jaxaudio.config import load, resolve
 from jaxaudio.config.load import SCHEMA_PATH, read_yaml
 from jaxaudio.data.manifest import TOO_FEW_CLIPS
 from jaxaudio.data.synthetic import PRESETS
-from jaxaudio.features.config import BACKENDS, CROPS
+from jaxaudio.features.config import BACKENDS, CROPS, KINDS
 from jaxaudio.features.stats import NORM_MODES
 from jaxaudio.models import cnn, vit
 from jaxaudio.models.registry import ARCHITECTURES
@@ -28,13 +28,16 @@ CHOICES = {
     "$defs/training_keys/properties/compute_dtype": get_args(settings.ComputeDtype),
     "$defs/training_keys/properties/objective": get_args(settings.Objective),
     "$defs/experiment/properties/objective": get_args(settings.Objective),
+    "$defs/training_keys/properties/sampler": get_args(settings.Sampler),
+    "$defs/experiment/properties/sampler": get_args(settings.Sampler),
     # either model's
     "$defs/model_options/properties/pool": tuple(dict.fromkeys((*cnn.POOLS, *vit.POOLS))),
     "properties/data/properties/source": load.DATA_SOURCES,
     "properties/data/properties/too_few_clips": TOO_FEW_CLIPS,
     "properties/data/properties/synthetic/properties/preset": tuple(PRESETS),
     "properties/features/properties/crop": CROPS,
-    "properties/features/properties/backend": BACKENDS,
+    "$defs/frontend_keys/properties/backend": BACKENDS,
+    "$defs/frontend_keys/properties/kind": KINDS,
     "properties/class_weights/properties/recommended": weights.RECOMMENDATIONS,
     "properties/models/additionalProperties/properties/arch": tuple(ARCHITECTURES),
     "properties/baselines/additionalProperties/properties/class_weight": tuple(CLASS_WEIGHTS),
@@ -75,8 +78,9 @@ def test_schema_enum_equals_the_python_choices(where):
 
 
 def test_experiment_training_keys_are_the_schemas_experiment_keys():
-    """What an experiment may set for every model: its schema keys but the two that are not
-    settings (``lr_scale`` scales one, ``overrides`` holds per-model ones)."""
-    keys = set(SCHEMA["$defs"]["experiment"]["properties"]) - {"lr_scale", "overrides"}
+    """What an experiment may set for every model: its schema keys but the three that are not
+    training settings (``lr_scale`` scales one, ``overrides`` holds per-model ones,
+    ``features`` names the feature set its inputs come from)."""
+    keys = set(SCHEMA["$defs"]["experiment"]["properties"]) - {"lr_scale", "overrides", "features"}
     assert set(resolve.EXPERIMENT_TRAINING_KEYS) == keys
     assert len(resolve.EXPERIMENT_TRAINING_KEYS) == len(keys)

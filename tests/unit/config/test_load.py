@@ -42,6 +42,40 @@ def mutated(fn):
         (lambda c: c["features"].update(clip_seconds=0.1), "features.clip_seconds"),
         (lambda c: c["models"]["vit"]["options"].update(patch=[64, 4]), "models.vit.options.patch"),
         (lambda c: c["training"].update(optimizer="lbfgs"), "training.optimizer"),
+        (lambda c: c["features"].update(kind="stft"), "features.kind"),
+        # the plan's alternatives need one class per clip
+        (
+            lambda c: c["experiments"]["v2"].update(objective="sigmoid", sampler="balanced"),
+            "experiments.v2.sampler",
+        ),
+        (
+            lambda c: c["training"].update(objective="sigmoid", focal_gamma=2.0),
+            "training.focal_gamma",
+        ),
+        (lambda c: c["training"].update(label_smoothing=1.0), "training.label_smoothing"),
+        # a feature set's own faults name the set
+        (
+            lambda c: c.update(feature_sets={"p": {"kind": "pcen", "pcen_power": 0}}),
+            "feature_sets.p.pcen_power",
+        ),
+        (
+            lambda c: c.update(feature_sets={"m": {"n_mfcc": 64, "n_mels": 32}}),
+            "feature_sets.m.n_mfcc",
+        ),
+        # a set that would change the clips, and a set nobody declared
+        (
+            lambda c: c.update(feature_sets={"long": {"clip_seconds": 3.0}}),
+            "feature_sets.long.clip_seconds",
+        ),
+        (lambda c: c["experiments"]["v2"].update(features="pcen"), "experiments.v2.features"),
+        # the ViT's patch (8 rows) against the feature map of the experiment's set (6 rows)
+        (
+            lambda c: (
+                c.update(feature_sets={"small": {"kind": "logmel", "n_mels": 6}}),
+                c["experiments"]["v2"].update(features="small"),
+            ),
+            "models.vit.options.patch",
+        ),
     ],
 )
 def test_bad_values_name_the_key(change, key):
@@ -192,3 +226,20 @@ def test_batch_larger_than_the_training_split_warns_or_fails_with_the_numbers(tm
         match=r"batch_size 64 is larger than the training split \(12 clips\).*strict: true",
     ):
         check_config(strict)
+
+
+def test_a_feature_set_is_the_features_section_with_its_overrides():
+    from jaxaudio.config.resolve import feature_set_of, feature_sets_of, feature_settings
+
+    c = mutated(
+        lambda c: (
+            c.update(feature_sets={"pcen64": {"kind": "pcen", "n_mels": 64}}),
+            c["experiments"]["v2"].update(features="pcen64"),
+        )
+    )
+    check_config(c)
+    s = feature_settings(c, "pcen64")
+    assert s == {**c["features"], "kind": "pcen", "n_mels": 64}
+    assert feature_settings(c) == c["features"]  # the default set: the section itself
+    assert (feature_set_of(c, "v2"), feature_set_of(c, "baseline_v1")) == ("pcen64", "default")
+    assert feature_sets_of(c, ["v2"]) == ["default", "pcen64"]  # baselines read the default

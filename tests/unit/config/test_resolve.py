@@ -90,10 +90,24 @@ def test_lr_scale_scales_train_settings_lr_when_no_layer_sets_one():
 def test_ladder_rungs_are_the_candidate_with_their_changes():
     c = copy.deepcopy(DEFAULT)  # load_config added them already
     names = ladder_names(c)
-    assert names == ["weights_only", "norm_only", "effective_weights", "sqrt_weights", "lower_lr"]
+    assert names == [
+        "weights_only",
+        "norm_only",
+        "effective_weights",
+        "sqrt_weights",
+        "lower_lr",
+        "balanced_sampling",
+        "focal",
+        "label_smoothing",
+    ]
     v2 = c["experiments"]["v2"]
     assert c["experiments"]["weights_only"] == {**v2, "normalise": False}
     assert c["experiments"]["lower_lr"] == {**v2, "lr_scale": 0.1}
+    # the Phase 2 rungs: one change each (sampling replaces the class weights)
+    balanced = run_settings(c, "balanced_sampling", "cnn")
+    assert (balanced["sampler"], balanced["class_weights"]) == ("balanced", "none")
+    assert run_settings(c, "focal", "cnn")["focal_gamma"] == 2.0
+    assert run_settings(c, "label_smoothing", "cnn")["label_smoothing"] == 0.1
     lr = DEFAULT["models"]["cnn"]["lr"]
     assert run_settings(c, "lower_lr", "cnn")["lr"] == pytest.approx(lr * 0.1)
 

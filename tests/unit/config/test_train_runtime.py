@@ -28,11 +28,15 @@ FEATURES_MB = 100  # the estimate: 30 + size_mb * epochs // 50 minutes
 def train_runtimes(workdir) -> dict[str, int]:
     """experiment -> runtime of its train job in a dry run over existing train inputs."""
     (workdir / "overlay.yaml").write_text(OVERLAY)
-    (workdir / "res" / "features").mkdir(parents=True)
+    (workdir / "res" / "features" / "default").mkdir(parents=True)
     (workdir / "res" / "data").mkdir()
-    with open(workdir / "res" / "features" / "features.npy", "wb") as f:
+    with open(workdir / "res" / "features" / "default" / "features.npy", "wb") as f:
         f.truncate(FEATURES_MB * 1024 * 1024)  # sparse: the size counts, not the bytes
-    for name in ("features/clips.csv", "features/stats.json", "data/class_weights.json"):
+    for name in (
+        "features/default/clips.csv",
+        "features/default/stats.json",
+        "data/class_weights.json",
+    ):
         (workdir / "res" / name).touch()
     targets = [f"res/train/{e}/tiny/seed0/summary.json" for e in ("baseline_v1", "v2")]
     cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile")]

@@ -13,6 +13,7 @@ Run with ``-s`` to see the measured errors.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import jax
@@ -20,18 +21,18 @@ import jax.numpy as jnp
 import librosa
 import numpy as np
 import pytest
+import scipy.signal
 
 from jaxaudio.data.audio import AUDIO_EXTENSIONS, fit_length, load_audio
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.frontend import (
     delta,
-    make_logmel_frontend,
-    make_mfcc_frontend,
+    make_frontend,
     mel_blocks,
     n_frames,
     stft_power,
 )
-from jaxaudio.features.reference import mfcc_stack
+from jaxaudio.features.reference import reference_stack
 
 REL_TOL = 1e-3
 RANGE_FLOOR = 1.0
@@ -40,6 +41,11 @@ N_REAL = 20
 SHORT_WARNING = (
     "ignore:n_fft=.* is too large for input signal"  # librosa warns, pads and carries on
 )
+
+
+def make_logmel_frontend(cfg: FeatureConfig, clips_per_step="auto"):
+    """The log-mel alone: ``features.kind: logmel`` without deltas."""
+    return make_frontend(replace(cfg, kind="logmel", deltas=False), clips_per_step)
 
 
 def rel_errors(ours: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -125,15 +131,15 @@ def real_audio() -> list[np.ndarray]:
 
 @pytest.mark.birdsounds
 @pytest.mark.parametrize("clip_seconds", [0.25, 1.0, 3.0])
-def test_real_clips_match_mfcc_stack(real_audio, clip_seconds):
+def test_real_clips_match_reference_stack(real_audio, clip_seconds):
     # the dev recordings are 0.05-0.64 s long: at 1 s and 3 s they are zero-padded (same
     # content, more silence); at 0.25 s (11 frames) the longer ones are centre-cropped
     cfg = FeatureConfig(clip_seconds=clip_seconds)
     batch = np.stack([fit_length(y, cfg.n_samples, "center") for y in real_audio])
-    ours = np.asarray(make_mfcc_frontend(cfg)(batch))
+    ours = np.asarray(make_frontend(cfg)(batch))
     assert ours.shape == (N_REAL, *cfg.shape) and ours.dtype == np.float32
-    ref = np.stack([mfcc_stack(y, cfg) for y in batch])
-    check(f"{N_REAL} real clips, {clip_seconds} s, vs mfcc_stack", ours, ref)
+    ref = np.stack([reference_stack(y, cfg) for y in batch])
+    check(f"{N_REAL} real clips, {clip_seconds} s, vs reference_stack", ours, ref)
 
 
 @pytest.mark.birdsounds
@@ -183,8 +189,8 @@ def test_delta_operator_matches_librosa(n_time):
 def test_silence_is_constant_like_librosa():
     cfg = FeatureConfig(clip_seconds=1.0)
     batch = np.zeros((2, cfg.n_samples), np.float32)
-    ours = np.asarray(make_mfcc_frontend(cfg)(batch))
-    ref = np.stack([mfcc_stack(y, cfg) for y in batch])
+    ours = np.asarray(make_frontend(cfg)(batch))
+    ref = np.stack([reference_stack(y, cfg) for y in batch])
     check("silence", ours, ref)
     # every frame is amin = -100 dB: c0 = -100 * sqrt(n_mels), the rest ~0, Δ and Δ² ~0
     np.testing.assert_allclose(ours[:, 0, 0], -100 * np.sqrt(cfg.n_mels), rtol=1e-5)
@@ -207,7 +213,7 @@ def test_clip_shorter_than_n_fft():
     assert any(
         "too large for input signal" in str(w.message) for w in caught
     )  # librosa pads, only warns
-    ours = np.asarray(make_mfcc_frontend(cfg)(batch))
+    ours = np.asarray(make_frontend(cfg)(batch))
     assert ours.shape == (2, 3, 20, 18)
     check("clip shorter than n_fft (1102 samples, hop 64)", ours, ref)
 
@@ -223,7 +229,7 @@ def test_clip_shorter_than_n_fft():
 def test_odd_lengths(cfg):
     assert cfg.n_samples % 2 == 1
     batch = np.stack([synth(cfg.n_samples, 4), synth(cfg.n_samples, 5, amp=0.2)])
-    ours = np.asarray(make_mfcc_frontend(cfg)(batch))
+    ours = np.asarray(make_frontend(cfg)(batch))
     ref = np.stack([librosa_stack(y, cfg) for y in batch])
     check(f"odd length {cfg.n_samples}, n_fft {cfg.n_fft}, hop {cfg.hop_length}", ours, ref)
 
@@ -235,8 +241,8 @@ def test_top_db_is_per_clip_in_a_loud_and_quiet_batch():
         synth(cfg.n_samples, 7, amp=1e-4),
     )  # ~ -79 dB apart
     batch = np.stack([loud, quiet])
-    ours = np.asarray(make_mfcc_frontend(cfg)(batch))
-    ref = np.stack([mfcc_stack(y, cfg) for y in batch])
+    ours = np.asarray(make_frontend(cfg)(batch))
+    ref = np.stack([reference_stack(y, cfg) for y in batch])
     check("loud + quiet batch vs librosa per clip", ours, ref)
     ours_mel = np.asarray(make_logmel_frontend(cfg)(batch))
     check(
@@ -260,8 +266,8 @@ def test_too_few_frames_for_delta_raises():
     with pytest.raises(ValueError, match="delta_width"):
         cfg.check()
     with pytest.raises(librosa.ParameterError):  # librosa refuses too (mode="interp")
-        mfcc_stack(np.ones(cfg.n_samples, np.float32), cfg)
-    frontend = make_mfcc_frontend(cfg)
+        reference_stack(np.ones(cfg.n_samples, np.float32), cfg)
+    frontend = make_frontend(cfg)
     with pytest.raises(ValueError, match=r"5 frames.*features\.delta_width=9"):
         frontend(np.ones((2, cfg.n_samples), np.float32))
     # the log-mel has no Δ and works at any length
@@ -275,18 +281,18 @@ def test_too_few_frames_for_delta_raises():
 
 def test_bad_settings_and_inputs_raise():
     with pytest.raises(ValueError, match="delta_width must be odd"):
-        make_mfcc_frontend(FeatureConfig(delta_width=8))
+        make_frontend(FeatureConfig(delta_width=8))
     with pytest.raises(ValueError, match="n_mfcc"):
-        make_mfcc_frontend(FeatureConfig(n_mfcc=50, n_mels=40))
+        make_frontend(FeatureConfig(n_mfcc=50, n_mels=40))
     with pytest.raises(ValueError, match=r"\(batch, samples\)"):
-        make_mfcc_frontend(FeatureConfig(clip_seconds=1.0))(np.zeros(22050, np.float32))
+        make_frontend(FeatureConfig(clip_seconds=1.0))(np.zeros(22050, np.float32))
 
 
 def test_batch_of_one_equals_batch_of_eight():
     cfg = FeatureConfig(clip_seconds=1.0)
     amps = [0.9, 0.5, 0.1, 0.03, 1e-2, 1e-3, 1e-4, 0.3]
     batch = np.stack([synth(cfg.n_samples, s, amp=a) for s, a in enumerate(amps)])
-    frontend = make_mfcc_frontend(cfg)
+    frontend = make_frontend(cfg)
     together = np.asarray(frontend(batch))
     alone = np.concatenate([np.asarray(frontend(batch[i : i + 1])) for i in range(len(batch))])
     # the same per-clip answer whatever the batch: no coupling (top_db is per clip) and the
@@ -303,7 +309,7 @@ def test_batch_of_one_equals_batch_of_eight():
         assert errs.max() < 1e-4
 
 
-@pytest.mark.parametrize("make", [make_mfcc_frontend, make_logmel_frontend])
+@pytest.mark.parametrize("make", [make_frontend, make_logmel_frontend])
 def test_chunked_batch_equals_whole_batch(make):
     # the CPU computes a batch a few clips per loop step (cache-sized): same values as the
     # whole batch at once, also when the batch is not a multiple of the chunk (padded)
@@ -342,3 +348,88 @@ def test_mel_blocks_rebuild_the_filterbank(sr, n_fft, n_mels):
     np.testing.assert_array_equal(rebuilt, mel)
     # the band structure is what makes it cheap: the blocks hold a small part of the matrix
     assert sum(w.size for w, _, _ in mel_blocks(mel, 8)) < 0.35 * mel.size
+
+
+# --------------------------------------------------------------------------- kinds: log-mel, PCEN
+
+
+def librosa_pcen(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """``librosa.pcen`` of the scaled mel magnitude, its smoother started at the first frame:
+    the librosa backend's stack (``jaxaudio.features.reference``), one channel."""
+    return reference_stack(y, replace(cfg, kind="pcen", deltas=False))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},  # librosa's defaults
+        {"pcen_time_constant": 0.06, "pcen_gain": 0.8, "pcen_bias": 10.0, "pcen_power": 0.25},
+        {"pcen_bias": 0.0},  # the other branch of the compression
+    ],
+)
+def test_pcen_matches_librosa(settings):
+    cfg = FeatureConfig(clip_seconds=1.0, kind="pcen", deltas=False, **settings)
+    batch = np.stack([synth(cfg.n_samples, s, amp=a) for s, a in enumerate([0.9, 0.1, 1e-3, 0.5])])
+    ours = np.asarray(make_frontend(cfg)(batch))
+    assert ours.shape == (4, 1, cfg.n_mels, cfg.n_frames)
+    check(f"PCEN {settings}", ours, np.stack([librosa_pcen(y, cfg) for y in batch]), ("pcen",))
+
+
+def test_pcen_of_a_constant_band_is_the_closed_form():
+    # constant E: the EMA started at E[0] stays E, so by hand
+    # PCEN = bias^p ((1 + E (eps + E)^-gain / bias)^p - 1) in every frame
+    from jaxaudio.features.frontend import pcen
+
+    cfg = FeatureConfig(kind="pcen")
+    e = np.array([1e-3, 1.0, 1e6, 1e12], np.float64)
+    x = np.broadcast_to(e[None, :, None], (1, 4, 30)).astype(np.float32)
+    g, b, p, eps = cfg.pcen_gain, cfg.pcen_bias, cfg.pcen_power, cfg.pcen_eps
+    want = b**p * ((1 + e * (eps + e) ** -g / b) ** p - 1)
+    got = np.asarray(pcen(jnp.asarray(x), cfg))[0]
+    np.testing.assert_allclose(got, np.broadcast_to(want[:, None], got.shape), rtol=1e-4)
+
+
+@pytest.mark.parametrize("b", [0.0565, 0.3, 1.0])
+def test_pcen_smoother_is_scipys_filter(b):
+    from jaxaudio.features.frontend import pcen_smoother
+
+    x = np.random.default_rng(0).random((3, 25))
+    zi = scipy.signal.lfilter_zi([b], [1, b - 1])[None, :] * x[:, :1]
+    want, _ = scipy.signal.lfilter([b], [1, b - 1], x, zi=zi, axis=-1)
+    np.testing.assert_allclose(x @ pcen_smoother(25, b).T, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["logmel", "pcen"])
+def test_deltas_of_every_kind_match_librosa(kind):
+    cfg = FeatureConfig(clip_seconds=1.0, kind=kind, deltas=True, n_mels=64)
+    batch = np.stack([synth(cfg.n_samples, s) for s in range(3)])
+    ours = np.asarray(make_frontend(cfg)(batch))
+    assert ours.shape == (3, 3, 64, cfg.n_frames) == (3, *cfg.shape)
+    first = librosa_logmel if kind == "logmel" else librosa_pcen
+    ref = []
+    for y in batch:
+        c = first(y, cfg)[0]
+        ref.append(
+            [c, *(librosa.feature.delta(c, width=9, order=k, mode="interp") for k in (1, 2))]
+        )
+    check(f"{kind} + deltas", ours, np.asarray(ref, np.float32), (kind, "delta", "delta2"))
+    # the librosa backend (features.backend: librosa) gives the same stack
+    check(
+        f"{kind} reference_stack",
+        np.stack([reference_stack(y, cfg) for y in batch]),
+        np.asarray(ref, np.float32),
+        (kind, "delta", "delta2"),
+    )
+
+
+@pytest.mark.birdsounds
+def test_real_clips_pcen_matches_librosa(real_audio):
+    cfg = FeatureConfig(clip_seconds=1.0, kind="pcen", deltas=False)
+    batch = np.stack([fit_length(y, cfg.n_samples, "center") for y in real_audio])
+    ours = np.asarray(make_frontend(cfg)(batch))
+    check(
+        f"{N_REAL} real clips, PCEN vs librosa",
+        ours,
+        np.stack([librosa_pcen(y, cfg) for y in batch]),
+        ("pcen",),
+    )

@@ -53,7 +53,7 @@ def test_snr_gain_gives_the_asked_ratio():
 def test_a_copy_mixes_background_at_an_snr_in_range_or_stays_clean():
     call = np.sin(np.linspace(0, 60, 200)).astype(np.float32)
     background = [np.random.default_rng(1).normal(0, 1, 3000).astype(np.float32)]
-    s = OffsetSettings(copies=1, snr_db=[3.0, 9.0], clean_fraction=0.5)
+    s = OffsetSettings(copies=1, snr_db=[3.0, 9.0], clean_fraction=0.5, level_db=None)
     clean = 0
     for seed in range(200):
         rng = np.random.default_rng(seed)
@@ -76,14 +76,16 @@ def test_a_copy_mixes_background_at_an_snr_in_range_or_stays_clean():
 def test_copies_are_the_same_on_every_call_and_clip_major():
     cfg = FeatureConfig(sample_rate=8000, clip_seconds=0.25)  # n = 2000
     signals = [np.full(300, i + 1, np.float32) for i in range(3)]
-    s = OffsetSettings(copies=2, clean_fraction=1.0)
+    s = OffsetSettings(copies=2, clean_fraction=1.0, level_db=None)
     a = offset_windows(signals, [], cfg, s)
     b = offset_windows(signals[1:], [], cfg, s, first=1)  # a chunk starting at clip 1
     assert a.shape == (6, 2000)
     np.testing.assert_array_equal(a[2:], b)  # copy k of clip i depends on (seed, i, k) only
     for i in range(3):
         assert set(np.unique(a[2 * i : 2 * i + 2])) == {0.0, i + 1.0}  # rows 2i, 2i+1: clip i
-    c = offset_windows(signals, [], cfg, OffsetSettings(copies=2, clean_fraction=1.0, seed=1))
+    c = offset_windows(
+        signals, [], cfg, OffsetSettings(copies=2, clean_fraction=1.0, level_db=None, seed=1)
+    )
     assert not np.array_equal(a, c)
 
 
@@ -98,6 +100,32 @@ def test_settings_are_checked_with_the_key():
         OffsetSettings(clean_fraction=1.5).check()
     with pytest.raises(ValueError, match="offsets.copies"):
         OffsetSettings(copies=-1).check()
+    with pytest.raises(ValueError, match="offsets.level_db"):
+        OffsetSettings(level_db=[-10.0, 6.0]).check()
+
+
+def test_a_copys_call_is_at_a_level_in_range_and_keeps_its_snr():
+    """The call's RMS over its own samples, measured back in dBFS, lies in level_db and spreads
+    over it; the background scaled with it keeps the SNR drawn; level_db: null is the copy
+    without scaling (same draws before it)."""
+    call = (0.3 * np.sin(np.linspace(0, 60, 200))).astype(np.float32)
+    background = [np.random.default_rng(1).normal(0, 1, 3000).astype(np.float32)]
+    s = OffsetSettings(copies=1, snr_db=[3.0, 9.0], clean_fraction=0.0, level_db=[-40.0, -20.0])
+    unscaled = OffsetSettings(copies=1, snr_db=[3.0, 9.0], clean_fraction=0.0, level_db=None)
+    levels = []
+    for seed in range(300):
+        w = offset_copy(call, 1000, background, s, np.random.default_rng(seed))
+        w0 = offset_copy(call, 1000, background, unscaled, np.random.default_rng(seed))
+        placed, where = place(call, 1000, np.random.default_rng(seed))
+        g = np.sqrt(np.mean(w[where].astype(np.float64) ** 2)) / np.sqrt(
+            np.mean(w0[where].astype(np.float64) ** 2)
+        )
+        np.testing.assert_allclose(w, g * w0, rtol=1e-5, atol=1e-9)  # one gain for call + noise
+        call_db = 20 * np.log10(g * np.sqrt(np.mean(placed[where].astype(np.float64) ** 2)))
+        assert -40.0 - 1e-3 <= call_db <= -20.0 + 1e-3
+        levels.append(call_db)
+    # U(-40, -20): a quarter of the range holds about a quarter of the copies (sd 2.5 %)
+    assert 0.15 < np.mean(np.asarray(levels) < -35.0) < 0.35
 
 
 def test_clip_views_interleave_each_clip_with_its_copies(tmp_path):

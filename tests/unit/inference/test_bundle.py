@@ -216,3 +216,29 @@ def test_probabilities_are_the_tempered_softmax_without_the_background_column():
 
     probs = probabilities_fn(Model(), np.zeros(1), np.ones(1), n_species=2, temperature=2.0)
     np.testing.assert_allclose(probs(np.zeros((2, 1))), softmax(z / 2.0, axis=1)[:, :2], rtol=1e-6)
+
+
+def test_features_of_another_kind_with_the_same_shape_are_refused(saved_bundle, tmp_path):
+    """A log-mel and a PCEN model of 8 bands have the same input shape; the channels'
+    names tell them apart, both when a bundle is written and when it is loaded."""
+    cfg = FeatureConfig(clip_seconds=0.5, n_mfcc=8, n_mels=16)
+    model_dir = tmp_path / "model"
+    shutil.copytree(saved_bundle / "model", model_dir)
+    meta = json.loads((model_dir / "model.json").read_text())
+    meta["channels"] = ["mfcc", "delta", "delta2"]
+    (model_dir / "model.json").write_text(json.dumps(meta))
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text("{}")
+    other = {**cfg.to_dict(), "kind": "logmel", "n_mels": 8}  # also (3, 8, T)
+    with pytest.raises(
+        BundleError,
+        match=r"trained on channels \['mfcc', 'delta', 'delta2'\].*\['logmel', 'delta', 'delta2'\]",
+    ):
+        write_bundle(model_dir, metrics, other, tmp_path / "b")
+    b = Path(shutil.copytree(saved_bundle, tmp_path / "copy"))
+    shutil.copy(model_dir / "model.json", b / "model" / "model.json")
+    info = json.loads((b / "bundle.json").read_text())
+    info["features"] = other
+    (b / "bundle.json").write_text(json.dumps(info))
+    with pytest.raises(BundleError, match="trained on channels"):
+        load_bundle(b)

@@ -57,7 +57,7 @@ def night(run, tmp_path_factory):
     from jaxaudio.data.audio import load_audio
 
     r = run / "results"
-    clips = pd.read_csv(r / "features" / "clips.csv")
+    clips = pd.read_csv(r / "features" / "default" / "clips.csv")
     test = clips[(clips["split"] == "test") & ~clips["background"]]  # calls of species only
     rng = np.random.default_rng(0)
     # one random test clip of each of N_CALLS random species; 'index' = row in the feature cache
@@ -126,7 +126,9 @@ def test_predict_finds_each_call_at_its_time_with_the_evaluated_accuracy(run, ni
     assert d["end_s"].max() == pytest.approx(sf_duration(path), abs=1e-3)
 
     # what the evaluated model says about the same clips, from the feature cache
-    feats = np.load(r / "features" / "features.npy", mmap_mode="r")[calls["index"].to_numpy()]
+    feats = np.load(r / "features" / "default" / "features.npy", mmap_mode="r")[
+        calls["index"].to_numpy()
+    ]
     mean, std = normaliser(bundle.meta)
     # scored as the evaluation scores: softmax(z / T) over every output, the background
     # class's column (the last) dropped

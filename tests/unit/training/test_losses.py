@@ -137,3 +137,75 @@ def test_train_step_adds_the_offset_to_the_logits_of_the_loss_only():
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
     plain = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.asarray(y)).mean()
     assert abs(float(plain) - float(expected)) > 1e-3  # the offset mattered
+
+
+# --------------------------------------------------------------------------- smoothing, focal
+
+
+def torch_documented_smoothing(logits, y, w, eps):
+    """PyTorch CrossEntropyLoss(weight=w, label_smoothing=eps), reduction 'mean', as its
+    source computes it: ((1-eps) Σ_n w[y_n] nll_n + eps/C Σ_n Σ_c w_c (-log p_nc)) / Σ_n w[y_n]."""
+    logits = np.asarray(logits, np.float64)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    c = logits.shape[1]
+    nll = -logp[np.arange(len(y)), y]
+    smooth = -(logp * w[None, :]).sum(axis=1)
+    return float(((1 - eps) * (w[y] * nll).sum() + eps / c * smooth.sum()) / w[y].sum())
+
+
+def test_label_smoothing_hand_computed():
+    # one clip, logits 0 -> p = 1/2 each, label 0, w = [1, 3], eps = 0.2:
+    # num = 0.8 * 1 * ln2 + 0.2/2 * (1 + 3) * ln2 = 1.2 ln2, den = w_0 = 1
+    from jaxaudio.training.losses import weighted_soft_cross_entropy
+
+    got = weighted_soft_cross_entropy(
+        jnp.zeros((1, 2)), jnp.array([[1.0, 0.0]]), jnp.array([1.0, 3.0]), label_smoothing=0.2
+    )
+    assert float(got) == pytest.approx(1.2 * np.log(2), rel=1e-6)
+
+
+def test_label_smoothing_matches_pytorchs_definition_and_zero_is_the_weighted_loss():
+    from jaxaudio.training.losses import weighted_soft_cross_entropy
+
+    rng = np.random.default_rng(0)
+    logits, y = rng.normal(size=(16, 5)) * 3, rng.integers(0, 5, 16)
+    w = rng.uniform(0.2, 4.0, 5)
+    q = jnp.asarray(np.eye(5)[y])
+    for eps in (0.0, 0.1, 0.5):
+        got = weighted_soft_cross_entropy(
+            jnp.asarray(logits), q, jnp.asarray(w), label_smoothing=eps
+        )
+        assert float(got) == pytest.approx(torch_documented_smoothing(logits, y, w, eps), rel=1e-5)
+    plain = weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(y), jnp.asarray(w))
+    assert float(
+        weighted_soft_cross_entropy(jnp.asarray(logits), q, jnp.asarray(w))
+    ) == pytest.approx(float(plain), rel=1e-6)
+
+
+def test_focal_loss_hand_computed_and_gamma_zero_is_cross_entropy():
+    # logits [ln 3, 0] -> p = [3/4, 1/4]; label 0; gamma 2 (Lin et al. 2017):
+    # FL = (1 - 3/4)^2 * (-ln 3/4) = 0.0625 * 0.287682 = 0.0179801
+    from jaxaudio.training.losses import weighted_soft_cross_entropy
+
+    z, q = jnp.array([[np.log(3.0), 0.0]]), jnp.array([[1.0, 0.0]])
+    assert float(weighted_soft_cross_entropy(z, q, focal_gamma=2.0)) == pytest.approx(
+        0.0625 * -np.log(0.75), rel=1e-5
+    )
+    assert float(weighted_soft_cross_entropy(z, q, focal_gamma=0.0)) == pytest.approx(-np.log(0.75))
+    # weights: alpha_t = w[y]; a lone clip's weighted mean divides it out again
+    w = jnp.array([5.0, 1.0])
+    assert float(weighted_soft_cross_entropy(z, q, w, focal_gamma=2.0)) == pytest.approx(
+        0.0625 * -np.log(0.75), rel=1e-5
+    )
+
+
+def test_focal_loss_is_finite_with_a_finite_gradient_when_a_clip_is_certain():
+    import jax
+
+    from jaxaudio.training.losses import weighted_soft_cross_entropy
+
+    q = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    f = lambda z: weighted_soft_cross_entropy(z, q, focal_gamma=2.0)  # noqa: E731
+    z = jnp.array([[60.0, 0.0], [0.0, 1.0]])  # the first clip: p_t = 1 in float32
+    value, grad = jax.value_and_grad(f)(z)
+    assert np.isfinite(float(value)) and np.all(np.isfinite(np.asarray(grad)))
