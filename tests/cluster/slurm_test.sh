@@ -291,8 +291,8 @@ grep -m1 -h "JAX backend" "$W/slurm/results/logs/train/v2/cnn/seed0.log" | sed '
 import csv, io, json, sys
 from pathlib import Path
 local, slurm = Path(sys.argv[1]), Path(sys.argv[2])
-files = ["data/manifest.csv", "data/dataset.json", "data/class_weights.json", "features/features.npy",
-         "features/clips.csv", "features/stats.json", "comparison.json", "comparison.txt"]
+files = ["data/manifest.csv", "data/dataset.json", "data/class_weights.json", "features/default/features.npy",
+         "features/default/clips.csv", "features/default/stats.json", "comparison.json", "comparison.txt"]
 for kind in ("eval/baselines/*/metrics.json", "eval/*/cnn/seed0/metrics.json", "eval/*/cnn/seed0/per_class.csv",
              "eval/*/cnn/seed0/confusion.npy", "train/*/cnn/seed0/history.csv", "train/*/cnn/seed0/summary.json"):
     files += sorted(str(p.relative_to(local / "results")) for p in (local / "results").glob(kind))
@@ -358,7 +358,7 @@ data:
   manifest: $W/bad/manifest.csv
   on_bad_file: error
 EOF
-(cd "$W/bad" && "${SMK[@]}" "$W/bad/bad.yaml" "${SLURM_ARGS[@]}" results/features/features.npy) \
+(cd "$W/bad" && "${SMK[@]}" "$W/bad/bad.yaml" "${SLURM_ARGS[@]}" results/features/default/features.npy) \
     >"$W/bad.log" 2>&1
 rc=$?
 ((rc != 0)) && pass "Snakemake exited $rc" || fail "Snakemake exited 0 although a job failed"
