@@ -463,12 +463,9 @@ def _check_features(features: Mapping[str, Any], key: str = "features") -> Featu
     """The feature settings, as ``FeatureConfig`` checks them; ``key`` names them in errors."""
     try:
         cfg = FeatureConfig.from_dict(dict(features))
-        cfg.check()
+        cfg.check(key)
     except ValueError as exc:
-        msg = str(exc)
-        raise ConfigError(
-            msg.replace("features.", f"{key}.") if key != "features" else msg
-        ) from exc
+        raise ConfigError(str(exc)) from exc
     return cfg
 
 

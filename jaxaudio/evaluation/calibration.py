@@ -156,16 +156,7 @@ def binary_calibration_summary(
     """Binary ECE and Brier of ``sigmoid(z)`` and ``sigmoid(z / T)`` on one split (the keys of
     :func:`calibration_summary`)."""
     z, t = _matrix_targets(logits, targets)
-    before, after = expit(z), expit(z / T)
-    return {
-        "temperature": float(T),
-        "ece_before": _json_float(binary_ece(before, t, n_bins)),
-        "ece_after": _json_float(binary_ece(after, t, n_bins)),
-        "brier_before": _json_float(binary_brier(before, t)),
-        "brier_after": _json_float(binary_brier(after, t)),
-        "n": int(z.shape[0]),
-        "n_bins": int(n_bins),
-    }
+    return _summary(T, expit(z), expit(z / T), t, binary_ece, binary_brier, z.shape[0], n_bins)
 
 
 def apply_temperature(logits: np.ndarray, T: float) -> np.ndarray:
@@ -283,12 +274,27 @@ def calibration_summary(
     """
     z, y = _logits_labels(logits_val, y_val)
     before, after = apply_temperature(z, 1.0), apply_temperature(z, T)
+    return _summary(T, before, after, y, expected_calibration_error, brier_score, y.size, n_bins)
+
+
+def _summary(
+    T: float,
+    before: np.ndarray,
+    after: np.ndarray,
+    truth: np.ndarray,
+    ece: Callable[[np.ndarray, np.ndarray, int], float],
+    brier: Callable[[np.ndarray, np.ndarray], float],
+    n: int,
+    n_bins: int,
+) -> dict[str, Any]:
+    """The calibration summary's keys: ECE and Brier of the scores ``before`` and ``after``
+    the temperature against ``truth``, JSON-ready (both objectives' summaries)."""
     return {
         "temperature": float(T),
-        "ece_before": _json_float(expected_calibration_error(before, y, n_bins)),
-        "ece_after": _json_float(expected_calibration_error(after, y, n_bins)),
-        "brier_before": _json_float(brier_score(before, y)),
-        "brier_after": _json_float(brier_score(after, y)),
-        "n": int(y.size),
+        "ece_before": _json_float(ece(before, truth, n_bins)),
+        "ece_after": _json_float(ece(after, truth, n_bins)),
+        "brier_before": _json_float(brier(before, truth)),
+        "brier_after": _json_float(brier(after, truth)),
+        "n": int(n),
         "n_bins": int(n_bins),
     }

@@ -86,34 +86,32 @@ class FeatureConfig(FromDict):
         ``sample_rate / 2`` (``frontend.mel_matrix``, ``librosa.feature.mfcc``)."""
         return 0.0, self.sample_rate / 2
 
-    def check(self) -> None:
-        """Reject settings librosa would fail on later, with the key at fault."""
+    def check(self, key: str = "features") -> None:
+        """Reject settings librosa would fail on later, naming the key at fault under ``key``
+        (the config section these settings came from: ``features``, ``feature_sets.<name>``)."""
+        k = key
         if self.delta_width < 3 or self.delta_width % 2 == 0:
-            raise ValueError(f"features.delta_width must be odd and >= 3, got {self.delta_width}")
+            raise ValueError(f"{k}.delta_width must be odd and >= 3, got {self.delta_width}")
         if self.deltas and self.n_frames < self.delta_width:
             raise ValueError(
-                f"features.clip_seconds={self.clip_seconds} gives {self.n_frames} frames at hop "
-                f"{self.hop_length}, fewer than features.delta_width={self.delta_width} that the "
+                f"{k}.clip_seconds={self.clip_seconds} gives {self.n_frames} frames at hop "
+                f"{self.hop_length}, fewer than {k}.delta_width={self.delta_width} that the "
                 "Δ filter needs"
             )
         if self.crop not in CROPS:
-            raise ValueError(f"features.crop must be one of {CROPS}, got {self.crop!r}")
+            raise ValueError(f"{k}.crop must be one of {CROPS}, got {self.crop!r}")
         if self.window_hop_seconds <= 0:
-            raise ValueError(
-                f"features.window_hop_seconds must be > 0, got {self.window_hop_seconds}"
-            )
+            raise ValueError(f"{k}.window_hop_seconds must be > 0, got {self.window_hop_seconds}")
         if self.kind not in KINDS:
-            raise ValueError(f"features.kind must be one of {KINDS}, got {self.kind!r}")
+            raise ValueError(f"{k}.kind must be one of {KINDS}, got {self.kind!r}")
         if not isinstance(self.deltas, bool):
-            raise ValueError(f"features.deltas must be true or false, got {self.deltas!r}")
-        for key in ("pcen_time_constant", "pcen_gain", "pcen_bias", "pcen_power", "pcen_eps"):
-            if getattr(self, key) <= 0 and key != "pcen_bias":
-                raise ValueError(f"features.{key} must be > 0, got {getattr(self, key)}")
+            raise ValueError(f"{k}.deltas must be true or false, got {self.deltas!r}")
+        for name in ("pcen_time_constant", "pcen_gain", "pcen_power", "pcen_eps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{k}.{name} must be > 0, got {getattr(self, name)}")
         if self.pcen_bias < 0:
-            raise ValueError(f"features.pcen_bias must be >= 0, got {self.pcen_bias}")
+            raise ValueError(f"{k}.pcen_bias must be >= 0, got {self.pcen_bias}")
         if self.backend not in BACKENDS:
-            raise ValueError(f"features.backend must be one of {BACKENDS}, got {self.backend!r}")
+            raise ValueError(f"{k}.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
-            raise ValueError(
-                f"features.n_mfcc ({self.n_mfcc}) exceeds features.n_mels ({self.n_mels})"
-            )
+            raise ValueError(f"{k}.n_mfcc ({self.n_mfcc}) exceeds {k}.n_mels ({self.n_mels})")

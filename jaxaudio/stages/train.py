@@ -71,11 +71,13 @@ def split_views(
     return views, np.repeat(y, views.views, axis=0)
 
 
-def train_data(inputs: Inputs, s: TrainSettings, table: ClipTable) -> TrainData:
+def train_data(
+    inputs: Inputs, s: TrainSettings, table: ClipTable, stats: Mapping[str, Any]
+) -> TrainData:
     """The training and validation splits (with their offset copies when there are any), the
-    statistics of ``s.normalise`` and the class weights of ``s.class_weights``, by name."""
+    statistics of ``s.normalise`` (from ``stats``, the feature set's stats.json) and the class
+    weights of ``s.class_weights``, by name."""
     mode = norm_mode(s.normalise)
-    stats = json.loads(inputs.stats.read_text())
     mean, std = stats_arrays(stats, mode) if mode != "none" else (None, None)
     outputs = table.outputs(s.objective)
     w = weight_vector(json.loads(inputs.weights.read_text()), s.class_weights, outputs)
@@ -133,7 +135,8 @@ def run(
     s = TrainSettings.from_dict(dict(settings))
     table = ClipTable.read(inputs.clips)
     table.check_objective(s.objective)  # before any array is read
-    data = train_data(inputs, s, table)
+    stats = json.loads(inputs.stats.read_text())
+    data = train_data(inputs, s, table, stats)
     result = fit(
         s,
         data,
@@ -143,8 +146,8 @@ def run(
             file_digest(f) for f in (inputs.features, inputs.clips, inputs.offsets) if f
         ),
     )
-    channels = stats_channels(json.loads(inputs.stats.read_text()))
-    save_model(result.model, outputs.model, model_meta(s, data, table, result.summary, channels))
+    meta = model_meta(s, data, table, result.summary, stats_channels(stats))
+    save_model(result.model, outputs.model, meta)
     result.history.to_csv(outputs.history, index=False)
     outputs.summary.write_text(json.dumps(result.summary, indent=2) + "\n")
     return result

@@ -12,7 +12,8 @@ independently per clip from one PRNG key:
   to 0, the training mean after normalisation, in every channel alike.
 * **mixup** (Zhang et al. 2018) — ``x̃ = λ x_i + (1 − λ) x_π(i)`` with ``λ ~ Beta(α, α)``
   per batch and ``π`` a random permutation of the batch; the loss is the same mix of the two
-  labels' losses (:func:`jaxaudio.training.losses.weighted_cross_entropy_mixup`).
+  labels' losses (:func:`jaxaudio.training.losses.weighted_soft_cross_entropy` on the
+  targets :func:`~jaxaudio.training.losses.mixup_targets` makes).
 
 All shapes are static, so the step compiles once; with every setting at 0 the batch passes
 through unchanged.

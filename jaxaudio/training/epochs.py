@@ -8,7 +8,7 @@ An epoch over ``n`` training clips in batches of ``B`` has ``S = ceil(n / B)`` s
   (:mod:`jaxaudio.training.sampling`), ``n`` clips drawn with replacement from the same key
   with the sampler's probabilities;
 * the last batch is completed with the first ``S·B − n`` entries of ``π`` (real clips, so
-  BatchNorm sees real data) whose loss mask is 0, so every clip counts exactly once and no
+  BatchNorm sees real data) whose loss mask is 0, so every clip drawn counts exactly once and no
   second shape compiles;
 * batch ``b`` of epoch ``e`` uses the key ``fold_in(k, e·S + b)`` for dropout and
   augmentation, so a resumed run repeats the same keys.

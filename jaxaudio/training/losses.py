@@ -114,28 +114,6 @@ def weighted_soft_cross_entropy(
     return num / jnp.sum(m * jnp.sum(q * w, axis=-1))
 
 
-def weighted_cross_entropy_mixup(
-    logits: jnp.ndarray,
-    labels_a: jnp.ndarray,
-    labels_b: jnp.ndarray,
-    lam: jnp.ndarray,
-    class_weights: jnp.ndarray | None = None,
-    mask: jnp.ndarray | None = None,
-) -> jnp.ndarray:
-    """Class-weighted cross-entropy of a mixup batch ``λ x_a + (1 − λ) x_b``.
-
-    Each sample carries the two labels with mass ``λ`` and ``1 − λ``; the PyTorch weighted
-    mean above generalises to::
-
-        loss = sum_i [λ w[a_i] l_i(a_i) + (1−λ) w[b_i] l_i(b_i)] / sum_i [λ w[a_i] + (1−λ) w[b_i]]
-
-    which is :func:`weighted_cross_entropy` exactly when ``λ = 1`` (or ``a = b``):
-    :func:`weighted_soft_cross_entropy` on the targets :func:`mixup_targets` makes.
-    """
-    q = mixup_targets(labels_a, labels_b, lam, logits.shape[-1])
-    return weighted_soft_cross_entropy(logits, q, class_weights, mask)
-
-
 def mixup_targets(
     labels_a: jnp.ndarray, labels_b: jnp.ndarray, lam: jnp.ndarray | float, n_classes: int
 ) -> jnp.ndarray:

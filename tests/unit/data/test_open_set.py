@@ -24,9 +24,9 @@ from jaxaudio.data.open_set import (
     held_out_count,
 )
 from jaxaudio.features.cache import build_feature_cache
-from jaxaudio.stages.scoring import EvaluationFiles, ScoringSettings, SplitFiles, score_splits
 from jaxaudio.training.weights import compute_class_weights
 from tests.conftest import ROOT
+from tests.unit.evaluation.scoring_case import score_table
 
 SPECIES = ["Blue Jay", "Common Loon", "Dunlin", "Osprey"]
 #: rows per species and split of the hand-made manifest (its own split column)
@@ -245,21 +245,7 @@ def test_scoring_leaves_unknown_clips_out_of_the_clip_metrics(tmp_path):
     z = np.full((len(rows), 3), -4.0)
     for i, (_, _, label, _, unknown) in enumerate(rows):
         z[i, 0 if unknown else label] = 4.0
-    out = EvaluationFiles(
-        metrics=tmp_path / "m.json", per_class=tmp_path / "p.csv", confusion=tmp_path / "c.npy"
-    )
-    settings = ScoringSettings.from_config(
-        {"rare_quantile": 0.25, "top_k": 1, "calibration": "none", "threshold_prior_clips": 0},
-        clip_seconds=3.0,
-    )
-    scored = score_splits(
-        table,
-        SplitFiles(features=tmp_path / "f.npy", clips=clips, weights=weights),
-        out,
-        lambda r: z[r],
-        settings,
-    )
-    m = json.loads(out.metrics.read_text())
+    scored, m = score_table(tmp_path, table, clips, weights, z)
     assert m["n_test"] == 2 and m["accuracy"] == 1.0  # the known species' test clips only
     assert m["calibration"]["n"] == 3  # a, b and the background clip
     assert table.frame.loc[scored.test_rows, "species"].tolist() == ["a", "b"]

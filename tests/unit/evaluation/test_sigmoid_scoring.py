@@ -11,13 +11,8 @@ from scipy.special import expit
 from jaxaudio.data.clips import ClipTable
 from jaxaudio.evaluation.calibration import fit_binary_temperature
 from jaxaudio.evaluation.thresholds import detections_at_thresholds, truth_matrix
-from jaxaudio.stages.scoring import (
-    EvaluationFiles,
-    ScoringSettings,
-    SplitFiles,
-    _with_copies,
-    score_splits,
-)
+from jaxaudio.stages.scoring import _with_copies
+from tests.unit.evaluation.scoring_case import score_table
 
 ROWS = [  # (species, split, label, background)
     *[("a", "train", 0, False), ("b", "train", 1, False), ("a;b", "train", 0, False)] * 2,
@@ -44,22 +39,9 @@ def test_sigmoid_scoring_reports_multilabel_and_single_label_metrics(tmp_path, c
     weights = tmp_path / "w.json"
     weights.write_text(json.dumps({"train_counts": {"a": 4, "b": 4, "noise": 0}}))
     z = np.where(table.targets > 0, 3.0, -3.0)  # every species of every clip is found
-    out = EvaluationFiles(
-        metrics=tmp_path / "m.json", per_class=tmp_path / "p.csv", confusion=tmp_path / "c.npy"
+    scored, m = score_table(
+        tmp_path, table, clips, weights, z, calibration=calibration, objective="sigmoid"
     )
-    settings = ScoringSettings.from_config(
-        {"rare_quantile": 0.25, "top_k": 1, "calibration": calibration, "threshold_prior_clips": 0},
-        clip_seconds=3.0,
-    )
-    scored = score_splits(
-        table,
-        SplitFiles(features=tmp_path / "f.npy", clips=clips, weights=weights),
-        out,
-        lambda r: z[r],
-        settings,
-        objective="sigmoid",
-    )
-    m = json.loads(out.metrics.read_text())
     assert m["objective"] == "sigmoid"
     assert m["n_test"] == 2 and m["accuracy"] == 1.0  # the single-label species clips
     assert table.frame.loc[scored.test_rows, "species"].tolist() == ["a", "b"]

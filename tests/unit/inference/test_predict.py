@@ -175,15 +175,14 @@ TINY_FEATURES = FeatureConfig(
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_bundle(tmp_path_factory):
-    """An untrained 3-species CNN (one 4-channel block) on 1 s windows at 8 kHz, as a real
-    bundle on disk: what predict reads is the same whatever the parameters learned."""
+def write_tiny_bundle(root, meta=None, metrics=None):
+    """An untrained 3-species CNN (one 4-channel block) on :data:`TINY_FEATURES`, written as a
+    real bundle under ``root``: what predict reads is the same whatever the parameters
+    learned. ``meta`` adds to model.json, ``metrics`` is metrics.json (default ``{}``)."""
     from jaxaudio.inference.bundle import write_bundle
     from jaxaudio.inference.model_store import save_model
     from jaxaudio.models.registry import build_model
 
-    root = tmp_path_factory.mktemp("tiny-bundle")
     cfg = TINY_FEATURES
     options = {"channels": [4], "dropout": 0.0}
     model = build_model("cnn", 3, cfg.shape, options, seed=0)
@@ -193,10 +192,17 @@ def tiny_bundle(tmp_path_factory):
         "input_shape": list(cfg.shape),
         "species": ["a", "b", "c"],
         "normalisation": None,
+        **(meta or {}),
     }
     save_model(model, root / "model", meta)
-    (root / "metrics.json").write_text("{}")
+    (root / "metrics.json").write_text(json.dumps(metrics or {}))
     return write_bundle(root / "model", root / "metrics.json", cfg.to_dict(), root / "bundle")
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory):
+    """:func:`write_tiny_bundle`, once per module."""
+    return write_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
 
 
 def tone(path, seconds, freq, fmt=None):

@@ -8,29 +8,21 @@ import pytest
 import soundfile as sf
 from scipy.special import expit
 
-from jaxaudio.inference.bundle import load_bundle, write_bundle
-from jaxaudio.inference.model_store import logits_fn, save_model
+from jaxaudio.inference.bundle import load_bundle
+from jaxaudio.inference.model_store import logits_fn
 from jaxaudio.inference.predict import Detector, predict_paths
-from jaxaudio.models.registry import build_model
-from tests.unit.inference.test_predict import SR, TINY_FEATURES
+from tests.unit.inference.test_predict import SR, TINY_FEATURES, write_tiny_bundle
 
 CFG = TINY_FEATURES
 
 
 def bundle(root, objective):
-    options = {"channels": [4], "dropout": 0.0}
-    meta = {
-        "arch": "cnn",
-        "options": options,
-        "input_shape": list(CFG.shape),
-        "species": ["a", "b", "c"],
-        "normalisation": None,
-        "objective": objective,
-        "background": None,
-    }
-    save_model(build_model("cnn", 3, CFG.shape, options, seed=0), root / "model", meta)
-    (root / "metrics.json").write_text(json.dumps({"calibration": {"temperature": 2.0}}))
-    return write_bundle(root / "model", root / "metrics.json", CFG.to_dict(), root / "bundle")
+    """The tiny bundle with ``objective``, no background output and temperature 2."""
+    return write_tiny_bundle(
+        root,
+        meta={"objective": objective, "background": None},
+        metrics={"calibration": {"temperature": 2.0}},
+    )
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxaudio.training.losses import weighted_cross_entropy, weighted_cross_entropy_mixup
+from jaxaudio.training.losses import (
+    mixup_targets,
+    weighted_cross_entropy,
+    weighted_soft_cross_entropy,
+)
+
+
+def mixup_loss(logits, labels_a, labels_b, lam, w):
+    """The training loss of a mixup batch, as loss_fn computes it: the weighted soft CE on
+    the targets λ e_a + (1 − λ) e_b."""
+    q = mixup_targets(labels_a, labels_b, lam, logits.shape[-1])
+    return weighted_soft_cross_entropy(logits, q, w)
 
 
 def torch_documented(logits, y, w):
@@ -70,24 +81,20 @@ def test_mixup_loss_hand_computed_and_reduces_to_plain_loss():
     # den the same without ln2 -> loss = ln 2.
     z = jnp.zeros((2, 2))
     a, b, w = jnp.array([0, 1]), jnp.array([1, 1]), jnp.array([1.0, 3.0])
-    assert float(weighted_cross_entropy_mixup(z, a, b, 0.25, w)) == pytest.approx(
-        np.log(2), rel=1e-6
-    )
+    assert float(mixup_loss(z, a, b, 0.25, w)) == pytest.approx(np.log(2), rel=1e-6)
     # distinct losses: sample 0 logits [2, 0]: l(0) = ln(1+e^-2), l(1) = ln(1+e^2); sample 1 ln 2.
     logits = jnp.array([[2.0, 0.0], [0.0, 0.0]])
     l00, l01, l1 = np.log1p(np.exp(-2)), np.log1p(np.exp(2)), np.log(2)
     lam = 0.25
     num = lam * 1 * l00 + (1 - lam) * 3 * l01 + lam * 3 * l1 + (1 - lam) * 3 * l1
     den = lam * 1 + (1 - lam) * 3 + lam * 3 + (1 - lam) * 3
-    assert float(weighted_cross_entropy_mixup(logits, a, b, lam, w)) == pytest.approx(
-        num / den, rel=1e-6
-    )
+    assert float(mixup_loss(logits, a, b, lam, w)) == pytest.approx(num / den, rel=1e-6)
     rng = np.random.default_rng(0)
     x, y = jnp.asarray(rng.normal(size=(8, 5))), jnp.asarray(rng.integers(0, 5, 8))
     wv = jnp.asarray(rng.uniform(0.5, 2, 5))
     for lam_ in (1.0, 0.3):  # λ = 1, or both labels equal: the weighted loss itself
         other = y if lam_ != 1.0 else jnp.roll(y, 1)
-        assert float(weighted_cross_entropy_mixup(x, y, other, lam_, wv)) == pytest.approx(
+        assert float(mixup_loss(x, y, other, lam_, wv)) == pytest.approx(
             torch_documented(x, np.asarray(y), np.asarray(wv)), rel=1e-5
         )
 
@@ -156,7 +163,6 @@ def torch_documented_smoothing(logits, y, w, eps):
 def test_label_smoothing_hand_computed():
     # one clip, logits 0 -> p = 1/2 each, label 0, w = [1, 3], eps = 0.2:
     # num = 0.8 * 1 * ln2 + 0.2/2 * (1 + 3) * ln2 = 1.2 ln2, den = w_0 = 1
-    from jaxaudio.training.losses import weighted_soft_cross_entropy
 
     got = weighted_soft_cross_entropy(
         jnp.zeros((1, 2)), jnp.array([[1.0, 0.0]]), jnp.array([1.0, 3.0]), label_smoothing=0.2
@@ -165,7 +171,6 @@ def test_label_smoothing_hand_computed():
 
 
 def test_label_smoothing_matches_pytorchs_definition_and_zero_is_the_weighted_loss():
-    from jaxaudio.training.losses import weighted_soft_cross_entropy
 
     rng = np.random.default_rng(0)
     logits, y = rng.normal(size=(16, 5)) * 3, rng.integers(0, 5, 16)
@@ -185,7 +190,6 @@ def test_label_smoothing_matches_pytorchs_definition_and_zero_is_the_weighted_lo
 def test_focal_loss_hand_computed_and_gamma_zero_is_cross_entropy():
     # logits [ln 3, 0] -> p = [3/4, 1/4]; label 0; gamma 2 (Lin et al. 2017):
     # FL = (1 - 3/4)^2 * (-ln 3/4) = 0.0625 * 0.287682 = 0.0179801
-    from jaxaudio.training.losses import weighted_soft_cross_entropy
 
     z, q = jnp.array([[np.log(3.0), 0.0]]), jnp.array([[1.0, 0.0]])
     assert float(weighted_soft_cross_entropy(z, q, focal_gamma=2.0)) == pytest.approx(
@@ -201,8 +205,6 @@ def test_focal_loss_hand_computed_and_gamma_zero_is_cross_entropy():
 
 def test_focal_loss_is_finite_with_a_finite_gradient_when_a_clip_is_certain():
     import jax
-
-    from jaxaudio.training.losses import weighted_soft_cross_entropy
 
     q = jnp.array([[1.0, 0.0], [0.0, 1.0]])
     f = lambda z: weighted_soft_cross_entropy(z, q, focal_gamma=2.0)  # noqa: E731
