@@ -16,13 +16,15 @@ The layout::
                 holds the offset copies of every clip), cache/ (per recording, every set)
     train/      <run>/{model/,history.csv,summary.json}   checkpoints/<run>/ (resumable state)
     eval/       <run>/{metrics.json,per_class.csv,confusion.npy,test_scores.npz,*.png},
+                <ensemble>/... (the same but curves.png, with compare.ensemble),
                 baselines/<name>/...   (baselines/<name>/model/ holds the fitted pipeline)
     compare/decision.json, comparison.{json,txt}, findings.md, report/
-    bundles/    <run>/, best/          predictions/<job>/{detections.csv,raven/,audacity/,failed.csv,
-                                       scores.json (with truth:)}
+    bundles/    <run>/, <ensemble>/, best/
+    predictions/<job>/{detections.csv,raven/,audacity/,failed.csv,scores.json (with truth:)}
     logs/       <stage>/<name>.log     benchmarks/<stage>/<name>.tsv (Snakemake's job timings)
 
-where ``<run>`` is ``<experiment>/<model>/seed<k>``.
+where ``<run>`` is ``<experiment>/<model>/seed<k>`` and ``<ensemble>`` is
+``<experiment>/<model>/ensemble`` (the mean of that experiment x model's seeds).
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ EVAL_FILE_NAMES = {
 EXP, MODEL, SEED = "{exp}", "{model}", "{seed}"
 #: The wildcard of a feature set's paths (``default`` or a name of ``feature_sets``).
 FSET = "{fset}"
+
+
+#: The last part of a seed ensemble's paths, where a run has ``seed<k>``.
+ENSEMBLE = "ensemble"
+
+
+def ensemble_name(exp: str = EXP, model: str = MODEL) -> str:
+    """``<experiment>/<model>/ensemble``: the part of a seed ensemble's paths that names it."""
+    return f"{exp}/{model}/{ENSEMBLE}"
 
 
 def run_name(exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
@@ -130,6 +141,10 @@ class Layout:
         confusion.png, curves.png) of one run's evaluation."""
         return f"{self.root}/eval/{run_name(exp, model, seed)}/{name}"
 
+    def ensemble_eval_file(self, name: str, exp: str = EXP, model: str = MODEL) -> str:
+        """``name`` of the evaluation of experiment ``exp`` x ``model``'s seed ensemble."""
+        return f"{self.root}/eval/{ensemble_name(exp, model)}/{name}"
+
     def metrics(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
         return self.eval_file("metrics.json", exp, model, seed)
 
@@ -159,6 +174,9 @@ class Layout:
     # inference
     def bundle(self, exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
         return f"{self.root}/bundles/{run_name(exp, model, seed)}"
+
+    def ensemble_bundle(self, exp: str = EXP, model: str = MODEL) -> str:
+        return f"{self.root}/bundles/{ensemble_name(exp, model)}"
 
     def best_bundle(self) -> str:
         return f"{self.root}/bundles/best"

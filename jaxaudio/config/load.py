@@ -414,15 +414,27 @@ def _check_run_names(config: Mapping[str, Any]) -> None:
                 )
 
 
+def _bundle_key(b: Mapping[str, Any]) -> tuple[str, str, Any]:
+    """A ``bundles`` entry as (experiment, model, seed), ``"ensemble"`` for a seed ensemble's."""
+    return b["experiment"], b["model"], "ensemble" if b.get("ensemble") else b["seed"]
+
+
 def _check_bundles(config: Mapping[str, Any]) -> None:
-    """Each of ``bundles`` is one of the runs."""
+    """Each of ``bundles`` is one of the runs, or the seed ensemble of an experiment x model
+    that runs several seeds."""
+    seeds = config["run"].get("seeds", SEEDS_DEFAULT)
     for i, b in enumerate(config.get("bundles") or []):
+        if b.get("ensemble") and len(seeds) < 2:
+            raise ConfigError(
+                f"config key bundles.{i}.ensemble: a seed ensemble needs 2 or more run.seeds "
+                f"(run.seeds is {list(seeds)})"
+            )
         for key, pool in (
             ("experiment", config["run"]["experiments"]),
             ("model", config["run"]["models"]),
-            ("seed", config["run"].get("seeds", SEEDS_DEFAULT)),
+            ("seed", seeds),
         ):
-            if b[key] not in pool:
+            if key in b and b[key] not in pool:
                 raise ConfigError(
                     f"config key bundles.{i}.{key}: {b[key]!r} is not one of the runs' {key}s {list(pool)}"
                 )
@@ -430,7 +442,7 @@ def _check_bundles(config: Mapping[str, Any]) -> None:
 
 def _check_predict(config: Mapping[str, Any]) -> None:
     """Each ``predict`` job names a bundle the run writes and audio that is there."""
-    bundles = [(b["experiment"], b["model"], b["seed"]) for b in config.get("bundles") or []]
+    bundles = [_bundle_key(b) for b in config.get("bundles") or []]
     for name, job in (config.get("predict") or {}).items():
         b = job["bundle"]
         if b == "best":
@@ -438,7 +450,7 @@ def _check_predict(config: Mapping[str, Any]) -> None:
                 raise ConfigError(
                     f"config key predict.{name}.bundle: 'best' needs bundle_best: true"
                 )
-        elif (b["experiment"], b["model"], b["seed"]) not in bundles:
+        elif _bundle_key(b) not in bundles:
             raise ConfigError(
                 f"config key predict.{name}.bundle: {b} is not one of the bundles the run writes "
                 f"(config key bundles: {config.get('bundles') or []})"

@@ -17,6 +17,14 @@ The **recommended configuration** is chosen on validation only: the experiment Ã
 with the best mean over seeds of each run's best validation macro-F1 (ties: the first in
 run order). Its test metrics are reported; no test number takes part in choosing it.
 
+**Seed ensembles** (``compare.ensemble``): each experiment Ã— model with several seeds gets a
+row for the mean of its seeds' probabilities, evaluated as one model
+(:func:`jaxaudio.stages.evaluate.run_ensemble`, no extra training). It is judged by the
+same rules (its training checks are its members'), and takes part in the recommendation
+with its own validation macro-F1, measured as training measures each epoch's
+(``metrics.json`` ``validation``). Each member's epoch was chosen on that validation too, so
+both kinds of candidate are scored on the data their epochs were selected on.
+
 Reference baselines (logistic regression on pooled MFCC statistics) are listed beside the
 deep models, and every deep run records whether it beats every one of them on macro-F1 and
 rare-species F1.
@@ -41,7 +49,13 @@ from jaxaudio.evaluation.decision import (
     oscillation,
     seed_disagreement,
 )
-from jaxaudio.evaluation.findings import analysis_lines, findings_markdown, ladder_verdict
+from jaxaudio.evaluation.findings import (
+    ENSEMBLE_LABEL,
+    analysis_lines,
+    findings_markdown,
+    ladder_verdict,
+)
+from jaxaudio.layout import ENSEMBLE
 
 METRICS = (
     "accuracy",
@@ -59,7 +73,9 @@ CI_METRICS = ("macro_f1", "accuracy", "rare_f1")
 #: How the recommended configuration is chosen (written into comparison.json).
 RECOMMENDATION_RULE = (
     "the experiment x model with the best mean over seeds of each run's best validation "
-    "macro-F1 (ties: the first in run order); test metrics are reported, never used to choose"
+    "macro-F1, or seed ensemble with the best validation macro-F1 of its mean probability "
+    "(ties: the first in run order, single models first); test metrics are reported, never "
+    "used to choose"
 )
 #: The files of a run the comparison reads (the workflow's input names).
 EVAL_KEYS = ("metrics", "histories", "per_class", "confusion", "scores")
@@ -155,21 +171,13 @@ def intervals_vs(
     )
 
 
-def judge(rs, base, t, refs, confidence, n_resamples) -> dict[str, Any]:
-    """One experiment of one model: summary over seeds, checks, intervals, decision."""
-    m, sd = seed_summary([r["metrics"] for r in rs])
-    checks = training_checks(rs, t)
-    intervals = None if rs is base else intervals_vs(rs, base, confidence, n_resamples)
+def _verdict(m, checks, intervals, base, t, refs) -> dict[str, Any]:
+    """What :func:`judge` and :func:`judge_ensemble` add alike to a row's metrics ``m``: the
+    difference to the baseline's means, the intervals, the training checks, the decision
+    and whether it beats the reference baselines."""
     decision, reasons = decide(m, t, checks["diverged"], checks["unstable"], intervals)
     base_m = seed_summary([r["metrics"] for r in base])[0]
-    vals = [best_val(r) for r in rs]
     return {
-        "metrics": m,
-        "std": sd,
-        "n_seeds": len(rs),
-        "seeds": {_seed(r): {k: r["metrics"].get(k) for k in METRICS} for r in rs},
-        "val_macro_f1": {_seed(r): v for r, v in zip(rs, vals)},
-        "mean_val_macro_f1": float(np.mean(vals)) if None not in vals else None,
         "delta_vs_baseline": {
             k: None if m[k] is None or base_m[k] is None else m[k] - base_m[k] for k in METRICS
         },
@@ -178,6 +186,47 @@ def judge(rs, base, t, refs, confidence, n_resamples) -> dict[str, Any]:
         "decision": decision,
         "reasons": reasons,
         "beats_baselines": beats_baselines(m, refs) if refs else None,
+    }
+
+
+def judge(rs, base, t, refs, confidence, n_resamples) -> dict[str, Any]:
+    """One experiment of one model: summary over seeds, checks, intervals, decision."""
+    m, sd = seed_summary([r["metrics"] for r in rs])
+    intervals = None if rs is base else intervals_vs(rs, base, confidence, n_resamples)
+    vals = [best_val(r) for r in rs]
+    return {
+        "metrics": m,
+        "std": sd,
+        "n_seeds": len(rs),
+        "seeds": {_seed(r): {k: r["metrics"].get(k) for k in METRICS} for r in rs},
+        "val_macro_f1": {_seed(r): v for r, v in zip(rs, vals)},
+        "mean_val_macro_f1": float(np.mean(vals)) if None not in vals else None,
+        **_verdict(m, training_checks(rs, t), intervals, base, t, refs),
+    }
+
+
+def judge_ensemble(ens, members, base, t, refs, confidence, n_resamples) -> dict[str, Any]:
+    """One seed ensemble (``ens``, its ``members``' runs): its own test metrics (no spread),
+    its members' training checks, intervals against the baseline, decision, and its own
+    validation macro-F1 (``metrics.json`` ``validation``)."""
+    m = {k: ens["metrics"].get(k) for k in METRICS}
+    val = (ens["metrics"].get("validation") or {}).get("macro_f1")
+    return {
+        "ensemble": True,
+        "metrics": m,
+        "std": dict.fromkeys(METRICS),
+        "n_seeds": len(members),
+        "seeds": [r["seed"] for r in members],
+        "val_macro_f1": {ENSEMBLE: val},
+        "mean_val_macro_f1": val,
+        **_verdict(
+            m,
+            training_checks(members, t),
+            intervals_vs([ens], base, confidence, n_resamples),
+            base,
+            t,
+            refs,
+        ),
     }
 
 
@@ -272,27 +321,31 @@ def ladder_outcome(
 
 
 def recommend(models: Mapping[str, Any], order: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """The configuration with the best mean validation macro-F1 (:data:`RECOMMENDATION_RULE`)."""
+    """The configuration with the best validation macro-F1 (:data:`RECOMMENDATION_RULE`): a
+    model's mean over seeds, or a seed ensemble's own."""
+    kinds = (("experiments", False), ("ensembles", True))
     scored = [
-        (models[m]["experiments"][e]["mean_val_macro_f1"], i, e, m)
+        (r["mean_val_macro_f1"], (j, i), e, m, ens)
+        for j, (kind, ens) in enumerate(kinds)
         for i, (e, m) in enumerate(order)
-        if models[m]["experiments"][e]["mean_val_macro_f1"] is not None
+        if (r := models[m].get(kind, {}).get(e)) is not None and r["mean_val_macro_f1"] is not None
     ]
     if not scored:
         return {"rule": RECOMMENDATION_RULE, "experiment": None, "model": None}
-    best = max(scored, key=lambda s: (s[0], -s[1]))
-    _, _, exp, model = best
-    r = models[model]["experiments"][exp]
+    _, _, exp, model, ens = max(scored, key=lambda s: (s[0], -s[1][0], -s[1][1]))
+    r = models[model]["ensembles" if ens else "experiments"][exp]
+    pick = {"ensemble": True, "seeds": r["seeds"]} if ens else {"seed": min(r["seeds"], key=int)}
     return {
         "rule": RECOMMENDATION_RULE,
         "experiment": exp,
         "model": model,
-        "seed": min(r["seeds"], key=int),
+        "ensemble": ens,
+        **pick,
         "mean_val_macro_f1": r["mean_val_macro_f1"],
         "val_macro_f1": r["val_macro_f1"],
         "test_metrics": {k: r["metrics"][k] for k in TABLE_METRICS},
         "decision": r["decision"],
-        "candidates": {f"{e}/{m}": v for v, _, e, m in scored},
+        "candidates": {f"{e}/{m}" + (f"/{ENSEMBLE}" if en else ""): v for v, _, e, m, en in scored},
     }
 
 
@@ -309,11 +362,22 @@ def _group_runs(
     return by_model, order
 
 
+def row_name(row: Mapping[str, Any]) -> str:
+    """A comparison-table row's name: its experiment, marked when it is a ladder rung or a
+    seed ensemble."""
+    return (
+        str(row["experiment"])
+        + (ENSEMBLE_LABEL if row.get("ensemble") else "")
+        + (" (ladder)" if row.get("ladder") else "")
+    )
+
+
 def _table_row(model: str, experiment: str, res: Mapping[str, Any], ladder: bool) -> dict[str, Any]:
-    """One row of the comparison table from a :func:`judge` result."""
+    """One row of the comparison table from a :func:`judge` (or :func:`judge_ensemble`) result."""
     return {
         "model": model,
         "experiment": experiment,
+        "ensemble": bool(res.get("ensemble")),
         "n_seeds": res["n_seeds"],
         "ladder": ladder,
         **{k: res["metrics"][k] for k in TABLE_METRICS},
@@ -346,21 +410,28 @@ def _model_section(
     candidate: str,
     judged: Callable[[list[Mapping[str, Any]], list[Mapping[str, Any]]], dict[str, Any]],
     ladder: Sequence[Mapping[str, Any]],
+    ensembles: Mapping[str, Mapping[str, Any]],
+    judged_ensemble: Callable[..., dict[str, Any]],
 ) -> dict[str, Any]:
-    """One model's part of the comparison: every experiment judged against the baseline, the
-    candidate's decision, the plan's report, the rare-species and confusion analyses, and the
-    ladder's outcome (when the candidate fell short or a rung ran)."""
+    """One model's part of the comparison: every experiment (and seed ensemble, ``ensembles``:
+    experiment -> its record) judged against the baseline, the candidate's decision, the
+    plan's report, the rare-species and confusion analyses, and the ladder's outcome (when
+    the candidate fell short or a rung ran)."""
     for needed, role in ((baseline, "baseline"), (candidate, "candidate")):
         if needed not in exps:
             raise ValueError(f"model {model}: {role} experiment {needed!r} has no result")
     base = exps[baseline]
     results = {exp: judged(rs, base) for exp, rs in exps.items()}
+    for exp in ensembles:
+        if exp not in exps:
+            raise ValueError(f"model {model}: the ensemble of {exp!r} has no seed runs")
     cand = results[candidate]
     rung_names = {s["experiment"] for s in ladder}
     return {
         "decision": cand["decision"],
         "reasons": cand["reasons"],
         "experiments": results,
+        "ensembles": {e: judged_ensemble(r, exps[e], base) for e, r in ensembles.items()},
         **plan_report(results[baseline], cand),
         "analysis": {
             "rare_species": rare_species_changes(base, exps[candidate]),
@@ -381,6 +452,7 @@ def compare_runs(
     baselines: Mapping[str, Mapping[str, Any]] | None = None,
     confidence: float = 0.95,
     n_resamples: int = 2000,
+    ensembles: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Build the comparison document.
 
@@ -388,8 +460,10 @@ def compare_runs(
     ``seed``, ``metrics`` (the evaluation's dict), ``history`` (per-epoch DataFrame),
     ``per_class`` (DataFrame), ``confusion`` (C x C), ``species``, and for the intervals
     ``y_test``/``y_pred`` (test labels and predictions). ``baselines``: name -> metrics of
-    each reference baseline. The overall decision is GO when every model's is, NO-GO when
-    every model's is, else INVESTIGATE.
+    each reference baseline. ``ensembles``: one mapping per seed ensemble evaluated, with
+    ``experiment``, ``model``, ``metrics``, ``per_class``, ``confusion``, ``species``,
+    ``y_test``/``y_pred`` (a run's keys but the seed and history). The overall decision is GO
+    when every model's is, NO-GO when every model's is, else INVESTIGATE.
     """
     t = {**DEFAULT_THRESHOLDS, **thresholds}
     refs = {name: {k: m.get(k) for k in METRICS} for name, m in (baselines or {}).items()}
@@ -399,14 +473,30 @@ def compare_runs(
     def judged(rs: list[Mapping[str, Any]], base: list[Mapping[str, Any]]) -> dict[str, Any]:
         return judge(rs, base, t, refs, confidence, n_resamples)
 
+    def judged_ensemble(ens, members, base) -> dict[str, Any]:
+        return judge_ensemble(ens, members, base, t, refs, confidence, n_resamples)
+
+    ens_by_model: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for e in ensembles:
+        ens_by_model.setdefault(e["model"], {})[e["experiment"]] = e
     models = {
-        model: _model_section(model, exps, baseline, candidate, judged, ladder)
+        model: _model_section(
+            model,
+            exps,
+            baseline,
+            candidate,
+            judged,
+            ladder,
+            ens_by_model.get(model, {}),
+            judged_ensemble,
+        )
         for model, exps in by_model.items()
     }
     table = [
         _table_row(model, exp, res, exp in rung_names)
         for model, section in models.items()
-        for exp, res in section["experiments"].items()
+        for kind in ("experiments", "ensembles")
+        for exp, res in section[kind].items()
     ] + [_reference_row(name, m) for name, m in refs.items()]
     decisions = {m["decision"] for m in models.values()}
     overall = "GO" if decisions == {"GO"} else "NO-GO" if decisions == {"NO-GO"} else "INVESTIGATE"
@@ -459,10 +549,7 @@ def format_table(comparison: Mapping[str, Any]) -> str:
     w = 13 if multi else 6
     beats = {True: "yes", False: "no", None: "-"}
     pct = f"{100 * comparison['bootstrap']['confidence']:g}%"
-    names = [
-        row["experiment"] + (" (ladder)" if row.get("ladder") else "")
-        for row in comparison["table"]
-    ]
+    names = [row_name(row) for row in comparison["table"]]
     e = max([20, *map(len, names)])
     head = (
         f"{'model':8} {'experiment':{e}} {'acc':>{w}} {'macroF1':>{w}} {'rareF1':>{w}} {'cmAP':>{w}} {'valF1':>6} "
@@ -491,6 +578,7 @@ def format_table(comparison: Mapping[str, Any]) -> str:
         lines.append(
             f"recommended (best mean validation macro-F1, {rec['mean_val_macro_f1']:.3f}): "
             f"{rec['experiment']} / {rec['model']}"
+            + (ENSEMBLE_LABEL if rec.get("ensemble") else "")
         )
     for model, m in comparison["models"].items():
         lines += ["", f"{model}: {m['decision']}"]
@@ -504,21 +592,23 @@ def format_table(comparison: Mapping[str, Any]) -> str:
 def load_run(
     run: Mapping[str, Any],
     metrics: str,
-    history: str,
+    history: str | None,
     per_class: str,
     confusion: str,
     scores: str | None,
 ) -> dict[str, Any]:
-    """One run's evaluation files as :func:`compare_runs` takes them."""
+    """One run's evaluation files as :func:`compare_runs` takes them (a seed ensemble's: no
+    history)."""
     pc = pd.read_csv(per_class)
     rec = {
         **run,
         "metrics": json.loads(Path(metrics).read_text()),
-        "history": pd.read_csv(history),
         "per_class": pc,
         "species": list(pc["species"]),
         "confusion": np.load(confusion),
     }
+    if history is not None:
+        rec["history"] = pd.read_csv(history)
     if scores is not None:
         with np.load(scores) as z:
             rec["y_test"], rec["y_pred"] = z["y"], z["probs"].argmax(1)
@@ -529,19 +619,24 @@ def load_runs(
     runs: Sequence[Mapping[str, Any]], files: Mapping[str, Sequence[str]]
 ) -> list[dict[str, Any]]:
     """Every run's files (``files``: ``metrics, histories, per_class, confusion, scores``,
-    lists parallel to ``runs``) loaded by :func:`load_run`."""
+    lists parallel to ``runs``; seed ensembles: no ``histories``) loaded by :func:`load_run`."""
     files = {
         k: [v] if isinstance(v, (str, Path)) else list(v) for k, v in files.items()
     }  # one run: one path
-    keys = EVAL_KEYS[:4]
-    if any(len(files[k]) != len(runs) for k in keys):
+    none = [None] * len(runs)
+    keys = [k for k in EVAL_KEYS if k != "scores"]
+    if any(len(files.get(k) or none) != len(runs) for k in keys):
         raise ValueError(f"runs and their files must be parallel lists ({len(runs)} runs)")
-    scores = files.get("scores") or [None] * len(runs)
-    return [load_run(r, *(files[k][i] for k in keys), scores[i]) for i, r in enumerate(runs)]
+    return [
+        load_run(r, *((files.get(k) or none)[i] for k in EVAL_KEYS)) for i, r in enumerate(runs)
+    ]
 
 
-def _compare_with(runs, files, settings: Mapping[str, Any], ladder, refs) -> dict[str, Any]:
-    """:func:`compare_runs` on the runs' files with the config's ``compare`` section."""
+def _compare_with(
+    runs, files, settings: Mapping[str, Any], ladder, refs, ensembles=(), ensemble_files=None
+) -> dict[str, Any]:
+    """:func:`compare_runs` on the runs' (and seed ensembles') files with the config's
+    ``compare`` section."""
     return compare_runs(
         load_runs(runs, files),
         settings["baseline"],
@@ -551,6 +646,7 @@ def _compare_with(runs, files, settings: Mapping[str, Any], ladder, refs) -> dic
         refs,
         settings.get("confidence", 0.95),
         settings.get("bootstrap", 2000),
+        ensembles=load_runs(ensembles, ensemble_files) if ensembles else (),
     )
 
 
@@ -560,13 +656,19 @@ def compare_files(
     settings: Mapping[str, Any],
     out: Mapping[str, str],
     baselines: Mapping[str, str] | None = None,
+    ensembles: Sequence[Mapping[str, Any]] = (),
+    ensemble_files: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Workflow step: read each run's evaluation files and the reference baselines' metrics
     (``name -> metrics.json``); write ``out``: ``json`` (the comparison), ``table``
     (comparison.txt) and ``findings`` (findings.md). ``settings``: the config's ``compare``
-    section (baseline, candidate, thresholds, ladder, confidence, bootstrap)."""
+    section (baseline, candidate, thresholds, ladder, confidence, bootstrap). ``ensembles``
+    (``experiment, model, seeds``) and ``ensemble_files`` (as ``files``, no histories): the
+    seed ensembles evaluated, with ``compare.ensemble``."""
     refs = {name: json.loads(Path(p).read_text()) for name, p in (baselines or {}).items()}
-    comparison = _compare_with(runs, files, settings, settings.get("ladder") or [], refs)
+    comparison = _compare_with(
+        runs, files, settings, settings.get("ladder") or [], refs, ensembles, ensemble_files
+    )
     Path(out["json"]).write_text(json.dumps(comparison, indent=2) + "\n")
     Path(out["table"]).write_text(format_table(comparison) + "\n")
     Path(out["findings"]).write_text(findings_markdown(comparison))

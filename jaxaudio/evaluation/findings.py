@@ -14,6 +14,9 @@ from typing import Any
 
 from jaxaudio.evaluation.bootstrap import format_interval
 
+#: How a seed ensemble's row is named after its experiment (tables, findings, report).
+ENSEMBLE_LABEL = " (ensemble)"
+
 #: Rare species listed as gained and as lost (the largest changes).
 SHOWN_SPECIES = 8
 
@@ -44,7 +47,9 @@ def _decision_table(model: str, m: Mapping[str, Any], conf: str) -> list[str]:
         f"| Δ rare-F1 {conf} | decision |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for exp, r in m["experiments"].items():
+    rows = [(exp, r) for exp, r in m["experiments"].items()]
+    rows += [(exp + ENSEMBLE_LABEL, r) for exp, r in (m.get("ensembles") or {}).items()]
+    for exp, r in rows:
         ci = r.get("intervals") or {}
         val = f"{r['mean_val_macro_f1']:.3f}" if r.get("mean_val_macro_f1") is not None else "–"
         lines.append(
@@ -156,7 +161,9 @@ def findings_markdown(comparison: Mapping[str, Any]) -> str:
     if rec.get("experiment"):
         t = rec["test_metrics"]
         lines += [
-            f"**Recommended configuration: {rec['experiment']} / {rec['model']}** — mean validation macro-F1 "
+            f"**Recommended configuration: {rec['experiment']} / {rec['model']}"
+            f"{' (seed ensemble of ' + str(len(rec['seeds'])) + ')' if rec.get('ensemble') else ''}** — "
+            "mean validation macro-F1 "
             f"{rec['mean_val_macro_f1']:.3f}; its test accuracy {t['accuracy']:.3f}, macro-F1 {t['macro_f1']:.3f}, "
             f"rare-F1 {'–' if t['rare_f1'] is None else format(t['rare_f1'], '.3f')}; decision {rec['decision']}. "
             f"Chosen as {rec['rule']}.",

@@ -25,7 +25,7 @@ import pandas as pd
 
 from jaxaudio.config.load import DEFAULT_CONFIG, load_config
 from jaxaudio.evaluation.bootstrap import format_interval
-from jaxaudio.evaluation.compare import TABLE_METRICS
+from jaxaudio.evaluation.compare import TABLE_METRICS, row_name
 from jaxaudio.evaluation.findings import ladder_verdict
 from jaxaudio.evaluation.metrics import rare_threshold
 from jaxaudio.evaluation.plots import (
@@ -239,7 +239,7 @@ def _comparison_row(row: Mapping[str, Any]) -> str:
     esc = html.escape
     n = int(row.get("n_seeds", 1))
     ci = row.get("intervals") or {}
-    name = str(row["experiment"]) + (" (ladder)" if row.get("ladder") else "")
+    name = row_name(row)
     cells = [
         esc(str(row["model"])),
         esc(name),

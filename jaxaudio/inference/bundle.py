@@ -11,6 +11,12 @@ statistics, the species order and the decision thresholds together with the para
                     global default), test metrics, where it came from, library versions
       model/        the trained model as jaxaudio.inference.model_store writes it (model.json: arch,
                     options, input shape, species, normalisation; state/: orbax parameters)
+
+A seed ensemble's bundle holds ``members/0/``, ``members/1/``, ... (each as ``model/``) in place
+of ``model/``, listed in bundle.json ``members``; its scores are the members' mean probability
+(:func:`jaxaudio.inference.model_store.combine_logits`), calibrated and thresholded as one
+model on validation. The members must agree on species, background class, objective, input
+shape and channels; each keeps its own normalisation.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import numpy as np
 
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.inference.errors import BundleError
-from jaxaudio.inference.model_store import error_summary, load_model, normaliser
+from jaxaudio.inference.model_store import Member, error_summary
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +51,19 @@ METRIC_KEYS = (
 )
 
 
+#: The model directory of a single-model bundle, and the folder of an ensemble's members.
+MODEL_DIR, MEMBERS_DIR = "model", "members"
+
+
 @dataclass
 class Bundle:
     path: Path
-    model: Any  # flax nnx module, eval mode
-    meta: dict[str, Any]  # model.json
+    members: list[Member]  # the model (eval mode) with its normalisation; several: an ensemble
+    meta: dict[str, Any]  # model.json (the first member's; the members agree, load_bundle checks)
     info: dict[str, Any]  # bundle.json
     features: FeatureConfig
     species: list[str]
     thresholds: np.ndarray  # (C,) in species order
-    mean: np.ndarray
-    std: np.ndarray
     temperature: float = 1.0  # fitted on validation (bundle.json "calibration")
 
 
@@ -82,7 +90,7 @@ def validation_of(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_bundle(
-    model_dir: str | Path,
+    model_dir: str | Path | list[str | Path],
     metrics_json: str | Path,
     feature_settings: dict[str, Any],
     out_dir: str | Path,
@@ -90,14 +98,20 @@ def write_bundle(
 ) -> Path:
     """Assemble a bundle from a trained model, its evaluation and the feature settings.
 
-    The thresholds are those :func:`jaxaudio.evaluation.metrics.evaluate_predictions` tuned on the
-    validation split (``metrics.json["thresholds"]``); without them every species gets 0.5.
+    ``model_dir``: one model directory, or a list of them (a seed ensemble, ``metrics_json``
+    the ensemble's evaluation). The thresholds are those
+    :func:`jaxaudio.evaluation.metrics.evaluate_predictions` tuned on the validation split
+    (``metrics.json["thresholds"]``); without them every species gets 0.5.
     """
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    meta = json.loads((model_dir / "model.json").read_text())
+    dirs = [Path(d) for d in model_dir] if isinstance(model_dir, list) else [Path(model_dir)]
+    out_dir = Path(out_dir)
+    metas = [json.loads((d / "model.json").read_text()) for d in dirs]
+    meta = metas[0]
     metrics = json.loads(Path(metrics_json).read_text())
     cfg = FeatureConfig.from_dict(feature_settings)
-    _check_features_match(model_dir, meta, cfg)
+    for d, m in zip(dirs, metas):
+        _check_features_match(d, m, cfg)
+        _check_member(d, m, meta)
     th = metrics.get("thresholds") or {
         "per_species": {s: 0.5 for s in meta["species"]},
         "global": 0.5,
@@ -126,7 +140,12 @@ def write_bundle(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    shutil.copytree(model_dir, tmp / "model")
+    if len(dirs) == 1:
+        shutil.copytree(dirs[0], tmp / MODEL_DIR)
+    else:
+        info["members"] = [f"{MEMBERS_DIR}/{i}" for i in range(len(dirs))]
+        for d, rel in zip(dirs, info["members"]):
+            shutil.copytree(d, tmp / rel)
     (tmp / "bundle.json").write_text(json.dumps(info, indent=2) + "\n")
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -141,37 +160,71 @@ def write_best_bundle(
     comparison_json: str | Path,
     feature_settings: Mapping[str, dict[str, Any]],
     out_dir: str | Path,
+    ensembles: list[dict[str, Any]] | None = None,
+    ensemble_metrics: list[str | Path] | None = None,
 ) -> dict[str, Any]:
-    """Workflow step: the bundle of the comparison's recommended configuration, first seed.
+    """Workflow step: the bundle of the comparison's recommended configuration: its first
+    seed, or, when the recommendation is a seed ensemble, every seed as one ensemble bundle.
 
     The comparison chooses it on validation only (the best mean validation macro-F1 over
-    seeds, :func:`jaxaudio.evaluation.compare.recommend`); ``runs`` (``experiment, model, seed``),
-    ``model_dirs`` and ``metrics`` are parallel lists holding that run; ``feature_settings``
-    maps each experiment to the settings of its feature set. The bundle's
-    ``source`` names the run, the rule and every configuration's validation score.
+    seeds, or an ensemble's own, :func:`jaxaudio.evaluation.compare.recommend`); ``runs``
+    (``experiment, model, seed``), ``model_dirs`` and ``metrics`` are parallel lists holding
+    that run; ``ensembles`` (``experiment, model, seeds``) and ``ensemble_metrics`` are
+    parallel lists of the ensembles evaluated (``compare.ensemble``); ``feature_settings`` maps
+    each experiment to the settings of its feature set. The bundle's ``source`` names the
+    run(s), the rule and every configuration's validation score.
     """
     rec = json.loads(Path(comparison_json).read_text())["recommended"]
     if rec.get("experiment") is None:
         raise ValueError(
             f"{comparison_json}: no configuration recommended (no run has a validation score)"
         )
-    key = (rec["experiment"], rec["model"], str(rec["seed"]))
-    found = [i for i, r in enumerate(runs) if (r["experiment"], r["model"], str(r["seed"])) == key]
-    if not found:
-        raise ValueError(
-            f"{comparison_json}: recommended run {'/'.join(key)} is not among the runs given"
-        )
-    i = found[0]
-    meta = json.loads((Path(model_dirs[i]) / "model.json").read_text())
+    seeds = [str(s) for s in rec["seeds"]] if rec.get("ensemble") else [str(rec["seed"])]
+    chosen = []
+    for seed in seeds:
+        key = (rec["experiment"], rec["model"], seed)
+        found = [
+            i for i, r in enumerate(runs) if (r["experiment"], r["model"], str(r["seed"])) == key
+        ]
+        if not found:
+            raise ValueError(
+                f"{comparison_json}: recommended run {'/'.join(key)} is not among the runs given"
+            )
+        chosen.append(found[0])
+    metrics_json = metrics[chosen[0]]
+    if rec.get("ensemble"):
+        pair = (rec["experiment"], rec["model"])
+        at = [i for i, e in enumerate(ensembles or []) if (e["experiment"], e["model"]) == pair]
+        if not at:
+            raise ValueError(
+                f"{comparison_json}: recommended ensemble {'/'.join(pair)} was not evaluated"
+            )
+        metrics_json = (ensemble_metrics or [])[at[0]]
+    meta = json.loads((Path(model_dirs[chosen[0]]) / "model.json").read_text())
+    run = (
+        {
+            "experiment": rec["experiment"],
+            "model": rec["model"],
+            "seeds": rec["seeds"],
+            "ensemble": True,
+        }
+        if rec.get("ensemble")
+        else runs[chosen[0]]
+    )
     source = {
-        **runs[i],
+        **run,
         "chosen_by": rec["rule"],
         "chosen_on": validation_of(meta)["meaning"],
         "mean_val_macro_f1": rec["mean_val_macro_f1"],
         "val_macro_f1": rec["candidates"],
     }
+    dirs = [model_dirs[i] for i in chosen]
     write_bundle(
-        model_dirs[i], metrics[i], dict(feature_settings[rec["experiment"]]), out_dir, source=source
+        dirs if rec.get("ensemble") else dirs[0],
+        metrics_json,
+        dict(feature_settings[rec["experiment"]]),
+        out_dir,
+        source=source,
     )
     return source
 
@@ -198,18 +251,29 @@ def _read_info(path: Path) -> tuple[dict[str, Any], FeatureConfig]:
         raise BundleError(f"{info_path}: features: {exc}") from exc
 
 
-def _read_model(path: Path) -> tuple[Any, dict[str, Any]]:
-    """The bundle's ``model/`` rebuilt; any failure one line naming the file."""
-    if not (path / "model" / "model.json").is_file() or not (path / "model" / "state").is_dir():
-        raise BundleError(f"{path / 'model'}: incomplete (needs model.json and state/)")
+def _read_model(path: Path, rel: str = MODEL_DIR) -> tuple[Member, dict[str, Any]]:
+    """The bundle's model directory ``rel`` rebuilt; any failure one line naming the file."""
+    d = path / rel
+    if not (d / "model.json").is_file() or not (d / "state").is_dir():
+        raise BundleError(f"{d}: incomplete (needs model.json and state/)")
     try:
-        return load_model(path / "model")
+        return Member.load(d)
     except BundleError:  # incomplete/corrupt checkpoint: already one line naming the file
         raise
     except Exception as exc:  # noqa: BLE001 - model.json or flax errors, reported with the path, on one line
+        raise BundleError(f"{d}: cannot rebuild the model ({error_summary(exc)})") from exc
+
+
+def _check_member(path: Path, meta: Mapping[str, Any], first: Mapping[str, Any]) -> None:
+    """An ensemble member ``meta`` (``model.json`` in ``path``) agrees with the first member on
+    what the ensemble's outputs mean: species, background class, objective, input, channels."""
+    keys = ("species", "background", "objective", "input_shape", "channels")
+    differ = [k for k in keys if meta.get(k) != first.get(k)]
+    if differ:
         raise BundleError(
-            f"{path / 'model'}: cannot rebuild the model ({error_summary(exc)})"
-        ) from exc
+            f"{path}: an ensemble's members must agree; this one differs from the first in "
+            f"{', '.join(differ)}"
+        )
 
 
 def _check_features_match(path: Path, meta: Mapping[str, Any], cfg: FeatureConfig) -> None:
@@ -258,25 +322,25 @@ def load_bundle(path: str | Path) -> Bundle:
     """Load and check a bundle; every inconsistency is a :class:`BundleError` naming the file.
 
     Errors are one line (``jaxaudio predict`` prints them as they are): a missing or damaged
-    file of the orbax checkpoint in ``model/state/`` is named by
+    file of the orbax checkpoint in ``model/state/`` (or a member's) is named by
     :func:`jaxaudio.inference.model_store.check_checkpoint` before orbax is called.
     """
     path = Path(path)
     info, cfg = _read_info(path)
-    model, meta = _read_model(path)
-    _check_agreement(path, info, meta, cfg)
+    loaded = [_read_model(path, rel) for rel in info.get("members") or [MODEL_DIR]]
+    meta = loaded[0][1]
+    for rel, (_, m) in zip(info.get("members") or [MODEL_DIR], loaded):
+        _check_member(path / rel, m, meta)
+        _check_agreement(path, info, m, cfg)
     species = list(info["species"])
     per = info["thresholds"]["per_species"]
-    mean, std = normaliser(meta)
     return Bundle(
         path=path,
-        model=model,
+        members=[member for member, _ in loaded],
         meta=meta,
         info=info,
         features=cfg,
         species=species,
         thresholds=np.asarray([per[s] for s in species], np.float32),
-        mean=mean,
-        std=std,
         temperature=float((info.get("calibration") or {}).get("temperature") or 1.0),
     )

@@ -19,11 +19,13 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 from flax import nnx
@@ -280,25 +282,64 @@ def normaliser(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return broadcastable(norm["mean"]), broadcastable(norm["std"])
 
 
+@dataclass(frozen=True)
+class Member:
+    """One trained model with the normalisation it was trained with: a bundle holds one, or
+    several (a seed ensemble), and evaluation scores through the same."""
+
+    model: nnx.Module
+    mean: np.ndarray  # (C, 1|F, 1), :func:`normaliser`
+    std: np.ndarray
+
+    @classmethod
+    def load(cls, directory: str | Path) -> tuple[Member, dict[str, Any]]:
+        """The model saved in ``directory`` (:func:`load_model`) with its normalisation, and
+        its ``model.json``."""
+        model, meta = load_model(directory)
+        return cls(model, *normaliser(meta)), meta
+
+
+def combine_logits(z: jax.Array, objective: str = "softmax") -> jax.Array:
+    """``(M, B, K)`` logits of ``M`` members -> ``(B, K)`` logits of their mean probability.
+
+    Softmax: ``log((1/M) sum_m softmax(z_m))``, computed as ``logsumexp_m(log_softmax(z_m)) -
+    log M``, so ``softmax`` of the result is the members' mean distribution. Sigmoid: the
+    logit of the mean of ``σ(z_m)`` per output, ``logsumexp_m log σ(z_m) - logsumexp_m log
+    σ(-z_m)`` (``log p̄ - log(1 - p̄)``), so ``σ`` of the result is the mean probability.
+    A temperature fitted afterwards (:mod:`jaxaudio.evaluation.calibration`) scales these
+    logits as it scales a single model's: the ensemble is calibrated as one model.
+    """
+    m = z.shape[0]
+    if objective == "sigmoid":
+        return jax.nn.logsumexp(jax.nn.log_sigmoid(z), axis=0) - jax.nn.logsumexp(
+            jax.nn.log_sigmoid(-z), axis=0
+        )
+    return jax.nn.logsumexp(jax.nn.log_softmax(z, axis=-1), axis=0) - jnp.log(m)
+
+
 def _scorer(
-    model: nnx.Module,
-    mean: np.ndarray,
-    std: np.ndarray,
+    members: Sequence[Member],
     head: Callable[[jax.Array], jax.Array],
+    objective: str = "softmax",
 ) -> Callable[[np.ndarray], jax.Array]:
-    """Jitted ``x -> head(model((x - mean) / std))`` for a batch of ``(C, F, T)`` stacks.
+    """Jitted ``x -> head(z)`` for a batch of ``(C, F, T)`` stacks, ``z`` the logits
+    ``model((x - mean) / std)`` of the one member, or of several combined by
+    :func:`combine_logits` (one compiled program for all of them).
 
     The one place where a trained model meets features after training: evaluation and
     ``jaxaudio predict`` both come through it, so they normalise and score identically.
     """
-    graphdef, state = nnx.split(model)
-    mean, std = jax.numpy.asarray(mean), jax.numpy.asarray(std)
+    if not members:
+        raise ValueError("no model to score with")
+    graphdefs, states = zip(*(nnx.split(m.model) for m in members))
+    norms = [(jnp.asarray(m.mean), jnp.asarray(m.std)) for m in members]
 
     @jax.jit
-    def scores(state, x):
-        return head(nnx.merge(graphdef, state)((x - mean) / std))
+    def scores(states, x):
+        z = [nnx.merge(g, s)((x - mu) / sd) for g, s, (mu, sd) in zip(graphdefs, states, norms)]
+        return head(z[0] if len(z) == 1 else combine_logits(jnp.stack(z), objective))
 
-    return lambda x: scores(state, x)
+    return lambda x: scores(states, x)
 
 
 def logits_fn(
@@ -306,7 +347,15 @@ def logits_fn(
 ) -> Callable[[np.ndarray], jax.Array]:
     """Jitted logits ``z = model((x - mean) / std)``: every output, the background class
     included (what the evaluation calibrates and scores)."""
-    return _scorer(model, mean, std, lambda z: z)
+    return _scorer([Member(model, mean, std)], lambda z: z)
+
+
+def ensemble_logits_fn(
+    members: Sequence[Member], objective: str = "softmax"
+) -> Callable[[np.ndarray], jax.Array]:
+    """Jitted logits of ``members``' mean probability (:func:`combine_logits`); one member:
+    its own logits, as :func:`logits_fn`."""
+    return _scorer(members, lambda z: z, objective)
 
 
 def objective_of(meta: Mapping[str, Any]) -> str:
@@ -315,14 +364,13 @@ def objective_of(meta: Mapping[str, Any]) -> str:
 
 
 def probabilities_fn(
-    model: nnx.Module,
-    mean: np.ndarray,
-    std: np.ndarray,
+    members: Sequence[Member],
     n_species: int | None = None,
     temperature: float = 1.0,
     objective: str = "softmax",
 ) -> Callable[[np.ndarray], jax.Array]:
-    """Jitted ``x -> softmax(z / T)[:, :n_species]``, ``z`` the :func:`logits_fn` logits.
+    """Jitted ``x -> softmax(z / T)[:, :n_species]``, ``z`` the :func:`ensemble_logits_fn`
+    logits of ``members`` (one model, or a seed ensemble's mean probability).
 
     ``T`` is the temperature fitted on validation
     (:func:`jaxaudio.evaluation.calibration.fit_temperature`; 1: uncalibrated). The softmax
@@ -336,5 +384,5 @@ def probabilities_fn(
     """
     t = float(temperature)
     if objective == "sigmoid":
-        return _scorer(model, mean, std, lambda z: jax.nn.sigmoid(z / t)[:, :n_species])
-    return _scorer(model, mean, std, lambda z: jax.nn.softmax(z / t, axis=-1)[:, :n_species])
+        return _scorer(members, lambda z: jax.nn.sigmoid(z / t)[:, :n_species], objective)
+    return _scorer(members, lambda z: jax.nn.softmax(z / t, axis=-1)[:, :n_species], objective)

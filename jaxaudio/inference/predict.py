@@ -192,9 +192,7 @@ class Detector:
         self._featurise = featuriser(self.cfg)
         # as evaluation scores them: calibrated, the background class's share dropped
         self._scores = probabilities_fn(
-            bundle.model,
-            bundle.mean,
-            bundle.std,
+            bundle.members,
             len(bundle.species),
             bundle.temperature,
             objective_of(bundle.meta),

@@ -36,6 +36,7 @@ class BestInputs:
     comparison: Path
     models: list[Path]  # parallel to the runs
     metrics: list[Path]
+    ensemble_metrics: list[Path] | None = None  # parallel to the seed ensembles
 
 
 def bundle_best(
@@ -43,9 +44,11 @@ def bundle_best(
     outputs: Outputs,
     runs: Sequence[Mapping[str, Any]],
     features: Mapping[str, Mapping[str, Any]],
+    ensembles: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The bundle of the configuration the comparison recommends (first seed); ``features``:
-    each experiment's feature settings."""
+    """The bundle of the configuration the comparison recommends (first seed, or every seed
+    when it is a seed ensemble); ``features``: each experiment's feature settings;
+    ``ensembles``: the seed ensembles evaluated, parallel to ``inputs.ensemble_metrics``."""
     return write_best_bundle(
         list(runs),
         list(inputs.models),
@@ -53,4 +56,25 @@ def bundle_best(
         inputs.comparison,
         {e: dict(f) for e, f in features.items()},
         outputs.bundle,
+        ensembles=list(ensembles),
+        ensemble_metrics=list(inputs.ensemble_metrics or []),
+    )
+
+
+@dataclass(frozen=True)
+class EnsembleInputs:
+    models: list[Path]  # the seeds' models
+    metrics: Path  # the ensemble's metrics.json
+
+
+def bundle_ensemble(
+    inputs: EnsembleInputs,
+    outputs: Outputs,
+    features: Mapping[str, Any],
+    source: Mapping[str, Any],
+) -> Path:
+    """A seed ensemble's bundle (every seed's model, the ensemble's temperature and
+    thresholds); ``source`` (experiment, model, seeds) is recorded in bundle.json."""
+    return write_bundle(
+        list(inputs.models), inputs.metrics, dict(features), outputs.bundle, source=dict(source)
     )

@@ -49,6 +49,11 @@ def decision(
 @dataclass(frozen=True)
 class CompareInputs(RunFiles):
     baselines: list[Path]  # the reference baselines' metrics.json, in the order of their names
+    # the seed ensembles' evaluation files (compare.ensemble), parallel to ``ensembles``
+    ensemble_metrics: list[Path] | None = None
+    ensemble_per_class: list[Path] | None = None
+    ensemble_confusion: list[Path] | None = None
+    ensemble_scores: list[Path] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,23 @@ def compare(
     runs: Sequence[Mapping[str, Any]],
     baselines: Sequence[str],
     settings: Mapping[str, Any],
+    ensembles: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """comparison.json, comparison.txt and findings.md over every run."""
+    """comparison.json, comparison.txt and findings.md over every run (and seed ensemble:
+    ``ensembles``, ``experiment, model, seeds`` parallel to the ``ensemble_*`` files)."""
     out = {k: str(v) for k, v in asdict(outputs).items()}
     files = RunFiles(**{k: getattr(inputs, k) for k in EVAL_KEYS}).by_kind()
+    ensemble_files = {
+        k: [str(p) for p in getattr(inputs, f"ensemble_{k}") or []]
+        for k in EVAL_KEYS
+        if k != "histories"
+    }
     return compare_files(
-        runs, files, settings, out, baselines=dict(zip(baselines, map(str, inputs.baselines)))
+        runs,
+        files,
+        settings,
+        out,
+        baselines=dict(zip(baselines, map(str, inputs.baselines))),
+        ensembles=list(ensembles),
+        ensemble_files=ensemble_files,
     )

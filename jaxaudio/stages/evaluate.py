@@ -1,7 +1,8 @@
-"""Stage ``evaluate`` (workflow/rules/evaluate.smk): score a trained model on the test split
-(:func:`jaxaudio.stages.scoring.score_splits`) and write every evaluation output, with the
-confusion and training-curve figures and the test scores the paired bootstrap reads. The
-model's species order must equal the clip table's.
+"""Stages ``evaluate`` and ``evaluate_ensemble`` (workflow/rules/evaluate.smk): score a trained
+model — or the seed ensemble of an experiment x model, the mean of its seeds' probabilities —
+on the test split (:func:`jaxaudio.stages.scoring.score_splits`) and write every evaluation
+output, with the confusion (and, for a run, training-curve) figures and the test scores the
+paired bootstrap reads. The models' species order must equal the clip table's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jaxaudio.evaluation.metrics import save_scores
 from jaxaudio.evaluation.plots import plot_confusion, plot_history
 from jaxaudio.features.offsets import copy_rows
 from jaxaudio.features.streaming import NpyRows
-from jaxaudio.inference.model_store import load_model, logits_fn, normaliser
+from jaxaudio.inference.model_store import Member, ensemble_logits_fn, objective_of
 from jaxaudio.runtime.batching import batched_apply
 from jaxaudio.stages.scoring import (
     EvaluationFiles,
@@ -40,12 +41,21 @@ class Inputs(SplitFiles):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Outputs(EvaluationFiles):
+class EnsembleInputs(SplitFiles):
+    models: list[Path]  # the seeds' models of one experiment x model
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnsembleOutputs(EvaluationFiles):
     confusion_png: Path
-    curves_png: Path
     # test_scores.npz: the test clips' rows of the clip table (index), labels (y) and
     # probabilities (probs), which the comparison's paired bootstrap reads
     scores: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outputs(EnsembleOutputs):
+    curves_png: Path
 
 
 def copy_logits(
@@ -62,24 +72,41 @@ def copy_logits(
     return lambda rows: batched_apply(scores, copies, batch_size, rows=copy_rows(rows, k))
 
 
-def run(
-    inputs: Inputs,
-    outputs: Outputs,
+def _members(model_dirs: list[Path], table: ClipTable) -> tuple[list[Member], str]:
+    """The models of ``model_dirs`` with their normalisation, and their objective; each must
+    have the clip table's species in its order (and its background class), and all one
+    objective."""
+    members, objectives = [], set()
+    for d in model_dirs:
+        member, meta = Member.load(d)
+        objective = objective_of(meta)
+        background = table.background_label if objective == "softmax" else None
+        if meta["species"] != table.species or meta.get("background") != background:
+            raise ValueError(
+                f"{d}: the model's species (or background class) differ from {table.path}"
+            )
+        members.append(member)
+        objectives.add(objective)
+    if len(objectives) > 1:
+        raise ValueError(f"{model_dirs[0]}: an ensemble's models must share one objective")
+    return members, objectives.pop()
+
+
+def _evaluate(
+    model_dirs: list[Path],
+    inputs: SplitFiles,
+    outputs: EnsembleOutputs,
     scoring: ScoringSettings,
-    title: str = "",
-    batch_size: int = EVAL_BATCH,
+    title: str,
+    batch_size: int,
 ) -> dict[str, Any]:
-    """Evaluate one run; returns the test metrics (``metrics.json``)."""
-    model, meta = load_model(inputs.model)
+    """Score one model, or the mean probability of several (a seed ensemble,
+    :func:`jaxaudio.inference.model_store.combine_logits`), write the evaluation and the
+    confusion figure; returns the test metrics."""
     table = ClipTable.read(inputs.clips)
-    objective = meta.get("objective", "softmax")  # models saved before the key: softmax
-    background = table.background_label if objective == "softmax" else None
-    if meta["species"] != table.species or meta.get("background") != background:
-        raise ValueError(
-            f"{inputs.model}: the model's species (or background class) differ from {inputs.clips}"
-        )
+    members, objective = _members(model_dirs, table)
     features = table.features(inputs.features)  # read batch by batch (jaxaudio.features.streaming)
-    scores = logits_fn(model, *normaliser(meta))
+    scores = ensemble_logits_fn(members, objective)
     scored = score_splits(
         table,
         inputs,
@@ -99,5 +126,30 @@ def run(
         outputs.confusion_png,
         title=f"{title} — test confusion (recall)",
     )
-    plot_history(pd.read_csv(inputs.history), outputs.curves_png, title=f"{title} — training")
     return ev.metrics
+
+
+def run(
+    inputs: Inputs,
+    outputs: Outputs,
+    scoring: ScoringSettings,
+    title: str = "",
+    batch_size: int = EVAL_BATCH,
+) -> dict[str, Any]:
+    """Evaluate one run; returns the test metrics (``metrics.json``)."""
+    metrics = _evaluate([inputs.model], inputs, outputs, scoring, title, batch_size)
+    plot_history(pd.read_csv(inputs.history), outputs.curves_png, title=f"{title} — training")
+    return metrics
+
+
+def run_ensemble(
+    inputs: EnsembleInputs,
+    outputs: EnsembleOutputs,
+    scoring: ScoringSettings,
+    title: str = "",
+    batch_size: int = EVAL_BATCH,
+) -> dict[str, Any]:
+    """Evaluate the seed ensemble of one experiment x model (``compare.ensemble``): the mean of
+    its seeds' probabilities, calibrated, thresholded and scored as one model, with no extra
+    training; returns the test metrics."""
+    return _evaluate(inputs.models, inputs, outputs, scoring, title, batch_size)

@@ -56,6 +56,7 @@ from jaxaudio.evaluation.calibration import (
 from jaxaudio.evaluation.metrics import Evaluation, evaluate_predictions, save_evaluation
 from jaxaudio.evaluation.multilabel import multilabel_metrics
 from jaxaudio.evaluation.thresholds import detections_at_thresholds
+from jaxaudio.training.epochs import validation_metrics
 
 #: ``evaluation.calibration``: a temperature fitted on validation, or none.
 Calibration = Literal["temperature", "none"]
@@ -122,6 +123,17 @@ def _temperature(z_val: np.ndarray, y_val: np.ndarray, method: str) -> float:
     if method not in CALIBRATIONS:
         raise ValueError(f"evaluation.calibration must be one of {CALIBRATIONS}, got {method!r}")
     return fit_temperature(z_val, y_val)
+
+
+def validation_scores(z_val: np.ndarray, y_val: np.ndarray, objective: str) -> dict[str, Any]:
+    """Accuracy and macro-F1 of the validation logits as training measures them each epoch
+    (:func:`jaxaudio.training.epochs.validation_metrics`, the clips and their offset copies
+    pooled): the number the comparison's recommendation ranks by. For a model it repeats its
+    best epoch's; for a seed ensemble it is the only one there is."""
+    if not len(y_val):
+        return {}
+    m = validation_metrics(z_val, y_val, np.ones(z_val.shape[1], np.float32), objective)
+    return {"accuracy": m["val_acc"], "macro_f1": m["val_macro_f1"], "clips": int(len(y_val))}
 
 
 def _with_copies(
@@ -206,6 +218,7 @@ def score_splits(
         ("val", y_val, p_val, None),  # no unknown clips: held out of val
         ("test", labels[test], p_test, table.is_unknown[test]),
     )
+    ev.metrics["validation"] = validation_scores(z_val, y_val, "softmax")
     _finish(ev, table, outputs, settings, splits, copies)
     return Scored(ev, test[species_test], p_test[species_test], t)
 
@@ -291,5 +304,6 @@ def _score_sigmoid(
         **multilabel_metrics(t_test[known], p_test[known], cut, table.species),
     }
     splits = (("val", t_val, p_val, None), ("test", t_test, p_test, table.is_unknown[test]))
+    ev.metrics["validation"] = validation_scores(z_val, t_val, "sigmoid")
     _finish(ev, table, outputs, settings, splits, copies)
     return Scored(ev, test[single], p_test[single], t)

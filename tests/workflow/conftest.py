@@ -104,3 +104,13 @@ def feature_set_run(tiny_run, tmp_path_factory) -> Path:
     shutil.copytree(tiny_run, workdir, symlinks=True)
     snakemake(workdir, "--cores", "2", configs=(scenario("feature-sets"),))
     return workdir
+
+
+@pytest.fixture(scope="session")
+def ensemble_run(tiny_run, tmp_path_factory) -> Path:
+    """.test/ensemble (a second CNN seed, compare.ensemble, an ensemble bundle) run in a copy
+    of the tiny run."""
+    workdir = tmp_path_factory.mktemp("ensemble") / "workflow"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    snakemake(workdir, "--cores", "2", configs=(scenario("ensemble"),))
+    return workdir

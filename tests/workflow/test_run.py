@@ -296,7 +296,7 @@ def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(
     feats = np.load(r / "features" / fset / "features.npy", mmap_mode="r")[test["index"].to_numpy()]
     mean, std = normaliser(bundle.meta)
     # argmax among the species: the background class's output (the last) is not one
-    logits = np.asarray(bundle.model((feats - mean) / std))
+    logits = np.asarray(bundle.members[0].model((feats - mean) / std))
     expected = logits[:, : len(bundle.species)].argmax(1)
 
     out = tmp_path / "d.csv"

@@ -41,6 +41,10 @@ pytestmark = pytest.mark.slow
             "bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n",
             "jaxaudio: config key bundles.0.experiment (in bad.yaml): 'v3' is not one of",
         ),
+        (
+            "bundles:\n  - {experiment: v2, model: cnn, ensemble: true}\n",
+            "jaxaudio: config key bundles.0.ensemble (in bad.yaml): a seed ensemble needs 2 or more run.seeds",
+        ),
         # a detection job over a folder without audio fails now, not after hours of training
         (
             "predict:\n  night:\n    audio: [{tmp}]\n    bundle: {experiment: v2, model: cnn, seed: 0}\n",

@@ -19,7 +19,7 @@ from jaxaudio.config.resolve import (
 )
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.features.config import DEFAULT_SET
-from jaxaudio.layout import Layout, run_name
+from jaxaudio.layout import EVAL_FILE_NAMES, Layout, ensemble_name, run_name
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 
 
@@ -55,6 +55,7 @@ R = config["results"]
 # Every path under results/ (jaxaudio/layout.py); RUN is the {exp}/{model}/seed{seed} part.
 L = Layout(R)
 RUN = run_name()
+ENSEMBLE_RUN = ensemble_name()
 LOCAL_GPUS = local_gpus()
 EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]
@@ -142,11 +143,11 @@ def run_paths(pattern):
 
 # What the comparison reads of each run (paths with {exp}, {model}, {seed}).
 EVAL_FILES = {
-    "metrics": L.eval_file("metrics.json"),
+    "metrics": L.eval_file(EVAL_FILE_NAMES["metrics"]),
     "histories": L.history(),
-    "per_class": L.eval_file("per_class.csv"),
-    "confusion": L.eval_file("confusion.npy"),
-    "scores": L.eval_file("test_scores.npz"),
+    "per_class": L.eval_file(EVAL_FILE_NAMES["per_class"]),
+    "confusion": L.eval_file(EVAL_FILE_NAMES["confusion"]),
+    "scores": L.eval_file(EVAL_FILE_NAMES["scores"]),
 }
 
 
@@ -179,10 +180,40 @@ def compared_runs():
     return RUNS + ladder_runs()
 
 
+def ensembles_of(runs):
+    """With compare.ensemble, one {experiment, model, seeds} per experiment x model of ``runs``
+    that has several seeds (the mean of their probabilities, evaluate_ensemble); else none.
+    """
+    if not config["compare"]["ensemble"] or len(SEEDS) < 2:
+        return []
+    pairs = dict.fromkeys((r["experiment"], r["model"]) for r in runs)
+    return [{"experiment": e, "model": m, "seeds": list(SEEDS)} for e, m in pairs]
+
+
+# What the comparison reads of each seed ensemble (paths with {exp}, {model}).
+ENSEMBLE_FILES = {
+    k: L.ensemble_eval_file(EVAL_FILE_NAMES[k])
+    for k in ("metrics", "per_class", "confusion", "scores")
+}
+
+
+def ensemble_files(ensembles):
+    """ENSEMBLE_FILES for ``ensembles``, named ensemble_<kind> (the compare rule's inputs)."""
+    return {
+        f"ensemble_{k}": [
+            p.format(exp=e["experiment"], model=e["model"]) for e in ensembles
+        ]
+        for k, p in ENSEMBLE_FILES.items()
+    }
+
+
 def bundle_path(b):
-    """The bundle directory of ``b`` = {experiment, model, seed}, or "best" (bundle_best)."""
+    """The bundle directory of ``b`` = {experiment, model, seed} (or ensemble: true, the seed
+    ensemble's), or "best" (bundle_best)."""
     if b == "best":
         return L.best_bundle()
+    if b.get("ensemble"):
+        return L.ensemble_bundle(b["experiment"], b["model"])
     return L.bundle(b["experiment"], b["model"], b["seed"])
 
 

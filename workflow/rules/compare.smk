@@ -22,6 +22,7 @@ checkpoint decision:
 rule compare:
     input:
         unpack(lambda wc: eval_files(compared_runs())),
+        unpack(lambda wc: ensemble_files(ensembles_of(compared_runs()))),
         decision=rules.decision.output.json,
         baselines=expand(L.baseline_eval_file("metrics.json"), baseline=BASELINES),
     output:
@@ -36,6 +37,7 @@ rule compare:
         "../envs/jaxaudio.yaml"
     params:
         runs=lambda wc: compared_runs(),
+        ensembles=lambda wc: ensembles_of(compared_runs()),
         baselines=BASELINES,
         settings=config["compare"],
     script:

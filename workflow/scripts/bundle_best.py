@@ -9,5 +9,6 @@ with step_log(snakemake.log[0]) as log:
         named(Outputs, snakemake.output),
         runs=snakemake.params.runs,
         features=snakemake.params.features,
+        ensembles=snakemake.params.ensembles,
     )
-    log.info("recommended configuration (best mean validation macro-F1), first seed: %s", source)
+    log.info("recommended configuration (best validation macro-F1): %s", source)

@@ -11,5 +11,6 @@ with step_log(snakemake.log[0]) as log:
         runs=snakemake.params.runs,
         baselines=snakemake.params.baselines,
         settings=snakemake.params.settings,
+        ensembles=snakemake.params.ensembles,
     )
     log.info("\n%s", format_table(comparison))

@@ -250,3 +250,41 @@ def test_reference_baselines_and_beats_baselines():
     assert rows[("sklearn", "logreg")]["decision"] == "reference"
     text = format_table(c)
     assert "reference" in text and "dMacroF1 [95% CI]" in text
+
+
+def ensemble(exp, y_pred, val_f1, model="cnn"):
+    """A seed ensemble's record as the compare rule loads it: a run's evaluation files, no
+    seed and no history, its validation macro-F1 in ``metrics.json`` ``validation``."""
+    r = run(exp, y_pred, model=model)
+    r.pop("seed"), r.pop("history")
+    r["metrics"] = {**r["metrics"], "validation": {"macro_f1": val_f1, "accuracy": val_f1}}
+    return r
+
+
+def test_a_seed_ensemble_is_a_row_judged_by_the_rules_and_a_candidate_on_its_validation():
+    """v2's ensemble: its own metrics (no spread), its members' training checks, an interval
+    against the baseline; it is recommended when its validation macro-F1 beats every mean
+    over seeds, and never on a test number."""
+    p = predictions({})
+    runs = [run("baseline_v1", p, seed=s, hist=history(val_f1=(0.1, 0.50))) for s in (0, 1)]
+    runs += [run("v2", p, seed=s, hist=history(val_f1=(0.1, 0.60))) for s in (0, 1)]
+    perfect = predictions({c: 1.0 for c in range(6)})
+    ens = [ensemble("v2", perfect, 0.65), ensemble("baseline_v1", perfect, 0.55)]
+    c = compare_runs(runs, "baseline_v1", "v2", T, n_resamples=200, ensembles=ens)
+    e = c["models"]["cnn"]["ensembles"]["v2"]
+    assert e["metrics"]["macro_f1"] == pytest.approx(1.0) and e["n_seeds"] == 2
+    assert e["seeds"] == [0, 1] and e["mean_val_macro_f1"] == pytest.approx(0.65)
+    assert e["stability"]["per_seed"].keys() == {"0", "1"}  # the members' curves
+    assert e["intervals"]["macro_f1"]["low"] > 0  # perfect vs 0.8 correct on the same clips
+    rec = c["recommended"]
+    assert (rec["experiment"], rec["ensemble"], rec["seeds"]) == ("v2", True, [0, 1])
+    assert rec["candidates"]["v2/cnn/ensemble"] == pytest.approx(0.65)
+    assert rec["candidates"]["v2/cnn"] == pytest.approx(0.60)
+    rows = [(r["experiment"], r["ensemble"]) for r in c["table"] if r["model"] == "cnn"]
+    assert rows == [("baseline_v1", False), ("v2", False), ("v2", True), ("baseline_v1", True)]
+    assert "v2 (ensemble)" in format_table(c) and "v2 (ensemble)" in findings_markdown(c)
+    # an ensemble no better on validation than the best mean over seeds is not chosen, however
+    # good its test scores (a tie goes to the single model)
+    tie = [ensemble("v2", perfect, 0.60)]
+    rec = compare_runs(runs, "baseline_v1", "v2", T, n_resamples=100, ensembles=tie)["recommended"]
+    assert (rec["experiment"], rec["ensemble"], rec["seed"]) == ("v2", False, "0")

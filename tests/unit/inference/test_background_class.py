@@ -18,7 +18,7 @@ from jaxaudio.evaluation.calibration import fit_temperature
 from jaxaudio.evaluation.thresholds import tune_thresholds
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.frontend import featuriser
-from jaxaudio.inference.model_store import logits_fn, probabilities_fn
+from jaxaudio.inference.model_store import Member, logits_fn, probabilities_fn
 from jaxaudio.training.loop import TrainData, fit
 from jaxaudio.training.settings import TrainSettings
 
@@ -75,7 +75,7 @@ def test_unheard_background_draws_no_detection_and_the_species_are_named():
     data = TrainData(x_train, y_train, x_val, y_val, n_classes=4, mean=mean, std=std)
     model = fit(s, data).model
     t = fit_temperature(np.asarray(logits_fn(model, mean, std)(x_val)), y_val)
-    scores = probabilities_fn(model, mean, std, n_species=3, temperature=t)
+    scores = probabilities_fn([Member(model, mean, std)], n_species=3, temperature=t)
     thresholds = tune_thresholds(y_val, np.asarray(scores(x_val)), SPECIES, prior_clips=5)
     cut = np.asarray([thresholds["per_species"][sp] for sp in SPECIES])
 

@@ -206,7 +206,7 @@ def test_probabilities_are_the_tempered_softmax_without_the_background_column():
     from flax import nnx
     from scipy.special import softmax
 
-    from jaxaudio.inference.model_store import probabilities_fn
+    from jaxaudio.inference.model_store import Member, probabilities_fn
 
     z = np.array([[2.0, 0.0, 1.0], [0.0, 0.0, 3.0]], np.float32)
 
@@ -214,7 +214,9 @@ def test_probabilities_are_the_tempered_softmax_without_the_background_column():
         def __call__(self, x):
             return jnp.asarray(z)
 
-    probs = probabilities_fn(Model(), np.zeros(1), np.ones(1), n_species=2, temperature=2.0)
+    probs = probabilities_fn(
+        [Member(Model(), np.zeros(1), np.ones(1))], n_species=2, temperature=2.0
+    )
     np.testing.assert_allclose(probs(np.zeros((2, 1))), softmax(z / 2.0, axis=1)[:, :2], rtol=1e-6)
 
 

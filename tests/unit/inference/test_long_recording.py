@@ -132,7 +132,7 @@ def test_predict_finds_each_call_at_its_time_with_the_evaluated_accuracy(run, ni
     mean, std = normaliser(bundle.meta)
     # scored as the evaluation scores: softmax(z / T) over every output, the background
     # class's column (the last) dropped
-    z = np.asarray(bundle.model((feats - mean) / std))
+    z = np.asarray(bundle.members[0].model((feats - mean) / std))
     probs = np.asarray(jax.nn.softmax(z / bundle.temperature, axis=-1))[:, : len(bundle.species)]
     y = calls["label"].to_numpy()
     evaluated = probs.argmax(1) == y

@@ -38,7 +38,9 @@ def test_sigmoid_bundle_scores_each_species_and_reports_all_over_threshold(tmp_p
     assert json.loads((b.path / "bundle.json").read_text())["objective"] == "sigmoid"
     det = Detector(b, batch_size=4)
     x = np.random.default_rng(0).normal(size=(2, CFG.n_samples)).astype(np.float32) * 0.1
-    z = np.asarray(logits_fn(b.model, b.mean, b.std)(det._featurise(x)))
+    z = np.asarray(
+        logits_fn(b.members[0].model, b.members[0].mean, b.members[0].std)(det._featurise(x))
+    )
     np.testing.assert_allclose(det.probabilities(x), expit(z / 2.0), rtol=1e-5, atol=1e-6)
     windows = 5  # 3 s, 1 s windows every 0.5 s
     run = predict_paths(b.path, [recording], tmp_path / "all.csv", top_k=None, min_score=0.0)

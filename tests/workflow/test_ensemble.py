@@ -1,0 +1,88 @@
+"""Seed ensembles in the workflow (.test/ensemble: a second CNN seed, compare.ensemble,
+uncalibrated), run in a copy of the tiny run (``ensemble_run``, tests/workflow/conftest.py).
+The ensemble's test probabilities are its seeds' mean (numpy on the seeds' own
+test_scores.npz), each run's recorded validation macro-F1 is its best epoch's, the
+comparison has a row per ensemble and recommends on validation, and the ensemble bundle
+holds both seeds and scores like the evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+EXPERIMENTS = ("baseline_v1", "v2")  # .test/config/config.yaml's run.experiments
+
+
+def test_the_ensembles_probabilities_are_its_seeds_mean(ensemble_run):
+    r = ensemble_run / "results" / "eval"
+    for exp in EXPERIMENTS:
+        seeds = [np.load(r / exp / "cnn" / f"seed{s}" / "test_scores.npz") for s in (0, 1)]
+        ens = np.load(r / exp / "cnn" / "ensemble" / "test_scores.npz")
+        for key in ("index", "y"):
+            np.testing.assert_array_equal(ens[key], seeds[0][key])
+        assert not np.allclose(seeds[0]["probs"], seeds[1]["probs"])
+        np.testing.assert_allclose(
+            ens["probs"], (seeds[0]["probs"] + seeds[1]["probs"]) / 2, rtol=1e-5, atol=1e-6
+        )
+        metrics = json.loads((r / exp / "cnn" / "ensemble" / "metrics.json").read_text())
+        assert (
+            metrics["calibration"]["temperature"] == 1.0 and 0 < metrics["validation"]["macro_f1"]
+        )
+
+
+def test_a_runs_validation_macro_f1_is_its_best_epochs(ensemble_run):
+    """metrics.json ``validation`` scores the saved model as training scored each epoch, so the
+    ensembles are ranked against the runs on the same measure."""
+    import pandas as pd
+
+    r = ensemble_run / "results"
+    for exp in EXPERIMENTS:
+        for s in (0, 1):
+            hist = pd.read_csv(r / "train" / exp / "cnn" / f"seed{s}" / "history.csv")
+            metrics = json.loads(
+                (r / "eval" / exp / "cnn" / f"seed{s}" / "metrics.json").read_text()
+            )
+            assert metrics["validation"]["macro_f1"] == pytest.approx(
+                hist["val_macro_f1"].max(), abs=1e-6
+            ), (exp, s)
+
+
+def test_the_comparison_has_an_ensemble_row_and_recommends_on_validation(ensemble_run):
+    r = ensemble_run / "results"
+    c = json.loads((r / "comparison.json").read_text())
+    rows = {
+        (row["experiment"], row["ensemble"]): row for row in c["table"] if row["model"] == "cnn"
+    }
+    assert set(rows) == {(e, k) for e in EXPERIMENTS for k in (False, True)}
+    for exp in EXPERIMENTS:
+        m = json.loads((r / "eval" / exp / "cnn" / "ensemble" / "metrics.json").read_text())
+        assert rows[(exp, True)]["macro_f1"] == pytest.approx(m["macro_f1"])
+        assert rows[(exp, True)]["mean_val_macro_f1"] == pytest.approx(m["validation"]["macro_f1"])
+    rec = c["recommended"]
+    best = max(rec["candidates"].values())
+    key = f"{rec['experiment']}/{rec['model']}" + ("/ensemble" if rec["ensemble"] else "")
+    assert rec["candidates"][key] == best
+    assert "(ensemble)" in (r / "comparison.txt").read_text()
+    best_info = json.loads((r / "bundles" / "best" / "bundle.json").read_text())
+    assert ("members" in best_info) == rec["ensemble"]
+
+
+def test_the_ensemble_bundle_holds_both_seeds_and_scores_as_evaluated(ensemble_run):
+    from jaxaudio.data.clips import ClipTable
+    from jaxaudio.inference.bundle import load_bundle
+    from jaxaudio.inference.model_store import probabilities_fn
+
+    r = ensemble_run / "results"
+    b = load_bundle(r / "bundles" / "v2" / "cnn" / "ensemble")
+    assert len(b.members) == 2 and b.info["source"]["seeds"] == [0, 1]
+    ens = np.load(r / "eval" / "v2" / "cnn" / "ensemble" / "test_scores.npz")
+    table = ClipTable.read(r / "features" / "default" / "clips.csv")
+    x = np.load(r / "features" / "default" / "features.npy", mmap_mode="r")[ens["index"]]
+    probs = probabilities_fn(b.members, len(b.species), b.temperature, "softmax")(np.asarray(x))
+    np.testing.assert_allclose(np.asarray(probs), ens["probs"], rtol=1e-5, atol=1e-6)
+    assert table.species == b.species
