@@ -1,15 +1,28 @@
-"""End to end: wall time of ``make run``'s workflow and the per-rule times Snakemake measured.
+"""End to end: wall time of a workflow run, the per-rule times Snakemake measured, where each
+training job's time goes, and what the compilation cache saves.
 
-Runs ``snakemake --cores all`` on the default config (the embedded synthetic data set) into a
-fresh results directory, so every rule runs, then reads the ``benchmark:`` file of every job
-(Snakemake's own ``s``, ``max_rss`` columns). The reference for the table is the sum of the
-jobs' seconds: wall < sum means jobs overlapped on the cores.
+Runs ``snakemake --cores all`` on the default config (the embedded synthetic data set, as
+``make run``), or on the config files given (``--workflow-config``, e.g.
+``benchmarks/birdsounds-bench.yaml``: birdsounds-dev-sized work), into a fresh results
+directory, so every rule runs, then reads the ``benchmark:`` file of every job (Snakemake's
+own ``s``, ``max_rss`` columns). The reference for the wall time is the sum of the jobs'
+seconds: wall < sum means jobs overlapped on the cores.
+
+Each training job's seconds split into its epochs (``history.csv`` ``seconds``, each epoch
+with its validation) and the rest, **start-up** (process start, imports, reading the cache,
+building the model, the first compile is in the first epoch), and the first epoch's excess
+over the median later epoch, **compile** (``compile_cache``: the part a cached program saves).
+
+Then the run is repeated in the same folder with everything but the compilation cache
+(``<results>/cache/jax``) deleted: the **warm** run. Cold wall / warm wall is the cache's
+saving on the whole run, measured in one process on one machine.
 """
 
 from __future__ import annotations
 
 import csv
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -42,27 +55,36 @@ def read_benchmarks(results: Path) -> list[dict[str, Any]]:
     return jobs
 
 
-def bench_workflow(workdir: Path, cores: str = "all", log=print) -> dict[str, Any]:
-    """Run the default workflow into ``workdir`` (deleted first) and time it."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    cmd = [
-        str(Path(sys.executable).with_name("snakemake")),
-        "--cores",
-        cores,
-        "--config",
-        f"results={workdir}",
-        "--quiet",
-    ]
-    log(f"workflow: {' '.join(cmd)}")
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if out.returncode:
-        raise RuntimeError(
-            f"workflow benchmark failed (exit {out.returncode}):\n{out.stderr[-3000:]}"
+def training_time(results: Path, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per training job: its seconds (benchmark file), epochs, the median epoch after the
+    first, start-up (job seconds - the epochs' seconds) and compile (first epoch - median)."""
+    out = []
+    for j in jobs:
+        if j["rule"] != "train":
+            continue
+        run = j["job"].split("/", 1)[1]  # train/<exp>/<model>/seed<k>
+        hist = results / "train" / run / "history.csv"
+        if not hist.is_file():
+            continue
+        with open(hist, newline="") as f:
+            secs = [float(r["seconds"]) for r in csv.DictReader(f)]
+        if len(secs) < 2:
+            continue
+        median = statistics.median(secs[1:])
+        out.append(
+            {
+                "run": run,
+                "seconds": j["seconds"],
+                "epochs": len(secs),
+                "median_epoch_seconds": median,
+                "startup_seconds": j["seconds"] - sum(secs),
+                "compile_seconds": secs[0] - median,
+            }
         )
-    jobs = read_benchmarks(workdir)
+    return out
+
+
+def _per_rule(jobs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     per_rule: dict[str, dict[str, float]] = defaultdict(
         lambda: {"jobs": 0, "seconds": 0.0, "max_rss_mib": 0.0}
     )
@@ -71,14 +93,65 @@ def bench_workflow(workdir: Path, cores: str = "all", log=print) -> dict[str, An
         r["jobs"] += 1
         r["seconds"] += j["seconds"]
         r["max_rss_mib"] = max(r["max_rss_mib"], j["max_rss_mib"] or 0.0)
+    return dict(per_rule)
+
+
+def _run(cmd: list[str], log) -> float:
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode:
+        raise RuntimeError(
+            f"workflow benchmark failed (exit {out.returncode}):\n{out.stderr[-3000:]}"
+        )
+    return wall
+
+
+def _one_pass(workdir: Path, cmd: list[str], log) -> dict[str, Any]:
+    wall = _run(cmd, log)
+    jobs = read_benchmarks(workdir)
+    train = training_time(workdir, jobs)
     log(
         f"workflow: {wall:.0f} s wall, {len(jobs)} jobs, {sum(j['seconds'] for j in jobs):.0f} s summed"
     )
-    shutil.rmtree(workdir)
     return {
-        "command": " ".join(cmd),
         "wall_seconds": wall,
         "job_seconds_sum": sum(j["seconds"] for j in jobs),
         "jobs": jobs,
-        "per_rule": dict(per_rule),
+        "per_rule": _per_rule(jobs),
+        "train_jobs": train,
+        "train_startup_seconds": sum(t["startup_seconds"] for t in train),
+        "train_compile_seconds": sum(t["compile_seconds"] for t in train),
+        "train_epoch_seconds": sum(t["seconds"] - t["startup_seconds"] for t in train),
+    }
+
+
+def bench_workflow(
+    workdir: Path, cores: str = "all", log=print, configfiles: tuple[Path, ...] = ()
+) -> dict[str, Any]:
+    """Run the workflow (default config, or ``configfiles`` on top of it) into ``workdir``
+    (deleted first) and time it cold, then warm (only the compilation cache kept)."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "--cores", cores]
+    if configfiles:
+        cmd += ["--configfile", *map(str, configfiles)]
+    cmd += ["--config", f"results={workdir}", "--quiet"]
+    log(f"workflow: {' '.join(cmd)}")
+    cold = _one_pass(workdir, cmd, log)
+    for p in workdir.iterdir():  # keep only the compilation cache
+        if p.name != "cache":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    for p in (workdir / "cache").iterdir():
+        if p.name != "jax":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    log("workflow: again, with the compilation cache of the first run")
+    warm = _one_pass(workdir, cmd, log)
+    shutil.rmtree(workdir)
+    return {
+        "command": " ".join(cmd),
+        "configfiles": [str(c) for c in configfiles],
+        **cold,
+        "warm": warm,
+        "cache_saving_ratio": cold["wall_seconds"] / warm["wall_seconds"],
     }

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from jaxaudio.config.resolve import feature_set_of, feature_sets_of, feature_set
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.features.config import DEFAULT_SET
 from jaxaudio.layout import EVAL_FILE_NAMES, Layout
+from jaxaudio.runtime.compile_cache import cache_directory, cache_env
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 from jaxaudio.runtime.runlog import is_terminal
 
@@ -216,7 +218,17 @@ def _need(*paths: Path) -> None:
         )
 
 
+def _jax_config(args: argparse.Namespace) -> dict:
+    """The locked config, and the environment JAX must see before it is imported: the
+    compilation cache the workflow's jobs share (config key ``compile_cache``)."""
+    config = _locked_config(args)
+    cache = cache_directory(config["compile_cache"], Layout(config["results"]).compile_cache())
+    os.environ.update(cache_env(cache and os.path.abspath(cache), os.environ))
+    return config
+
+
 def _train(args: argparse.Namespace) -> int:
+    config = _jax_config(args)
     # Lazy: XLA's flags must be set before JAX is first imported (jaxaudio.runtime.xla_flags).
     from jaxaudio.runtime.xla_flags import set_training_flags
 
@@ -225,7 +237,6 @@ def _train(args: argparse.Namespace) -> int:
 
     from jaxaudio.stages import train
 
-    config = _locked_config(args)
     _check_run(config, args)
     lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
     fset = feature_set_of(config, args.experiment)
@@ -257,11 +268,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    config = _jax_config(args)
     # lazy: JAX and matplotlib, not for --help
     from jaxaudio.stages import evaluate
     from jaxaudio.stages.scoring import ScoringSettings
 
-    config = _locked_config(args)
     _check_run(config, args)
     lay, run = Layout(config["results"]), (args.experiment, args.model, args.seed)
     fset = feature_set_of(config, args.experiment)

@@ -22,6 +22,9 @@ The layout::
     bundles/    <run>/, <ensemble>/, best/
     predictions/<job>/{detections.csv,raven/,audacity/,failed.csv,scores.json (with truth:)}
     logs/       <stage>/<name>.log     benchmarks/<stage>/<name>.tsv (Snakemake's job timings)
+    cache/jax/  JAX's compilation cache (compile_cache: true), shared by the jobs
+    selection/  split<k>/{clips.csv, class_weights.json, <set>/stats.json,
+                train/<exp>/<model>/..., checkpoints/...}  (compare.selection's re-splits)
 
 where ``<run>`` is ``<experiment>/<model>/seed<k>`` and ``<ensemble>`` is
 ``<experiment>/<model>/ensemble`` (the mean of that experiment x model's seeds).
@@ -43,6 +46,8 @@ EVAL_FILE_NAMES = {
 
 #: The wildcards a run-level path is made of.
 EXP, MODEL, SEED = "{exp}", "{model}", "{seed}"
+#: The wildcard of a re-split's number (``compare.selection``).
+RESPLIT = "{k}"
 #: The wildcard of a feature set's paths (``default`` or a name of ``feature_sets``).
 FSET = "{fset}"
 
@@ -111,6 +116,11 @@ class Layout:
     def stats(self, fset: str = FSET) -> str:
         return f"{self.feature_dir(fset)}/stats.json"
 
+    def compile_cache(self) -> str:
+        """JAX's persistent compilation cache (config key ``compile_cache: true``), shared by
+        every job (:mod:`jaxaudio.runtime.compile_cache`; not an output: never deleted)."""
+        return f"{self.root}/cache/jax"
+
     def feature_cache(self) -> str:
         """Per-recording features reused across reruns (not an output: never deleted)."""
         return f"{self.root}/features/cache"
@@ -157,6 +167,32 @@ class Layout:
     def baseline_cache(self, baseline: str = "{baseline}") -> str:
         """A baseline's stored outputs, reused when its inputs' content is the same."""
         return f"{self.root}/checkpoints/baselines/{baseline}"
+
+    # selection: re-splits of train + val (compare.selection)
+    def selection_dir(self, k: int | str = RESPLIT) -> str:
+        return f"{self.root}/selection/split{k}"
+
+    def selection_clips(self, k: int | str = RESPLIT) -> str:
+        """Re-split ``k``'s clip table (:mod:`jaxaudio.data.resplit`)."""
+        return f"{self.selection_dir(k)}/clips.csv"
+
+    def selection_weights(self, k: int | str = RESPLIT) -> str:
+        return f"{self.selection_dir(k)}/class_weights.json"
+
+    def selection_stats(self, fset: str = FSET, k: int | str = RESPLIT) -> str:
+        return f"{self.selection_dir(k)}/{fset}/stats.json"
+
+    def selection_train(
+        self, name: str, exp: str = EXP, model: str = MODEL, k: int | str = RESPLIT
+    ) -> str:
+        """``name`` (model, history.csv, summary.json) of the selection run of ``exp`` x
+        ``model`` on re-split ``k``."""
+        return f"{self.selection_dir(k)}/train/{exp}/{model}/{name}"
+
+    def selection_checkpoints(
+        self, exp: str = EXP, model: str = MODEL, k: int | str = RESPLIT
+    ) -> str:
+        return f"{self.selection_dir(k)}/checkpoints/{exp}/{model}"
 
     # comparison and report
     def decision(self) -> str:

@@ -77,6 +77,13 @@ RECOMMENDATION_RULE = (
     "(ties: the first in run order, single models first); test metrics are reported, never "
     "used to choose"
 )
+#: How the recommended configuration is chosen with ``compare.selection`` (re-splits).
+SELECTION_RULE = (
+    "the experiment x model with the best mean, over {k} seeded re-splits of the train and val "
+    "clips (each trained once, seed k), of each re-split run's best validation macro-F1 (ties: "
+    "the first in run order); deployed as its seed ensemble when compare.ensemble evaluated "
+    "one, else its first seed; test metrics are reported, never used to choose"
+)
 #: The files of a run the comparison reads (the workflow's input names).
 EVAL_KEYS = ("metrics", "histories", "per_class", "confusion", "scores")
 #: Confusion cells listed in the analysis (largest change between baseline and candidate first).
@@ -320,9 +327,17 @@ def ladder_outcome(
     }
 
 
-def recommend(models: Mapping[str, Any], order: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def recommend(
+    models: Mapping[str, Any],
+    order: Sequence[tuple[str, str]],
+    selection: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     """The configuration with the best validation macro-F1 (:data:`RECOMMENDATION_RULE`): a
-    model's mean over seeds, or a seed ensemble's own."""
+    model's mean over seeds, or a seed ensemble's own. With ``selection`` (re-split runs:
+    ``experiment, model, resplit, best_val_macro_f1``) the ranking is theirs instead
+    (:data:`SELECTION_RULE`, :func:`selection_scores`)."""
+    if selection:
+        return _recommend_by_selection(models, order, selection)
     kinds = (("experiments", False), ("ensembles", True))
     scored = [
         (r["mean_val_macro_f1"], (j, i), e, m, ens)
@@ -333,10 +348,15 @@ def recommend(models: Mapping[str, Any], order: Sequence[tuple[str, str]]) -> di
     if not scored:
         return {"rule": RECOMMENDATION_RULE, "experiment": None, "model": None}
     _, _, exp, model, ens = max(scored, key=lambda s: (s[0], -s[1][0], -s[1][1]))
+    candidates = {f"{e}/{m}" + (f"/{ENSEMBLE}" if en else ""): v for v, _, e, m, en in scored}
+    return _recommended(models, exp, model, ens, RECOMMENDATION_RULE, candidates)
+
+
+def _recommended(models, exp, model, ens, rule, candidates) -> dict[str, Any]:
     r = models[model]["ensembles" if ens else "experiments"][exp]
     pick = {"ensemble": True, "seeds": r["seeds"]} if ens else {"seed": min(r["seeds"], key=int)}
     return {
-        "rule": RECOMMENDATION_RULE,
+        "rule": rule,
         "experiment": exp,
         "model": model,
         "ensemble": ens,
@@ -345,8 +365,50 @@ def recommend(models: Mapping[str, Any], order: Sequence[tuple[str, str]]) -> di
         "val_macro_f1": r["val_macro_f1"],
         "test_metrics": {k: r["metrics"][k] for k in TABLE_METRICS},
         "decision": r["decision"],
-        "candidates": {f"{e}/{m}" + (f"/{ENSEMBLE}" if en else ""): v for v, _, e, m, en in scored},
+        "candidates": candidates,
     }
+
+
+def selection_scores(
+    selection: Sequence[Mapping[str, Any]], order: Sequence[tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """``"e/m" ->`` the re-split runs' best validation macro-F1 (``per_split``, by re-split
+    number), their mean and sample std, for every experiment x model of ``order``."""
+    out = {}
+    for e, m in order:
+        vals = {
+            int(r["resplit"]): float(r["best_val_macro_f1"])
+            for r in selection
+            if (r["experiment"], r["model"]) == (e, m)
+        }
+        if not vals:
+            continue
+        a = np.asarray([vals[k] for k in sorted(vals)])
+        out[f"{e}/{m}"] = {
+            "per_split": [float(v) for v in a],
+            "mean": float(a.mean()),
+            "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+        }
+    return out
+
+
+def _recommend_by_selection(models, order, selection) -> dict[str, Any]:
+    """:func:`recommend` with re-splits: the best mean over them, deployed as the ensemble
+    when there is one."""
+    scores = selection_scores(selection, order)
+    ranked = [
+        (scores[f"{e}/{m}"]["mean"], -i, e, m)
+        for i, (e, m) in enumerate(order)
+        if f"{e}/{m}" in scores
+    ]
+    k = max(len(v["per_split"]) for v in scores.values())
+    rule = SELECTION_RULE.format(k=k)
+    if not ranked:
+        return {"rule": rule, "experiment": None, "model": None}
+    _, _, exp, model = max(ranked)
+    ens = exp in models[model].get("ensembles", {})
+    rec = _recommended(models, exp, model, ens, rule, {c: v["mean"] for c, v in scores.items()})
+    return {**rec, "selection": scores}
 
 
 def _group_runs(
@@ -453,6 +515,7 @@ def compare_runs(
     confidence: float = 0.95,
     n_resamples: int = 2000,
     ensembles: Sequence[Mapping[str, Any]] = (),
+    selection: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Build the comparison document.
 
@@ -462,7 +525,9 @@ def compare_runs(
     ``y_test``/``y_pred`` (test labels and predictions). ``baselines``: name -> metrics of
     each reference baseline. ``ensembles``: one mapping per seed ensemble evaluated, with
     ``experiment``, ``model``, ``metrics``, ``per_class``, ``confusion``, ``species``,
-    ``y_test``/``y_pred`` (a run's keys but the seed and history). The overall decision is GO
+    ``y_test``/``y_pred`` (a run's keys but the seed and history). ``selection``: one mapping
+    per re-split run (``compare.selection``), ``experiment, model, resplit,
+    best_val_macro_f1``; the recommendation then ranks by them. The overall decision is GO
     when every model's is, NO-GO when every model's is, else INVESTIGATE.
     """
     t = {**DEFAULT_THRESHOLDS, **thresholds}
@@ -513,7 +578,7 @@ def compare_runs(
         "models": models,
         "baselines": refs,
         "table": table,
-        "recommended": recommend(models, order),
+        "recommended": recommend(models, order, selection),
     }
 
 
@@ -575,10 +640,19 @@ def format_table(comparison: Mapping[str, Any]) -> str:
     )
     rec = comparison.get("recommended") or {}
     if rec.get("experiment"):
+        how = (
+            f"best mean over {len(next(iter(rec['selection'].values()))['per_split'])} re-splits"
+            if rec.get("selection")
+            else f"best mean validation macro-F1, {rec['mean_val_macro_f1']:.3f}"
+        )
         lines.append(
-            f"recommended (best mean validation macro-F1, {rec['mean_val_macro_f1']:.3f}): "
-            f"{rec['experiment']} / {rec['model']}"
+            f"recommended ({how}): {rec['experiment']} / {rec['model']}"
             + (ENSEMBLE_LABEL if rec.get("ensemble") else "")
+        )
+    for name, v in (rec.get("selection") or {}).items():
+        lines.append(
+            f"  re-split validation macro-F1 {name}: {v['mean']:.3f} ± {v['std']:.3f} "
+            f"({', '.join(f'{x:.3f}' for x in v['per_split'])})"
         )
     for model, m in comparison["models"].items():
         lines += ["", f"{model}: {m['decision']}"]
@@ -633,7 +707,14 @@ def load_runs(
 
 
 def _compare_with(
-    runs, files, settings: Mapping[str, Any], ladder, refs, ensembles=(), ensemble_files=None
+    runs,
+    files,
+    settings: Mapping[str, Any],
+    ladder,
+    refs,
+    ensembles=(),
+    ensemble_files=None,
+    selection=(),
 ) -> dict[str, Any]:
     """:func:`compare_runs` on the runs' (and seed ensembles') files with the config's
     ``compare`` section."""
@@ -647,6 +728,7 @@ def _compare_with(
         settings.get("confidence", 0.95),
         settings.get("bootstrap", 2000),
         ensembles=load_runs(ensembles, ensemble_files) if ensembles else (),
+        selection=selection,
     )
 
 
@@ -658,16 +740,33 @@ def compare_files(
     baselines: Mapping[str, str] | None = None,
     ensembles: Sequence[Mapping[str, Any]] = (),
     ensemble_files: Mapping[str, Sequence[str]] | None = None,
+    selection: Sequence[Mapping[str, Any]] = (),
+    selection_summaries: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Workflow step: read each run's evaluation files and the reference baselines' metrics
     (``name -> metrics.json``); write ``out``: ``json`` (the comparison), ``table``
     (comparison.txt) and ``findings`` (findings.md). ``settings``: the config's ``compare``
     section (baseline, candidate, thresholds, ladder, confidence, bootstrap). ``ensembles``
     (``experiment, model, seeds``) and ``ensemble_files`` (as ``files``, no histories): the
-    seed ensembles evaluated, with ``compare.ensemble``."""
+    seed ensembles evaluated, with ``compare.ensemble``. ``selection`` (``experiment, model,
+    resplit``) and ``selection_summaries`` (their ``summary.json``): the re-split runs of
+    ``compare.selection``."""
     refs = {name: json.loads(Path(p).read_text()) for name, p in (baselines or {}).items()}
+    if len(selection) != len(selection_summaries):
+        raise ValueError("selection runs and their summaries must be parallel lists")
+    resplit_runs = [
+        {**r, "best_val_macro_f1": json.loads(Path(p).read_text())["best_val_macro_f1"]}
+        for r, p in zip(selection, selection_summaries)
+    ]
     comparison = _compare_with(
-        runs, files, settings, settings.get("ladder") or [], refs, ensembles, ensemble_files
+        runs,
+        files,
+        settings,
+        settings.get("ladder") or [],
+        refs,
+        ensembles,
+        ensemble_files,
+        resplit_runs,
     )
     Path(out["json"]).write_text(json.dumps(comparison, indent=2) + "\n")
     Path(out["table"]).write_text(format_table(comparison) + "\n")

@@ -148,6 +148,18 @@ def _model_section(
     return out
 
 
+def _validation_of(rec: Mapping[str, Any]) -> str:
+    """What the recommendation was ranked on: the re-splits' mean (compare.selection), or
+    the validation macro-F1."""
+    sel = (rec.get("selection") or {}).get(f"{rec['experiment']}/{rec['model']}")
+    if sel:
+        return (
+            f"validation macro-F1 {sel['mean']:.3f} ± {sel['std']:.3f} over "
+            f"{len(sel['per_split'])} re-splits of train + val"
+        )
+    return f"mean validation macro-F1 {rec['mean_val_macro_f1']:.3f}"
+
+
 def findings_markdown(comparison: Mapping[str, Any]) -> str:
     """The findings as Markdown (see the module docstring)."""
     conf = f"[{100 * comparison['bootstrap']['confidence']:g} % CI]"
@@ -163,8 +175,7 @@ def findings_markdown(comparison: Mapping[str, Any]) -> str:
         lines += [
             f"**Recommended configuration: {rec['experiment']} / {rec['model']}"
             f"{' (seed ensemble of ' + str(len(rec['seeds'])) + ')' if rec.get('ensemble') else ''}** — "
-            "mean validation macro-F1 "
-            f"{rec['mean_val_macro_f1']:.3f}; its test accuracy {t['accuracy']:.3f}, macro-F1 {t['macro_f1']:.3f}, "
+            f"{_validation_of(rec)}; its test accuracy {t['accuracy']:.3f}, macro-F1 {t['macro_f1']:.3f}, "
             f"rare-F1 {'–' if t['rare_f1'] is None else format(t['rare_f1'], '.3f')}; decision {rec['decision']}. "
             f"Chosen as {rec['rule']}.",
             "",

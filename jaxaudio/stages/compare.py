@@ -54,6 +54,8 @@ class CompareInputs(RunFiles):
     ensemble_per_class: list[Path] | None = None
     ensemble_confusion: list[Path] | None = None
     ensemble_scores: list[Path] | None = None
+    # the re-split runs' summary.json (compare.selection), parallel to ``selection``
+    selection: list[Path] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,12 @@ def compare(
     baselines: Sequence[str],
     settings: Mapping[str, Any],
     ensembles: Sequence[Mapping[str, Any]] = (),
+    selection: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """comparison.json, comparison.txt and findings.md over every run (and seed ensemble:
-    ``ensembles``, ``experiment, model, seeds`` parallel to the ``ensemble_*`` files)."""
+    ``ensembles``, ``experiment, model, seeds`` parallel to the ``ensemble_*`` files; and
+    re-split run: ``selection``, ``experiment, model, resplit`` parallel to
+    ``inputs.selection``)."""
     out = {k: str(v) for k, v in asdict(outputs).items()}
     files = RunFiles(**{k: getattr(inputs, k) for k in EVAL_KEYS}).by_kind()
     ensemble_files = {
@@ -88,4 +93,6 @@ def compare(
         baselines=dict(zip(baselines, map(str, inputs.baselines))),
         ensembles=list(ensembles),
         ensemble_files=ensemble_files,
+        selection=list(selection),
+        selection_summaries=[str(p) for p in inputs.selection or []],
     )

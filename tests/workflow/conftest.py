@@ -107,10 +107,11 @@ def feature_set_run(tiny_run, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ensemble_run(tiny_run, tmp_path_factory) -> Path:
-    """.test/ensemble (a second CNN seed, compare.ensemble, an ensemble bundle) run in a copy
-    of the tiny run."""
-    workdir = tmp_path_factory.mktemp("ensemble") / "workflow"
+def ensemble_selection_run(tiny_run, tmp_path_factory) -> Path:
+    """.test/ensemble-selection (a second CNN seed, compare.ensemble, an ensemble bundle, and
+    both experiments' CNN on 2 re-splits that choose the recommendation) run in a copy of
+    the tiny run."""
+    workdir = tmp_path_factory.mktemp("ensemble-selection") / "workflow"
     shutil.copytree(tiny_run, workdir, symlinks=True)
-    snakemake(workdir, "--cores", "2", configs=(scenario("ensemble"),))
+    snakemake(workdir, "--cores", "2", configs=(scenario("ensemble-selection"),))
     return workdir

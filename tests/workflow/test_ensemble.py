@@ -1,9 +1,10 @@
-"""Seed ensembles in the workflow (.test/ensemble: a second CNN seed, compare.ensemble,
-uncalibrated), run in a copy of the tiny run (``ensemble_run``, tests/workflow/conftest.py).
+"""Seed ensembles in the workflow (.test/ensemble-selection: a second CNN seed,
+compare.ensemble, uncalibrated), run in a copy of the tiny run (``ensemble_selection_run``,
+tests/workflow/conftest.py).
 The ensemble's test probabilities are its seeds' mean (numpy on the seeds' own
 test_scores.npz), each run's recorded validation macro-F1 is its best epoch's, the
-comparison has a row per ensemble and recommends on validation, and the ensemble bundle
-holds both seeds and scores like the evaluation.
+comparison has a row per ensemble and deploys the chosen configuration as its ensemble, and
+the ensemble bundle holds both seeds and scores like the evaluation.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.slow
 EXPERIMENTS = ("baseline_v1", "v2")  # .test/config/config.yaml's run.experiments
 
 
-def test_the_ensembles_probabilities_are_its_seeds_mean(ensemble_run):
-    r = ensemble_run / "results" / "eval"
+def test_the_ensembles_probabilities_are_its_seeds_mean(ensemble_selection_run):
+    r = ensemble_selection_run / "results" / "eval"
     for exp in EXPERIMENTS:
         seeds = [np.load(r / exp / "cnn" / f"seed{s}" / "test_scores.npz") for s in (0, 1)]
         ens = np.load(r / exp / "cnn" / "ensemble" / "test_scores.npz")
@@ -35,12 +36,12 @@ def test_the_ensembles_probabilities_are_its_seeds_mean(ensemble_run):
         )
 
 
-def test_a_runs_validation_macro_f1_is_its_best_epochs(ensemble_run):
+def test_a_runs_validation_macro_f1_is_its_best_epochs(ensemble_selection_run):
     """metrics.json ``validation`` scores the saved model as training scored each epoch, so the
     ensembles are ranked against the runs on the same measure."""
     import pandas as pd
 
-    r = ensemble_run / "results"
+    r = ensemble_selection_run / "results"
     for exp in EXPERIMENTS:
         for s in (0, 1):
             hist = pd.read_csv(r / "train" / exp / "cnn" / f"seed{s}" / "history.csv")
@@ -52,8 +53,12 @@ def test_a_runs_validation_macro_f1_is_its_best_epochs(ensemble_run):
             ), (exp, s)
 
 
-def test_the_comparison_has_an_ensemble_row_and_recommends_on_validation(ensemble_run):
-    r = ensemble_run / "results"
+def test_the_comparison_has_an_ensemble_row_and_deploys_the_chosen_ensemble(
+    ensemble_selection_run,
+):
+    """A row per ensemble with its own figures; the configuration the re-splits chose
+    (test_selection.py) is deployed as its ensemble in bundles/best."""
+    r = ensemble_selection_run / "results"
     c = json.loads((r / "comparison.json").read_text())
     rows = {
         (row["experiment"], row["ensemble"]): row for row in c["table"] if row["model"] == "cnn"
@@ -64,20 +69,22 @@ def test_the_comparison_has_an_ensemble_row_and_recommends_on_validation(ensembl
         assert rows[(exp, True)]["macro_f1"] == pytest.approx(m["macro_f1"])
         assert rows[(exp, True)]["mean_val_macro_f1"] == pytest.approx(m["validation"]["macro_f1"])
     rec = c["recommended"]
-    best = max(rec["candidates"].values())
-    key = f"{rec['experiment']}/{rec['model']}" + ("/ensemble" if rec["ensemble"] else "")
-    assert rec["candidates"][key] == best
+    assert rec["ensemble"] is True and rec["seeds"] == [0, 1]
     assert "(ensemble)" in (r / "comparison.txt").read_text()
     best_info = json.loads((r / "bundles" / "best" / "bundle.json").read_text())
-    assert ("members" in best_info) == rec["ensemble"]
+    assert best_info["members"] == ["members/0", "members/1"]
+    assert (best_info["source"]["experiment"], best_info["source"]["seeds"]) == (
+        rec["experiment"],
+        [0, 1],
+    )
 
 
-def test_the_ensemble_bundle_holds_both_seeds_and_scores_as_evaluated(ensemble_run):
+def test_the_ensemble_bundle_holds_both_seeds_and_scores_as_evaluated(ensemble_selection_run):
     from jaxaudio.data.clips import ClipTable
     from jaxaudio.inference.bundle import load_bundle
     from jaxaudio.inference.model_store import probabilities_fn
 
-    r = ensemble_run / "results"
+    r = ensemble_selection_run / "results"
     b = load_bundle(r / "bundles" / "v2" / "cnn" / "ensemble")
     assert len(b.members) == 2 and b.info["source"]["seeds"] == [0, 1]
     ens = np.load(r / "eval" / "v2" / "cnn" / "ensemble" / "test_scores.npz")

@@ -161,6 +161,22 @@ def test_best_bundle_is_the_run_with_the_best_validation_macro_f1(tiny_run):
     )
 
 
+def test_the_jobs_share_one_compilation_cache(tiny_run):
+    """compile_cache: true: the jobs write their compiled programs to results/cache/jax, and
+    later jobs read some of them (JAX rewrites an entry's -atime file, a little-endian
+    time_ns, on every read; written at put, it is then later than the entry itself)."""
+    cache = tiny_run / "results" / "cache" / "jax"
+    entries = sorted(cache.glob("*-cache"))
+    assert entries, f"{cache}: no compiled program cached"
+    read_later = [
+        e
+        for e in entries
+        if int.from_bytes(e.with_name(e.name[: -len("cache")] + "atime").read_bytes(), "little")
+        > e.stat().st_mtime_ns + 1_000_000_000
+    ]
+    assert read_later, "no job loaded a program another job compiled"
+
+
 def test_report_figures_hold_what_the_run_measured(tiny_run):
     """The report's cross-run pieces agree with the files they summarise."""
     from jaxaudio.evaluation.report import benchmark_table

@@ -23,6 +23,7 @@ rule compare:
     input:
         unpack(lambda wc: eval_files(compared_runs())),
         unpack(lambda wc: ensemble_files(ensembles_of(compared_runs()))),
+        selection=lambda wc: selection_summaries(selection_runs(compared_runs())),
         decision=rules.decision.output.json,
         baselines=expand(L.baseline_eval_file("metrics.json"), baseline=BASELINES),
     output:
@@ -38,6 +39,7 @@ rule compare:
     params:
         runs=lambda wc: compared_runs(),
         ensembles=lambda wc: ensembles_of(compared_runs()),
+        selection=lambda wc: selection_runs(compared_runs()),
         baselines=BASELINES,
         settings=config["compare"],
     script:

@@ -19,13 +19,9 @@ rule train:
         # (one job per GPU) applies; on a CPU-only machine training jobs share the cores
         # like every other job. On a cluster the profile's set-resources decides.
         gpu=1 if LOCAL_GPUS else 0,
-        # Cluster jobs: host memory for JAX/XLA plus the training split, held in memory up
-        # to training.device_memory_mb and streamed beyond (1.3 GB for a 41 MB cache).
-        mem_mb=lambda wc, input, attempt: attempt
-        * (2000 + 2 * min(int(input.size_mb), config["training"]["device_memory_mb"])),
-        # Minutes: 30 epochs on a 41 MB cache took 6 min on 2 CPU cores; 4x that rate.
-        runtime=lambda wc, input, attempt: attempt
-        * (30 + int(input.size_mb) * run_epochs(wc) // 50),
+        # Cluster jobs: memory and minutes (common.smk, train_mem_mb and train_runtime).
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     params:
         settings=lambda wc: run_settings(config, wc.exp, wc.model, int(wc.seed)),
         # Resumable checkpoints live outside the declared outputs, which Snakemake deletes

@@ -12,5 +12,6 @@ with step_log(snakemake.log[0]) as log:
         baselines=snakemake.params.baselines,
         settings=snakemake.params.settings,
         ensembles=snakemake.params.ensembles,
+        selection=snakemake.params.selection,
     )
     log.info("\n%s", format_table(comparison))

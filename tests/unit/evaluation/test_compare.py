@@ -288,3 +288,32 @@ def test_a_seed_ensemble_is_a_row_judged_by_the_rules_and_a_candidate_on_its_val
     tie = [ensemble("v2", perfect, 0.60)]
     rec = compare_runs(runs, "baseline_v1", "v2", T, n_resamples=100, ensembles=tie)["recommended"]
     assert (rec["experiment"], rec["ensemble"], rec["seed"]) == ("v2", False, "0")
+
+
+def test_with_re_splits_the_recommendation_ranks_their_mean_and_deploys_the_ensemble():
+    """v2 is best on the given split (0.70) but baseline_v1 on the mean of 3 re-splits
+    (0.60 against 0.55): re-splits decide, and baseline_v1's ensemble is what gets deployed."""
+    p = predictions({})
+    runs = [run("baseline_v1", p, seed=s, hist=history(val_f1=(0.1, 0.50))) for s in (0, 1)]
+    runs += [run("v2", p, seed=s, hist=history(val_f1=(0.1, 0.70))) for s in (0, 1)]
+    sel = [
+        {"experiment": e, "model": "cnn", "resplit": k, "best_val_macro_f1": v}
+        for e, vals in (("baseline_v1", (0.62, 0.58, 0.60)), ("v2", (0.50, 0.60, 0.55)))
+        for k, v in enumerate(vals)
+    ]
+    ens = [ensemble("baseline_v1", p, 0.4)]
+    c = compare_runs(runs, "baseline_v1", "v2", T, n_resamples=100, ensembles=ens, selection=sel)
+    rec = c["recommended"]
+    assert (rec["experiment"], rec["ensemble"], rec["seeds"]) == ("baseline_v1", True, [0, 1])
+    assert rec["selection"]["baseline_v1/cnn"]["per_split"] == [0.62, 0.58, 0.60]
+    assert rec["selection"]["baseline_v1/cnn"]["mean"] == pytest.approx(0.60)
+    assert rec["selection"]["v2/cnn"]["std"] == pytest.approx(np.std([0.50, 0.60, 0.55], ddof=1))
+    assert "3 seeded re-splits" in rec["rule"] and "never used to choose" in rec["rule"]
+    text = format_table(c)
+    assert "best mean over 3 re-splits" in text and "v2/cnn: 0.550 ± 0.050" in text
+    assert "0.600 ± 0.020 over 3 re-splits of train + val" in findings_markdown(c)
+    # without re-splits the same runs recommend v2 (its own validation split)
+    assert (
+        compare_runs(runs, "baseline_v1", "v2", T, n_resamples=100)["recommended"]["experiment"]
+        == "v2"
+    )
