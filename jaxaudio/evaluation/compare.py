@@ -401,7 +401,7 @@ def _recommend_by_selection(models, order, selection) -> dict[str, Any]:
         for i, (e, m) in enumerate(order)
         if f"{e}/{m}" in scores
     ]
-    k = max(len(v["per_split"]) for v in scores.values())
+    k = max((len(v["per_split"]) for v in scores.values()), default=0)
     rule = SELECTION_RULE.format(k=k)
     if not ranked:
         return {"rule": rule, "experiment": None, "model": None}
