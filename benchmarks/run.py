@@ -717,6 +717,27 @@ def table(res: dict[str, Any]) -> str:
                     "-",
                 )
             )
+        if wf.get("vmapped"):
+            v = wf["vmapped"]
+            rows.append(
+                (
+                    f"{name}: vmapped seeds (wall)",
+                    f"a job per seed {wf['wall_seconds']:.0f} s",
+                    f"vmap_seeds {v['wall_seconds']:.0f} s",
+                    f"{wf['vmap_ratio']:.2f}x",
+                    "-",
+                )
+            )
+            rows.append(
+                (
+                    f"{name}: vmapped seeds (training jobs)",
+                    f"{sum(1 for j in wf['jobs'] if j['rule'] == 'train')} jobs "
+                    f"{wf['vmapped']['train_seconds'] * wf['vmap_train_ratio']:.0f} s",
+                    f"{sum(1 for j in v['jobs'] if j['rule'] == 'train')} jobs {v['train_seconds']:.0f} s",
+                    f"{wf['vmap_train_ratio']:.2f}x",
+                    "-",
+                )
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
     lines = [line.rstrip() for line in lines]

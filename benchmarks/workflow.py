@@ -16,6 +16,11 @@ over the median later epoch, **compile** (``compile_cache``: the part a cached p
 Then the run is repeated in the same folder with everything but the compilation cache
 (``<results>/cache/jax``) deleted: the **warm** run. Cold wall / warm wall is the cache's
 saving on the whole run, measured in one process on one machine.
+
+When the config trains several seeds of an experiment × model, the run is repeated a third
+time from nothing (no cache either) with ``training.vmap_seeds: true``: cold wall / vmapped
+wall, and the training jobs' summed seconds against the ``train_seeds`` jobs', is what
+training the seeds as one program saves (:mod:`jaxaudio.training.seeds`).
 """
 
 from __future__ import annotations
@@ -148,10 +153,48 @@ def bench_workflow(
     log("workflow: again, with the compilation cache of the first run")
     warm = _one_pass(workdir, cmd, log)
     shutil.rmtree(workdir)
-    return {
+    out = {
         "command": " ".join(cmd),
         "configfiles": [str(c) for c in configfiles],
         **cold,
         "warm": warm,
         "cache_saving_ratio": cold["wall_seconds"] / warm["wall_seconds"],
     }
+    if max(seeds_per_run(cold["jobs"]).values(), default=1) > 1:
+        out["vmapped"] = _vmapped_pass(workdir, cmd, log)
+        out["vmap_ratio"] = cold["wall_seconds"] / out["vmapped"]["wall_seconds"]
+        out["vmap_train_ratio"] = train_seconds(cold["jobs"]) / out["vmapped"]["train_seconds"]
+    return out
+
+
+def seeds_per_run(jobs: list[dict[str, Any]]) -> dict[str, int]:
+    """``<exp>/<model> -> training jobs`` (one per seed without ``training.vmap_seeds``)."""
+    runs: dict[str, int] = defaultdict(int)
+    for j in jobs:
+        if j["rule"] == "train":
+            runs[j["job"].split("/", 1)[1].rsplit("/", 1)[0]] += 1
+    return dict(runs)
+
+
+def train_seconds(jobs: list[dict[str, Any]]) -> float:
+    """The training jobs' seconds (``train`` and ``train_seeds``: both write under ``train/``)."""
+    return sum(j["seconds"] for j in jobs if j["rule"] == "train")
+
+
+def _vmapped_pass(workdir: Path, cmd: list[str], log) -> dict[str, Any]:
+    """The run again from nothing (no compilation cache either: both passes compile every
+    program once) with ``training.vmap_seeds: true``: one job per experiment × model."""
+    overlay = workdir.parent / "vmap_seeds.yaml"
+    overlay.write_text("training:\n  vmap_seeds: true\n")
+    at = cmd.index("--config")
+    vmapped = (
+        cmd[:at] + [str(overlay)] + cmd[at:]
+        if "--configfile" in cmd
+        else cmd[:at] + ["--configfile", str(overlay)] + cmd[at:]
+    )
+    log("workflow: again from nothing, every experiment x model's seeds in one vmapped job")
+    t = _one_pass(workdir, vmapped, log)
+    shutil.rmtree(workdir)
+    overlay.unlink()
+    t["train_seconds"] = train_seconds(t["jobs"])
+    return {"command": " ".join(vmapped), **t}

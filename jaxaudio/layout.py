@@ -61,6 +61,12 @@ def ensemble_name(exp: str = EXP, model: str = MODEL) -> str:
     return f"{exp}/{model}/{ENSEMBLE}"
 
 
+def seeds_name(exp: str = EXP, model: str = MODEL) -> str:
+    """``<experiment>/<model>/seeds``: the log and benchmark of a job training every seed of an
+    experiment × model (``training.vmap_seeds``)."""
+    return f"{exp}/{model}/seeds"
+
+
 def run_name(exp: str = EXP, model: str = MODEL, seed: int | str = SEED) -> str:
     """``<experiment>/<model>/seed<k>``: the part of every run-level path that names the run."""
     return f"{exp}/{model}/seed{seed}"

@@ -75,6 +75,10 @@ def training_default(key: str) -> Any:
 
 #: The first layer of every run: in every run's dict (they name what experiments compare),
 #: with ``TrainSettings``' values.
+#: ``training:`` keys that lay out the jobs rather than set a run (not passed to training):
+#: ``vmap_seeds``, one job training every seed of an experiment x model (rule train_seeds).
+JOB_LAYOUT_KEYS = ("vmap_seeds",)
+
 RUN_DEFAULTS: dict[str, Any] = {k: training_default(k) for k in ("class_weights", "normalise")}
 
 #: ``compare.ladder_mode``: run the ladder's rungs when the candidate is not GO (auto), always,
@@ -105,6 +109,8 @@ def run_settings(
     e = config["experiments"][experiment]
     s: dict[str, Any] = copy.deepcopy(RUN_DEFAULTS)
     s.update(copy.deepcopy(config.get("training", {})))
+    for key in JOB_LAYOUT_KEYS:
+        s.pop(key, None)
     s["arch"] = m.pop("arch")
     s["model"] = m.pop("options", {})
     s.update(m)

@@ -1,5 +1,8 @@
 """Stage ``train`` (workflow/rules/train.smk): train one (experiment, model, seed) run from the
-workflow's artifacts and write the model, its history and its summary.
+workflow's artifacts and write the model, its history and its summary (:func:`run`, rule
+``train``); or, with ``training.vmap_seeds``, every seed of an experiment × model as one vmapped
+program, each seed's files written as its own run writes them (:func:`run_seeds`, rule
+``train_seeds``).
 
 Class weights and normalisation statistics are looked up **by name** (species, channel) from
 their JSON artifacts, in the clip table's species order. Resumable checkpoints go to
@@ -17,7 +20,7 @@ species, background clips being all-zero rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from jaxaudio.features.streaming import ClipViews, NpyRows
 from jaxaudio.inference.model_store import save_model
 from jaxaudio.runtime.step_cache import file_digest
 from jaxaudio.training.loop import TrainData, TrainResult, fit
+from jaxaudio.training.seeds import check_seed_group, fit_seeds
 from jaxaudio.training.settings import TrainSettings
 from jaxaudio.training.weights import weight_vector
 
@@ -133,21 +137,60 @@ def run(
 ) -> TrainResult:
     """Train one run (``settings``: :func:`jaxaudio.config.load.run_settings`) and write its outputs."""
     s = TrainSettings.from_dict(dict(settings))
-    table = ClipTable.read(inputs.clips)
-    table.check_objective(s.objective)  # before any array is read
-    stats = json.loads(inputs.stats.read_text())
-    data = train_data(inputs, s, table, stats)
+    table, stats, data = _read(inputs, s)
     result = fit(
-        s,
-        data,
-        ckpt_dir=checkpoints,
-        progress=progress,
-        input_fingerprint=":".join(
-            file_digest(f) for f in (inputs.features, inputs.clips, inputs.offsets) if f
-        ),
+        s, data, ckpt_dir=checkpoints, progress=progress, input_fingerprint=_fingerprint(inputs)
     )
+    _write(outputs, result, s, data, table, stats)
+    return result
+
+
+def run_seeds(
+    inputs: Inputs,
+    outputs: Sequence[Outputs],
+    settings: Sequence[Mapping[str, Any]],
+    checkpoints: Sequence[str | Path],
+) -> list[TrainResult]:
+    """Train the seeds of one experiment × model (``settings``, one per seed, differing only in
+    the seed) as one vmapped program (:func:`jaxaudio.training.seeds.fit_seeds`) and write
+    each seed's outputs, as :func:`run` writes them."""
+    runs = [TrainSettings.from_dict(dict(s)) for s in settings]
+    check_seed_group(runs)  # before any array is read
+    if not len(outputs) == len(checkpoints) == len(runs):
+        raise ValueError(
+            f"{len(runs)} seeds need as many outputs and checkpoint directories, got "
+            f"{len(outputs)} and {len(checkpoints)}"
+        )
+    table, stats, data = _read(inputs, runs[0])
+    results = fit_seeds(runs, data, checkpoints, _fingerprint(inputs))
+    for out, result, s in zip(outputs, results, runs, strict=True):
+        _write(out, result, s, data, table, stats)
+    return results
+
+
+def _read(inputs: Inputs, s: TrainSettings) -> tuple[ClipTable, dict[str, Any], TrainData]:
+    """The clip table (its objective checked before any array is read), the statistics and the
+    arrays of a run."""
+    table = ClipTable.read(inputs.clips)
+    table.check_objective(s.objective)
+    stats = json.loads(inputs.stats.read_text())
+    return table, stats, train_data(inputs, s, table, stats)
+
+
+def _fingerprint(inputs: Inputs) -> str:
+    """The digests of the files a checkpoint was trained on (content, not modification time)."""
+    return ":".join(file_digest(f) for f in (inputs.features, inputs.clips, inputs.offsets) if f)
+
+
+def _write(
+    outputs: Outputs,
+    result: TrainResult,
+    s: TrainSettings,
+    data: TrainData,
+    table: ClipTable,
+    stats: Mapping[str, Any],
+) -> None:
     meta = model_meta(s, data, table, result.summary, stats_channels(stats))
     save_model(result.model, outputs.model, meta)
     result.history.to_csv(outputs.history, index=False)
     outputs.summary.write_text(json.dumps(result.summary, indent=2) + "\n")
-    return result

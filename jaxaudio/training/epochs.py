@@ -31,7 +31,6 @@ shares) and apply the same updates; the tests compare them:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 from typing import NamedTuple, Protocol
 
 import jax
@@ -120,8 +119,7 @@ def _plan(
 epoch_plan = jax.jit(_plan, static_argnames=("n", "batch", "views"))
 
 
-@partial(jax.jit, static_argnames=("batch", "config", "views"), donate_argnums=0)
-def epoch_program(
+def scanned_epoch(
     state: TrainState,
     x_all: jax.Array,
     y_all: jax.Array,
@@ -134,15 +132,23 @@ def epoch_program(
     views: int = 1,
     probs: jax.Array | None = None,
 ) -> tuple[TrainState, jax.Array]:
-    """The compiled program of one scanned epoch (what :func:`scan_epoch` runs; ``perm_key`` is
-    the epoch's ``fold_in(k_π, e)``; ``views`` rows per clip; ``probs`` the sampler's draw
-    probabilities or ``None``). Public so the benchmarks can lower it (FLOPs, HLO)."""
+    """One epoch as a ``lax.scan`` over its plan's steps (``perm_key`` is the epoch's
+    ``fold_in(k_π, e)``; ``views`` rows per clip; ``probs`` the sampler's draw probabilities or
+    ``None``): traced by :data:`epoch_program` and, over a stack of seeds, by
+    :data:`jaxaudio.training.seeds.seeds_epoch_program`."""
 
     def body(st: TrainState, step: StepPlan) -> tuple[TrainState, jax.Array]:
         return gather_update(st, x_all, y_all, step, consts, config)
 
     n = x_all.shape[0] // views
     return jax.lax.scan(body, state, _plan(perm_key, base_key, epoch, n, batch, views, probs))
+
+
+#: The compiled program of one scanned epoch (what :func:`scan_epoch` runs), state donated.
+#: Public so the benchmarks can lower it (FLOPs, HLO).
+epoch_program = jax.jit(
+    scanned_epoch, static_argnames=("batch", "config", "views"), donate_argnums=0
+)
 
 
 class EpochSpec(NamedTuple):

@@ -12,6 +12,10 @@ epoch with the best validation macro-F1. The pieces it calls, one concept each:
 * :mod:`~jaxaudio.training.parallel` — the data-parallel mesh;
 * :mod:`~jaxaudio.training.checkpoint` — resumable checkpoints.
 
+:mod:`~jaxaudio.training.seeds` trains several seeds of one run as one vmapped program with
+the same pieces (:func:`prepare`, :func:`resume`, :func:`epoch_row`, :func:`record_epoch`,
+:func:`finish`).
+
 Per run: features are standardised on the device with the training-split statistics, per
 channel or per (channel, coefficient) (``normalise``: ``false``/``none``, ``true``/``channel``,
 ``coefficient``; ``none`` passes mean 0, std 1 through the same code). The training split
@@ -300,19 +304,31 @@ def train_epoch(
     """Epoch ``epoch`` (0-based) of training, then validation: the new state and the history row."""
     t0 = time.perf_counter()
     state, losses = run.runner(state, run.x, run.y, epoch, run.spec)
-    train_loss = float(jnp.mean(losses))
     logits = validation_logits(state, data.x_val, run.spec.consts, run.settings.eval_batch_size)
-    row = {
+    return state, epoch_row(run, state, epoch, losses, logits, data, t0)
+
+
+def epoch_row(
+    run: Run,
+    state: TrainState,
+    epoch: int,
+    losses: jax.Array,
+    logits: np.ndarray,
+    data: TrainData,
+    t0: float,
+) -> dict[str, float]:
+    """The history row of epoch ``epoch`` (0-based): the mean of its step ``losses``, the
+    validation metrics of ``logits``, the rate of its last step and the seconds since ``t0``."""
+    return {
         "epoch": epoch + 1,
-        "train_loss": train_loss,
+        "train_loss": float(jnp.mean(losses)),
         **validation_metrics(logits, np.asarray(data.y_val), run.weights, run.settings.objective),
         "lr": float(run.schedule(int(state.step) - 1)),
         "seconds": time.perf_counter() - t0,
     }
-    return state, row
 
 
-def _resume(
+def resume(
     run: Run, state: TrainState, data: TrainData, ckpt_dir: str | Path, input_fingerprint: str
 ) -> tuple[Checkpoints, TrainState, Progress, int]:
     """Open the run's checkpoints; ``(checkpoints, state, progress, epochs done)`` from the latest
@@ -394,7 +410,7 @@ def fit(
     run, state = prepare(s, data)
     checkpoints, done, start = None, Progress(), 0
     if ckpt_dir is not None:
-        checkpoints, state, done, start = _resume(run, state, data, ckpt_dir, input_fingerprint)
+        checkpoints, state, done, start = resume(run, state, data, ckpt_dir, input_fingerprint)
     t_start, samples = time.perf_counter(), 0
     bar = tqdm(
         total=s.epochs, initial=start, desc=f"train {s.arch}", unit="epoch", disable=not progress
@@ -404,24 +420,48 @@ def fit(
             break
         state, row = train_epoch(run, state, epoch, data)
         samples += data.n_train
-        done.record(row, s.patience)
-        _log_epoch(s, row, done.stopped)
+        record_epoch(run, done, row, state, checkpoints)
         bar.set_postfix(
             loss=f"{row['train_loss']:.3f}",
             val_f1=f"{row['val_macro_f1']:.3f}",
             best=f"{done.best['f1']:.3f}",
         )
         bar.update(1)
-        if checkpoints is not None:
-            checkpoints.save(epoch + 1, state, done.meta(), row["val_macro_f1"])
     bar.close()
-    train_seconds = time.perf_counter() - t_start
+    return finish(run, state, checkpoints, done, start, time.perf_counter() - t_start, samples)
+
+
+def record_epoch(
+    run: Run,
+    done: Progress,
+    row: dict[str, float],
+    state: TrainState,
+    checkpoints: Checkpoints | None,
+) -> None:
+    """Add the epoch's ``row`` to the run's progress, log it and checkpoint ``state``."""
+    done.record(row, run.settings.patience)
+    _log_epoch(run.settings, row, done.stopped)
+    if checkpoints is not None:
+        checkpoints.save(row["epoch"], state, done.meta(), row["val_macro_f1"])
+
+
+def finish(
+    run: Run,
+    state: TrainState,
+    checkpoints: Checkpoints | None,
+    done: Progress,
+    start: int,
+    seconds: float,
+    samples: int,
+) -> TrainResult:
+    """The run's result: the best epoch's model (restored from its checkpoint; without
+    checkpoints the last ``state``), its history and its summary."""
     if checkpoints is not None:
         best_state = checkpoints.restore(done.best["epoch"], state)
         checkpoints.close()
     else:
         best_state = state  # without checkpoints, keep the final state (used by quick tests only)
         log.warning("no checkpoint directory: returning the last epoch's model, not the best")
-    summary = _summary(run, done, start, train_seconds, samples)
+    summary = _summary(run, done, start, seconds, samples)
     history = pd.DataFrame(done.history, columns=HISTORY_COLUMNS)
     return TrainResult(model=write_back(run.model, best_state), history=history, summary=summary)

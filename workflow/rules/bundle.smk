@@ -1,6 +1,6 @@
 rule bundle:
     input:
-        model=rules.train.output.model,
+        model=L.model(),
         metrics=rules.evaluate.output.metrics,
     output:
         bundle=directory(L.bundle()),

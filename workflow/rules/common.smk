@@ -20,7 +20,7 @@ from jaxaudio.config.resolve import (
 )
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.features.config import DEFAULT_SET
-from jaxaudio.layout import EVAL_FILE_NAMES, Layout, ensemble_name, run_name
+from jaxaudio.layout import EVAL_FILE_NAMES, Layout, ensemble_name, run_name, seeds_name
 from jaxaudio.runtime.compile_cache import cache_directory, cache_env
 from jaxaudio.runtime.results_lock import ResultsLocked, lock_results
 
@@ -66,6 +66,7 @@ os.environ.update(
 )
 RUN = run_name()
 ENSEMBLE_RUN = ensemble_name()
+SEEDS_RUN = seeds_name()
 LOCAL_GPUS = local_gpus()
 EXPERIMENTS = config["run"]["experiments"]
 MODELS = config["run"]["models"]

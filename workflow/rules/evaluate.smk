@@ -2,8 +2,8 @@ rule evaluate:
     input:
         unpack(lambda wc: offset_inputs(wc.exp)),
         unpack(lambda wc: feature_inputs(wc.exp, "features", "clips")),
-        model=rules.train.output.model,
-        history=rules.train.output.history,
+        model=L.model(),
+        history=L.history(),
         weights=rules.weight_table.output.weights,
     output:
         metrics=L.eval_file("metrics.json"),

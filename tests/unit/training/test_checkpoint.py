@@ -5,16 +5,14 @@ import json
 
 import jax
 import numpy as np
-import pytest
 
-import jaxaudio.training.loop as loop
 from jaxaudio.models.registry import build_model
 from jaxaudio.training.checkpoint import FINGERPRINT_FILE, _from_pure, _pure
 from jaxaudio.training.loop import fit
 from jaxaudio.training.optim import make_optimizer
 from jaxaudio.training.settings import TrainSettings
 from jaxaudio.training.state import TrainState
-from tests.unit.training.toy import C, toy_data
+from tests.unit.training.toy import C, killed_at_validation, toy_data
 
 
 def test_resume_equals_uninterrupted(tmp_path, monkeypatch):
@@ -25,19 +23,7 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch):
     full = fit(s, data, ckpt_dir=tmp_path / "full")
 
     # A run that dies during epoch 4 (after epoch 3's checkpoint was written).
-    real = loop.validation_metrics
-    calls = {"n": 0}
-
-    def dying(*args):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt("killed")
-        return real(*args)
-
-    monkeypatch.setattr(loop, "validation_metrics", dying)
-    with pytest.raises(KeyboardInterrupt):
-        fit(s, data, ckpt_dir=tmp_path / "part")
-    monkeypatch.setattr(loop, "validation_metrics", real)
+    killed_at_validation(monkeypatch, 4, lambda: fit(s, data, ckpt_dir=tmp_path / "part"))
 
     resumed = fit(s, data, ckpt_dir=tmp_path / "part")
     assert resumed.summary["resumed_from_epoch"] == 3

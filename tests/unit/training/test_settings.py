@@ -1,7 +1,7 @@
 """TrainSettings: its defaults are the shipped config's, its choices the schema's
 (:mod:`jaxaudio.training.settings`)."""
 
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import get_args
 
@@ -14,27 +14,6 @@ from jaxaudio.training.settings import TrainSettings
 from jaxaudio.training.weights import ExperimentChoice
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def defaults() -> dict:
-    out = {}
-    for f in fields(TrainSettings):
-        if f.default is not MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not MISSING:
-            out[f.name] = f.default_factory()
-    return out
-
-
-def test_defaults_equal_the_config_training_section_and_the_cnn_model():
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    d = defaults()
-    for key, value in config["training"].items():
-        assert d[key] == value, key
-    cnn = config["models"]["cnn"]
-    assert cnn["arch"] == "cnn"
-    for key in ("epochs", "batch_size", "lr"):
-        assert d[key] == cnn[key], key
 
 
 def test_choices_are_the_schemas_enums():

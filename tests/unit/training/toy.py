@@ -1,7 +1,12 @@
 """A toy classification task the tests train on: C classes, each a template over the map."""
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
+import pytest
+
+import jaxaudio.training.loop as loop
 from jaxaudio.training.loop import TrainData
 
 C = 4
@@ -25,3 +30,20 @@ def toy(n, seed):
 def toy_data(n_train, n_val, **arrays):
     """``TrainData`` of ``toy(n_train, 0)`` and ``toy(n_val, 1)``; ``arrays``: mean, std, weight_vector."""
     return TrainData(*toy(n_train, 0), *toy(n_val, 1), C, **arrays)
+
+
+def killed_at_validation(monkeypatch, n: int, train: Callable[[], Any]) -> None:
+    """Run ``train`` as a run killed at its ``n``-th validation (after the checkpoints of the
+    epochs validated before it were written), then restore the real validation."""
+    real, calls = loop.validation_metrics, {"n": 0}
+
+    def dying(*args):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt("killed")
+        return real(*args)
+
+    monkeypatch.setattr(loop, "validation_metrics", dying)
+    with pytest.raises(KeyboardInterrupt):
+        train()
+    monkeypatch.setattr(loop, "validation_metrics", real)
