@@ -62,6 +62,10 @@ GPU_CNN_GOAL = 2.0
 WORKFLOW_GOAL_S = 300  # make run (both models, v1 and v2) within 5 minutes on 2 cores
 
 
+#: Goal of the workflow against the hand-written PyTorch script, end to end (issue 18).
+TORCH_WORKFLOW_GOAL = 2.0
+
+
 def log(msg: str) -> None:
     print(msg, flush=True)
 
@@ -738,6 +742,18 @@ def table(res: dict[str, Any]) -> str:
                     "-",
                 )
             )
+        if wf.get("torch_reference"):
+            ref = wf["torch_reference"]
+            rows.append(
+                (
+                    f"{name} vs PyTorch script (end to end)",
+                    f"torch script {ref['process_seconds']:.0f} s",
+                    f"workflow {wf['wall_seconds']:.0f} s",
+                    f"{wf['end_to_end_ratio']:.2f}x",
+                    f">= {TORCH_WORKFLOW_GOAL:g}x  "
+                    + ("met" if wf["end_to_end_ratio"] >= TORCH_WORKFLOW_GOAL else "not met"),
+                )
+            )
         if wf.get("vmapped"):
             v = wf["vmapped"]
             rows.append(
@@ -902,6 +918,12 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks/birdsounds-bench.yaml), not make run's",
     )
     p.add_argument(
+        "--torch-workflow",
+        action="store_true",
+        help="workflow: also time benchmarks/torch_workflow.py, the hand-written PyTorch + "
+        "librosa reference, on the same experiments (with benchmarks/birdsounds-plain.yaml)",
+    )
+    p.add_argument(
         "--bf16", action="store_true", help="train: also time our bfloat16-compute epoch (for GPUs)"
     )
     args = p.parse_args(argv)
@@ -941,6 +963,14 @@ def main(argv: list[str] | None = None) -> int:
         res["workflow"] = bench_workflow(
             args.out.parent / "workflow-tmp", log=log, configfiles=tuple(args.workflow_config)
         )
+        if args.torch_workflow:
+            from benchmarks.workflow import bench_torch_workflow
+
+            ref = bench_torch_workflow(args.out.parent / "torch-workflow.json", log)
+            res["workflow"]["torch_reference"] = ref
+            res["workflow"]["end_to_end_ratio"] = (
+                ref["process_seconds"] / res["workflow"]["wall_seconds"]
+            )
     res["meta"]["seconds"] = time.perf_counter() - t_start
     res["meta"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 

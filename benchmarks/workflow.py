@@ -26,6 +26,7 @@ training the seeds as one program saves (:mod:`jaxaudio.training.seeds`).
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import statistics
 import subprocess
@@ -198,3 +199,16 @@ def _vmapped_pass(workdir: Path, cmd: list[str], log) -> dict[str, Any]:
     overlay.unlink()
     t["train_seconds"] = train_seconds(t["jobs"])
     return {"command": " ".join(vmapped), **t}
+
+
+def bench_torch_workflow(out: Path, log=print) -> dict[str, Any]:
+    """``python -m benchmarks.torch_workflow`` (its defaults: the experiments of
+    ``benchmarks/birdsounds-bench.yaml``) in a fresh process: its JSON, plus the process's
+    wall seconds (start-up and imports included, as a Snakemake job's are)."""
+    cmd = [sys.executable, "-m", "benchmarks.torch_workflow", "--out", str(out)]
+    log(f"workflow: the PyTorch reference, {' '.join(cmd)}")
+    seconds = _run(cmd, log)
+    ref = json.loads(out.read_text())
+    out.unlink()
+    log(f"workflow: PyTorch reference {seconds:.0f} s")
+    return {"command": " ".join(cmd), "process_seconds": seconds, **ref}
