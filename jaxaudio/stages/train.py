@@ -55,6 +55,20 @@ class Outputs:
     summary: Path  # summary.json
 
 
+@dataclass(frozen=True)
+class SeedOutputs:
+    """The outputs of rule ``train_seeds``: each seed's, in ``run.seeds`` order."""
+
+    model: list[Path]
+    history: list[Path]
+    summary: list[Path]
+
+    def per_seed(self) -> list[Outputs]:
+        return [
+            Outputs(m, h, s) for m, h, s in zip(self.model, self.history, self.summary, strict=True)
+        ]
+
+
 def split_views(
     table: ClipTable,
     features: Path,

@@ -209,10 +209,13 @@ def _weights(data: TrainData) -> np.ndarray:
     return np.asarray(data.weight_vector, np.float32)
 
 
-def _streams(s: TrainSettings, x_train: np.ndarray | NpyRows) -> bool:
+def streams(s: TrainSettings, x_train: np.ndarray | NpyRows) -> bool:
     """Whether the training split streams from the host: it is larger than ``device_memory_mb``."""
+    return x_train.nbytes / 2**20 > s.device_memory_mb
+
+
+def _log_placement(s: TrainSettings, x_train: np.ndarray | NpyRows, stream: bool) -> None:
     split_mib = x_train.nbytes / 2**20
-    stream = split_mib > s.device_memory_mb
     log.info(
         "training split: %d rows, %.0f MiB %s device_memory_mb %g: %s",
         len(x_train),
@@ -223,7 +226,6 @@ def _streams(s: TrainSettings, x_train: np.ndarray | NpyRows) -> bool:
         if stream
         else "held on the device, one lax.scan per epoch",
     )
-    return stream
 
 
 def _labels(s: TrainSettings, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -259,7 +261,8 @@ def prepare(s: TrainSettings, data: TrainData) -> tuple[Run, TrainState]:
     tx, schedule = make_optimizer(s, steps_per_epoch)
     model = build_model(s.arch, data.n_classes, data.input_shape, s.model, s.seed)
     mesh = data_parallel_mesh(batch) if s.data_parallel else None
-    stream = _streams(s, data.x_train)
+    stream = streams(s, data.x_train)
+    _log_placement(s, data.x_train, stream)
     config = StepConfig(
         AugmentSettings.from_dict(s.augment),
         s.compute_dtype,

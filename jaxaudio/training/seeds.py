@@ -53,6 +53,7 @@ from jaxaudio.training.loop import (
     prepare,
     record_epoch,
     resume,
+    streams,
 )
 from jaxaudio.training.settings import TrainSettings
 from jaxaudio.training.state import TrainState
@@ -151,9 +152,10 @@ class SeedRun:
         return not self.progress.stopped and self.epoch < self.run.settings.epochs
 
 
-def _vmappable(run: Run) -> bool:
-    """Whether the stack can run: the split on the device and no data-parallel mesh."""
-    return isinstance(run.x, jax.Array) and not run.settings.data_parallel
+def _vmappable(s: TrainSettings, data: TrainData) -> bool:
+    """Whether the stack can run: the split on the device (:func:`~jaxaudio.training.loop.streams`)
+    and no data-parallel mesh."""
+    return not s.data_parallel and not streams(s, data.x_train)
 
 
 def fit_seeds(
@@ -172,12 +174,11 @@ def fit_seeds(
     dirs = list(ckpt_dirs) if ckpt_dirs is not None else [None] * len(settings)
     if len(dirs) != len(settings):
         raise ValueError(f"{len(settings)} seeds need {len(settings)} checkpoint directories")
-    run, state = prepare(settings[0], data)
-    if len(settings) == 1 or not _vmappable(run):
+    if len(settings) == 1 or not _vmappable(settings[0], data):
         if len(settings) > 1:
             log.info("the split streams or trains data-parallel: seeds one after another")
-        del run, state
         return [fit(s, data, d, input_fingerprint) for s, d in zip(settings, dirs, strict=True)]
+    run, state = prepare(settings[0], data)
     seeds = [
         _open(*for_seed(run, state, s, data), data, d, input_fingerprint)
         for s, d in zip(settings, dirs, strict=True)

@@ -6,8 +6,6 @@ set_training_flags(snakemake.threads)
 from jaxaudio.runtime.runlog import step_log
 
 with step_log(snakemake.log[0]) as log:
-    from pathlib import Path
-
     import jax
 
     from jaxaudio.stages import train
@@ -15,17 +13,9 @@ with step_log(snakemake.log[0]) as log:
 
     log.info("JAX backend %s, devices %s", jax.default_backend(), jax.devices())
 
-    def files(x):  # Snakemake gives a one-file list output as a plain string
-        return [Path(x)] if isinstance(x, str) else [Path(f) for f in x]
-
-    out = snakemake.output
-    outputs = [
-        train.Outputs(model=m, history=h, summary=s)
-        for m, h, s in zip(files(out.model), files(out.history), files(out.summary), strict=True)
-    ]
     results = train.run_seeds(
         named(train.Inputs, snakemake.input),
-        outputs,
+        named(train.SeedOutputs, snakemake.output).per_seed(),
         [dict(s) for s in snakemake.params.settings],
         snakemake.params.checkpoints,
     )
