@@ -6,7 +6,8 @@ uses in training) so a 10-hour file never sits in memory. Windows of ``window`` 
 every ``hop`` seconds — plus one ending at the recording's end when the hops do not reach
 it, and one zero-padded window for a recording shorter than a window, as training's
 ``crop: windows`` does — go through the bundle's own feature frontend, normalisation and
-model in batches of one compiled shape.
+model in batches of one compiled shape. A window of digital silence (RMS under -100 dBFS,
+:data:`SILENT_RMS`) scores 0 for every species, so no threshold reports it.
 
 Output rows ``file, start_s, end_s, species, score`` (the top ``top_k`` species of each
 window whose score is at least ``min_score``, or, with ``min_score=None``, at least that
@@ -70,6 +71,15 @@ RAVEN_COLUMNS = [
 FAILED_COLUMNS = ["file", "reason"]
 
 log = logging.getLogger("jaxaudio.inference.predict")
+
+#: A window whose RMS is below this (-100 dBFS, under the quantisation noise of a 16-bit
+#: recorder, about -101 dBFS with dither) holds no recorded sound: digital silence, a muted
+#: or padded stretch. Every species scores 0 there. Why: the features of exact zeros (a flat
+#: ``power_to_db`` floor) are nothing the model saw in training, whose quietest background
+#: is ``silence`` at -80 dBFS (:data:`jaxaudio.data.background.SILENCE_RMS`), and a softmax
+#: names a species for it (measured: one species at 0.32, over its threshold 0.19, in every
+#: silent window of tests/unit/inference/test_long_recording.py's recording).
+SILENT_RMS = 1e-5
 
 
 def stream_audio(
@@ -199,12 +209,21 @@ class Detector:
         )
 
     def probabilities(self, clips: np.ndarray) -> np.ndarray:
-        """``(K, n_samples)`` windows -> ``(K, C)`` species probabilities, K <= batch_size."""
+        """``(K, n_samples)`` windows -> ``(K, C)`` species probabilities, K <= batch_size;
+        0 for every species in a window quieter than :data:`SILENT_RMS`."""
         k = len(clips)
         x = self._featurise(clips)
         if k < self.batch_size:
             x = np.concatenate([x, np.zeros((self.batch_size - k, *x.shape[1:]), np.float32)])
-        return np.asarray(self._scores(x))[:k]
+        p = np.array(self._scores(x))[:k]
+        p[silent(clips)] = 0.0
+        return p
+
+
+def silent(clips: np.ndarray) -> np.ndarray:
+    """``(K, n)`` windows -> ``(K,)`` whether each one's RMS is below :data:`SILENT_RMS`."""
+    x = np.asarray(clips, np.float64)
+    return np.sqrt(np.mean(x * x, axis=-1)) < SILENT_RMS
 
 
 @dataclass

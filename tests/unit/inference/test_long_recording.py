@@ -1,7 +1,7 @@
 """Detections on a long recording of real bird calls at known times.
 
 A CNN is trained by the workflow on ../shared/data/birdsounds-dev (the v3 configuration of
-config/birdsounds-dev.yaml, one seed, 60 epochs: trained with time shifts and offset copies)
+config/birdsounds-dev.yaml, one seed, 30 epochs: trained with time shifts and offset copies)
 and exported as a bundle. The test then builds one
 long recording from test-split calls of that data set, separated by silence and by noise
 at known times, runs `jaxaudio predict` over it with the bundle's defaults, and checks
@@ -30,16 +30,16 @@ BIRDSOUNDS_CONFIG = ROOT / "config" / "birdsounds-dev.yaml"
 
 @pytest.fixture(scope="module")
 def run(birdsounds, tmp_path_factory) -> Path:
-    """The workflow on birdsounds-dev: v3 / cnn / seed 0 and its bundle (about 3 min here)."""
+    """The workflow on birdsounds-dev: v3 / cnn / seed 0 and its bundle (2-3 min here)."""
     wd = tmp_path_factory.mktemp("birdsounds")
     one = wd / "one-run.yaml"
     one.write_text(
         f"results: {wd / 'results'}\n"
         f"data:\n  manifest: {birdsounds / 'manifest.csv'}\n"
         "run:\n  experiments: [v3]\n  models: [cnn]\n  seeds: [0]\n"
-        # half the config's 120 epochs: CI time (the check is the bundle against its own
-        # evaluation, whatever the epochs)
-        "models:\n  cnn:\n    epochs: 60\n"
+        # a quarter of the config's 120 epochs: CI time (the check is the bundle against its
+        # own evaluation, whatever the epochs)
+        "models:\n  cnn:\n    epochs: 30\n"
         "bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n"
         "compare:\n  baseline: v3\n  candidate: v3\n"
     )

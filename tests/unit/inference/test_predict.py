@@ -377,3 +377,27 @@ def test_a_flac_that_fails_midway_keeps_its_decoded_part_and_is_listed(
     (reason,) = pd.read_csv(tmp_path / "failed.csv")["reason"]
     assert reason == part.reason
     assert f"broken.flac: {part.reason}" in capsys.readouterr().err
+
+
+def test_digital_silence_scores_zero_and_a_quiet_sound_is_still_scored(tiny_bundle, tmp_path):
+    """Windows of exact zeros, or under -100 dBFS RMS, score 0 for every species; a window of
+    -90 dBFS noise (above the floor) and a tone get the model's own (non-zero) scores."""
+    from jaxaudio.inference.bundle import load_bundle
+    from jaxaudio.inference.predict import SILENT_RMS, Detector, silent
+
+    det = Detector(load_bundle(tiny_bundle), batch_size=8)
+    n = det.cfg.n_samples
+    rng = np.random.default_rng(0)
+    t = np.arange(n) / det.cfg.sample_rate
+    windows = np.stack(
+        [
+            np.zeros(n),  # digital silence
+            rng.normal(scale=0.5 * SILENT_RMS, size=n),  # under the floor (-106 dBFS)
+            rng.normal(scale=10**-4.5, size=n),  # -90 dBFS noise
+            0.3 * np.sin(2 * np.pi * 1000 * t),  # a tone
+        ]
+    ).astype(np.float32)
+    assert silent(windows).tolist() == [True, True, False, False]
+    p = det.probabilities(windows)
+    assert np.all(p[:2] == 0)
+    assert np.all(p[2:].max(axis=1) > 0)
