@@ -53,6 +53,7 @@ from jaxaudio.data.audio import (
 )
 from jaxaudio.data.files import audio_inputs
 from jaxaudio.features.frontend import featuriser
+from jaxaudio.features.offsets import rms
 from jaxaudio.inference.bundle import Bundle, load_bundle
 from jaxaudio.inference.model_store import objective_of, probabilities_fn
 
@@ -221,9 +222,9 @@ class Detector:
 
 
 def silent(clips: np.ndarray) -> np.ndarray:
-    """``(K, n)`` windows -> ``(K,)`` whether each one's RMS is below :data:`SILENT_RMS`."""
-    x = np.asarray(clips, np.float64)
-    return np.sqrt(np.mean(x * x, axis=-1)) < SILENT_RMS
+    """``(K, n)`` windows -> ``(K,)`` whether each one's RMS is below :data:`SILENT_RMS`
+    (:func:`jaxaudio.features.offsets.rms`, the RMS the offset copies' SNR uses)."""
+    return np.asarray([rms(c) for c in clips]) < SILENT_RMS
 
 
 @dataclass
