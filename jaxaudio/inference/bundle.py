@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxaudio.features.config import FeatureConfig
+from jaxaudio.features.config import EMBEDDING_LICENSES, FeatureConfig
 from jaxaudio.inference.errors import BundleError
 from jaxaudio.inference.model_store import Member, error_summary
 
@@ -136,6 +136,8 @@ def write_bundle(
         "source": source or {},
         "versions": versions(),
     }
+    if cfg.kind in EMBEDDING_LICENSES:  # features made by a model under its own licence
+        info["license"] = EMBEDDING_LICENSES[cfg.kind]
     tmp = out_dir.with_name(out_dir.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)

@@ -1,5 +1,6 @@
-"""Classifier architectures. Inputs are feature stacks ``(B, 3, F, T)`` (channels first, as
-cached); outputs are logits ``(B, n_classes)`` in species index order."""
+"""Classifier architectures. Inputs are feature stacks ``(B, C, F, T)`` (channels first, as
+cached); outputs are logits ``(B, n_classes)`` in species index order. The CNN and the ViT
+need a time-frequency map; the MLP takes any input, an embedding (``(B, 1, 1024, 1)``) too."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 from flax import nnx
 
 from jaxaudio.models.cnn import AudioCNN
+from jaxaudio.models.mlp import AudioMLP
 from jaxaudio.models.vit import AudioViT
 
-ARCHITECTURES = {"cnn": AudioCNN, "vit": AudioViT}
+ARCHITECTURES = {"cnn": AudioCNN, "vit": AudioViT, "mlp": AudioMLP}
 
 
 def build_model(
@@ -26,4 +28,4 @@ def build_model(
     )
 
 
-__all__ = ["ARCHITECTURES", "AudioCNN", "AudioViT", "build_model"]
+__all__ = ["ARCHITECTURES", "AudioCNN", "AudioMLP", "AudioViT", "build_model"]

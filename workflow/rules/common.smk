@@ -17,6 +17,7 @@ from jaxaudio.config.resolve import (
     ladder_names,
     run_settings,
     run_value,
+    trains_on,
 )
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.features.config import DEFAULT_SET
@@ -85,11 +86,13 @@ FEATURE_SETS = [DEFAULT_SET, *(config.get("feature_sets") or {})]
 
 
 def runs_of(experiments, models=MODELS):
-    """One (experiment, model, seed) per training run, experiment-major."""
+    """One (experiment, model, seed) per training run, experiment-major; an experiment on an
+    embedding feature set runs only the models that take one (resolve.trains_on)."""
     return [
         {"experiment": e, "model": m, "seed": s}
         for e in experiments
         for m in models
+        if trains_on(config, e, m)
         for s in SEEDS
     ]
 

@@ -21,6 +21,7 @@ from jaxaudio.evaluation.metrics import evaluate_predictions
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.offsets import OffsetSettings
 from jaxaudio.models.cnn import AudioCNN
+from jaxaudio.models.registry import ARCHITECTURES
 from jaxaudio.models.vit import AudioViT
 from jaxaudio.training import weights
 from jaxaudio.training.augment import AugmentSettings
@@ -64,7 +65,7 @@ def test_model_constructor_defaults_are_the_models_options(arch, cls):
 def test_model_options_of_the_schema_are_the_constructors_arguments():
     fixed = {"self", "n_classes", "input_shape", "rngs"}  # not options
     taken = set()
-    for cls in (AudioCNN, AudioViT):
+    for cls in ARCHITECTURES.values():
         taken |= set(inspect.signature(cls.__init__).parameters) - fixed
     assert set(SCHEMA["$defs"]["model_options"]["properties"]) == taken
 

@@ -243,3 +243,61 @@ def test_a_feature_set_is_the_features_section_with_its_overrides():
     assert feature_settings(c) == c["features"]  # the default set: the section itself
     assert (feature_set_of(c, "v2"), feature_set_of(c, "baseline_v1")) == ("pcen64", "default")
     assert feature_sets_of(c, ["v2"]) == ["default", "pcen64"]  # baselines read the default
+
+
+def _with_embeddings(c, **experiment):
+    """A birdnet feature set, an ``mlp`` model beside the CNN and ViT, and experiment ``bn``
+    (``experiment``: its other keys) on the embeddings."""
+    c.update(feature_sets={"bn": {"kind": "birdnet", "deltas": False}})
+    c["models"]["head"] = {"arch": "mlp", "options": {"hidden": [64]}}
+    c["experiments"]["bn"] = {"features": "bn", **experiment}
+    c["run"].update(experiments=["baseline_v1", "v2", "bn"], models=["cnn", "vit", "head"])
+
+
+@pytest.fixture
+def birdnet_extra(monkeypatch):
+    """The extra counts as installed: these are the config's rules, not the model's."""
+    from jaxaudio.features import config as feature_config
+
+    monkeypatch.setattr(feature_config, "missing_extra", lambda kind: None)
+
+
+def test_an_embedding_experiment_trains_only_the_models_that_take_a_vector(birdnet_extra):
+    from jaxaudio.config.resolve import skipped_pairs, trains_on
+
+    c = mutated(_with_embeddings)
+    check_config(c)
+    assert skipped_pairs(c, c["run"]["experiments"], c["run"]["models"]) == [
+        ("bn", "cnn"),
+        ("bn", "vit"),
+    ]
+    assert trains_on(c, "bn", "head") and trains_on(c, "v2", "head") and trains_on(c, "v2", "cnn")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda c: c["compare"].update(candidate="bn"),
+            r"config key compare.candidate: experiment 'bn' trains on an embedding feature set, "
+            r"which models \['cnn', 'vit'\]",
+        ),
+        (
+            lambda c: c.update(bundles=[{"experiment": "bn", "model": "cnn", "seed": 0}]),
+            "config key bundles.0: model cnn is not trained on experiment bn",
+        ),
+        (
+            lambda c: c["experiments"]["bn"].update(augment={"time_shift": 4}),
+            r"config key experiments.bn.augment.time_shift: experiment bn trains on an embedding",
+        ),
+    ],
+)
+def test_what_an_embedding_run_cannot_do_is_a_config_error(birdnet_extra, change, message):
+    c = mutated(_with_embeddings)
+    change(c)
+    with pytest.raises(ConfigError, match=message):
+        check_config(c)
+
+
+def test_mixup_is_the_augmentation_an_embedding_takes(birdnet_extra):
+    check_config(mutated(lambda c: _with_embeddings(c, augment={"mixup_alpha": 0.2})))

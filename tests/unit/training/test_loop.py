@@ -23,6 +23,7 @@ from tests.unit.training.toy import C, toy, toy_data
         ("cnn", {"channels": [8, 16]}),
         ("cnn", {"channels": [8, 16], "pool": "time"}),
         ("vit", {"patch": [4, 4], "dim": 16, "depth": 1, "heads": 2, "mlp_dim": 32}),
+        ("mlp", {"hidden": [32], "dropout": 0.5}),
     ],
 )
 def test_models_shapes_and_modes(arch, options):
@@ -41,6 +42,7 @@ def test_models_shapes_and_modes(arch, options):
     [
         ("cnn", {"channels": [8, 16]}),
         ("vit", {"patch": [4, 4], "dim": 32, "depth": 1, "heads": 2, "mlp_dim": 64}),
+        ("mlp", {"hidden": [64]}),
     ],
 )
 def test_learns_and_is_deterministic(arch, options, tmp_path):
