@@ -63,7 +63,7 @@ BUNDLE_BEST_DEFAULT = True
 SEEDS_DEFAULT = (0,)
 #: AudioViT's constructor defaults that the checks need when a model's options leave them
 #: out (jaxaudio.models.vit imports JAX; test_defaults.py checks they agree).
-VIT_DEFAULTS: dict[str, Any] = {"patch": (8, 4), "dim": 64, "heads": 4}
+VIT_DEFAULTS: dict[str, Any] = {"patch": (8, 4), "dim": 64, "heads": 4, "stem": ()}
 
 log = logging.getLogger("jaxaudio.config.load")
 
@@ -561,11 +561,13 @@ def _check_model_options(config: Mapping[str, Any], feature_sets: dict[str, Feat
         if s["arch"] != "vit":
             continue
         pf, pt = s["model"].get("patch", VIT_DEFAULTS["patch"])
-        if pf > features.n_bins or pt > features.n_frames:
+        stem = s["model"].get("stem", VIT_DEFAULTS["stem"])
+        rows, frames = features.n_bins >> len(stem), features.n_frames >> len(stem)
+        if pf > rows or pt > frames:
+            after = f", after the {len(stem)} pooling blocks of options.stem" if stem else ""
             raise ConfigError(
                 f"config key models.{model}.options.patch: patch ({pf}, {pt}) is larger than the "
-                f"feature map of experiment {exp} ({features.n_bins} rows x "
-                f"{features.n_frames} frames)"
+                f"feature map of experiment {exp} ({rows} rows x {frames} frames{after})"
             )
         dim, heads = (
             s["model"].get("dim", VIT_DEFAULTS["dim"]),

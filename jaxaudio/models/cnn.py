@@ -25,6 +25,24 @@ def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
     return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
+def conv_blocks(in_ch: int, channels: Sequence[int], rngs: nnx.Rngs) -> tuple[nnx.List, nnx.List]:
+    """The convolutions and batch norms of ``len(channels)`` conv–BN–ReLU–pool blocks (3x3
+    :class:`~jaxaudio.models.conv.Conv2dSame` without bias, BN follows), ``in_ch`` channels in."""
+    convs, norms = [], []
+    for out_ch in channels:
+        convs.append(Conv2dSame(in_ch, out_ch, (3, 3), rngs=rngs))  # = nnx.Conv, fast CPU gradient
+        norms.append(nnx.BatchNorm(out_ch, momentum=0.9, rngs=rngs))
+        in_ch = out_ch
+    return nnx.List(convs), nnx.List(norms)
+
+
+def apply_conv_blocks(convs: nnx.List, norms: nnx.List, x: jnp.ndarray) -> jnp.ndarray:
+    """NHWC ``x`` through the blocks of :func:`conv_blocks`: each halves height and width."""
+    for conv, norm in zip(convs, norms):
+        x = max_pool_2x2(nnx.relu(norm(conv(x))))
+    return x
+
+
 class AudioCNN(nnx.Module):
     """A small VGG-style CNN over the (frequency, time) plane of the MFCC stack.
 
@@ -51,16 +69,8 @@ class AudioCNN(nnx.Module):
         if pool not in POOLS:
             raise ValueError(f"AudioCNN pool must be 'mean' or 'time', got {pool!r}")
         self.pool = pool
-        in_ch = input_shape[0]
-        convs, norms = [], []
-        for out_ch in channels:
-            convs.append(
-                Conv2dSame(in_ch, out_ch, (3, 3), rngs=rngs)
-            )  # = nnx.Conv, fast CPU gradient
-            norms.append(nnx.BatchNorm(out_ch, momentum=0.9, rngs=rngs))
-            in_ch = out_ch
-        self.convs = nnx.List(convs)
-        self.norms = nnx.List(norms)
+        self.convs, self.norms = conv_blocks(input_shape[0], channels, rngs)
+        in_ch = channels[-1] if channels else input_shape[0]
         self.dropout = nnx.Dropout(dropout)
         f_out = input_shape[1]
         for _ in channels:
@@ -73,7 +83,6 @@ class AudioCNN(nnx.Module):
 
     def __call__(self, x: jnp.ndarray, *, rngs: nnx.Rngs | None = None) -> jnp.ndarray:
         x = jnp.transpose(x, (0, 2, 3, 1))  # (B, C, F, T) -> (B, F, T, C)
-        for conv, norm in zip(self.convs, self.norms):
-            x = max_pool_2x2(nnx.relu(norm(conv(x))))
+        x = apply_conv_blocks(self.convs, self.norms, x)
         x = x.mean(axis=(1, 2)) if self.pool == "mean" else x.mean(axis=2).reshape(x.shape[0], -1)
         return self.head(self.dropout(x, rngs=rngs))

@@ -23,6 +23,7 @@ from tests.unit.training.toy import C, toy, toy_data
         ("cnn", {"channels": [8, 16]}),
         ("cnn", {"channels": [8, 16], "pool": "time"}),
         ("vit", {"patch": [4, 4], "dim": 16, "depth": 1, "heads": 2, "mlp_dim": 32}),
+        ("vit", {"patch": [2, 2], "dim": 16, "depth": 1, "heads": 2, "mlp_dim": 32, "stem": [8]}),
         ("mlp", {"hidden": [32], "dropout": 0.5}),
     ],
 )
