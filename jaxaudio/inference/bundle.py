@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxaudio.features.config import EMBEDDING_LICENSES, FeatureConfig
+from jaxaudio.features.config import EMBEDDING_LICENSES, FeatureConfig, missing_extra
 from jaxaudio.inference.errors import BundleError
 from jaxaudio.inference.model_store import Member, error_summary
 
@@ -248,9 +248,12 @@ def _read_info(path: Path) -> tuple[dict[str, Any], FeatureConfig]:
             f"{info_path}: bundle format {info['format']}, this jaxaudio reads format {BUNDLE_FORMAT}"
         )
     try:
-        return info, FeatureConfig.from_dict(info["features"])
+        cfg = FeatureConfig.from_dict(info["features"])
     except (TypeError, ValueError) as exc:
         raise BundleError(f"{info_path}: features: {exc}") from exc
+    if cfg.embedding and (missing := missing_extra(cfg.kind)):
+        raise BundleError(f"{info_path}: features.kind: {missing}")
+    return info, cfg
 
 
 def _read_model(path: Path, rel: str = MODEL_DIR) -> tuple[Member, dict[str, Any]]:

