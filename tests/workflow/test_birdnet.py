@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.workflow.helpers import needs_birdnet, scenario, scheduled_jobs, snakemake
+from tests.workflow.helpers import (
+    check_predict_agrees_with_evaluation,
+    needs_birdnet,
+    scenario,
+    scheduled_jobs,
+    snakemake,
+)
 
 pytestmark = [pytest.mark.slow, needs_birdnet]
 
@@ -57,10 +63,16 @@ def test_the_head_trains_on_every_experiment_and_the_cnn_not_on_embeddings(birdn
 
 
 def test_the_bundle_names_the_licence(birdnet_run):
-    """(Its predictions on a long recording: test_run.py, id birdnet-embeddings.)"""
+    """Only the bundle on embeddings carries the BirdNET licence."""
     bundle = birdnet_run / "results" / "bundles" / "v2_birdnet" / "head" / "seed0"
     info = json.loads((bundle / "bundle.json").read_text())
     assert info["features"]["kind"] == "birdnet" and "CC BY-NC-SA 4.0" in info["license"]
     assert "license" not in json.loads(
         (birdnet_run / "results" / "bundles" / "v2" / "cnn" / "seed0" / "bundle.json").read_text()
     )
+
+
+def test_predict_with_the_birdnet_bundle_agrees_with_its_evaluation(birdnet_run, tmp_path):
+    """The head on embeddings on a long recording: each window embedded as its clip was
+    (helpers.check_predict_agrees_with_evaluation)."""
+    check_predict_agrees_with_evaluation(birdnet_run, "v2_birdnet", "birdnet", "head", tmp_path)

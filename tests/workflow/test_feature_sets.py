@@ -2,7 +2,7 @@
 ``pcen``, 32 PCEN bands without deltas), run in a copy of the tiny run
 (``feature_set_run``, tests/workflow/conftest.py). Its cache holds what librosa computes
 from the recordings (``librosa.pcen``, the librosa backend), its statistics are those of its training rows, and the model and
-bundle name its channels. (Its bundle on a long recording: test_run.py, id pcen-feature-set;
+bundle name its channels. (Its bundle on a long recording: the last test here;
 the rerun scope of adding it: test_rerun.py, id add-a-feature-set.)
 """
 
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.workflow.helpers import check_predict_agrees_with_evaluation
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +78,8 @@ def test_the_pcen_sets_statistics_and_model_name_its_channel(feature_set_run):
     assert meta_v2["channels"] == ["mfcc", "delta", "delta2"]
     comparison = json.loads((r / "comparison.json").read_text())
     assert "v2_pcen" in json.dumps(comparison)
+
+
+def test_predict_with_the_pcen_bundle_agrees_with_its_evaluation(feature_set_run, tmp_path):
+    """The bundle v2_pcen/cnn on a long recording (helpers.check_predict_agrees_with_evaluation)."""
+    check_predict_agrees_with_evaluation(feature_set_run, "v2_pcen", "pcen", "cnn", tmp_path)

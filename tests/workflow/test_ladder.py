@@ -1,11 +1,14 @@
 """The rollback ladder, run by the decision checkpoint: not scheduled when the candidate is
 GO (.test/ladder-go), trained and judged when it fails (.test/ladder-fails). Each in a
-directory of its own.
+directory of its own, which starts with the tiny run's JAX compilation cache (the same
+model and shapes: its jobs load the programs instead of compiling them; CI time).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +17,15 @@ from tests.workflow.helpers import scenario, scheduled_jobs, snakemake
 pytestmark = pytest.mark.slow
 
 
-def test_ladder_is_not_scheduled_when_the_candidate_is_go(tmp_path):
+def with_compiled_programs(tiny_run: Path, workdir: Path) -> Path:
+    """``workdir`` holding a copy of the tiny run's compilation cache and nothing else."""
+    shutil.copytree(tiny_run / "results" / "cache", workdir / "results" / "cache")
+    return workdir
+
+
+def test_ladder_is_not_scheduled_when_the_candidate_is_go(tiny_run, tmp_path):
     """The decision checkpoint says GO: no rung is trained, and nothing is left to do."""
+    with_compiled_programs(tiny_run, tmp_path)
     go = scenario("ladder-go")
     snakemake(tmp_path, "--cores", "2", configs=(go,))
     r = tmp_path / "results"
@@ -39,9 +49,10 @@ def test_ladder_is_not_scheduled_when_the_candidate_is_go(tmp_path):
     )
 
 
-def test_ladder_runs_by_itself_when_the_candidate_fails(tmp_path):
+def test_ladder_runs_by_itself_when_the_candidate_fails(tiny_run, tmp_path):
     """An absurd learning rate: the checkpoint's decision is not GO, so the rungs derived from
     the candidate are trained and judged with the same rules, and the first GO is named."""
+    with_compiled_programs(tiny_run, tmp_path)
     fails = scenario("ladder-fails")
     dry = snakemake(tmp_path, "-n", "--cores", "2", configs=(fails,)).stdout
     assert "decision" in scheduled_jobs(dry) and "checkpoint" in dry
