@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any, Literal, get_args
 
-from jaxaudio.features.config import DEFAULT_SET, EMBEDDINGS
+from jaxaudio.features.config import DEFAULT_SET, EMBEDDINGS, FeatureConfig
 from jaxaudio.training.settings import TrainSettings
 
 #: The keys an experiment may set for every model (``workflow/schemas/config.schema.yaml``'s
@@ -148,7 +148,8 @@ def trains_on(config: Mapping[str, Any], experiment: str, model: str) -> bool:
     experiment on an embedding feature set (``features.kind: birdnet``) pairs only with the
     models of :data:`ANY_INPUT_ARCHS`. So one run compares a head on embeddings with CNNs
     trained from scratch; the skipped pairs are no runs (:func:`skipped_pairs`)."""
-    kind = feature_settings(config, feature_set_of(config, experiment)).get("kind", "mfcc")
+    settings = feature_settings(config, feature_set_of(config, experiment))
+    kind = settings.get("kind", FeatureConfig.kind)
     return kind not in EMBEDDINGS or config["models"][model]["arch"] in ANY_INPUT_ARCHS
 
 
