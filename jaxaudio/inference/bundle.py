@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxaudio.features.config import EMBEDDING_LICENSES, FeatureConfig, missing_extra
+from jaxaudio.features.config import EMBEDDINGS, FeatureConfig, missing_extra
 from jaxaudio.inference.errors import BundleError
 from jaxaudio.inference.model_store import Member, error_summary
 
@@ -136,8 +136,8 @@ def write_bundle(
         "source": source or {},
         "versions": versions(),
     }
-    if cfg.kind in EMBEDDING_LICENSES:  # features made by a model under its own licence
-        info["license"] = EMBEDDING_LICENSES[cfg.kind]
+    if cfg.embedding:  # features made by a model under its own licence
+        info["license"] = EMBEDDINGS[cfg.kind].license
     tmp = out_dir.with_name(out_dir.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)

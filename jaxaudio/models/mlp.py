@@ -9,6 +9,7 @@ a from-scratch dense reference beside the CNN.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import jax.numpy as jnp
@@ -19,9 +20,9 @@ class AudioMLP(nnx.Module):
     """``x`` flattened -> ``[Linear -> ReLU -> Dropout]`` per entry of ``hidden`` -> Linear.
 
     ``hidden=()`` is a linear classifier (multinomial logistic regression, trained by the
-    workflow's loss and optimiser): logits ``= W vec(x) + b``. Dropout also precedes each
-    hidden layer's input when ``input_dropout`` > 0 (regularises a head on 1024 features
-    learnt from few clips).
+    workflow's loss and optimiser): logits ``= W vec(x) + b``. ``input_dropout`` > 0 drops
+    flattened input features before the first layer (regularises a head on 1024 features
+    learnt from few clips); ``dropout`` follows each hidden layer.
     """
 
     def __init__(
@@ -34,9 +35,7 @@ class AudioMLP(nnx.Module):
         *,
         rngs: nnx.Rngs,
     ):
-        width = 1
-        for d in input_shape:
-            width *= int(d)
+        width = math.prod(input_shape)
         layers = []
         for h in hidden:
             layers.append(nnx.Linear(width, h, rngs=rngs))
