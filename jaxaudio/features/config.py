@@ -14,6 +14,10 @@ from typing import Any, Literal, get_args
 from jaxaudio.config.typed import FromDict
 
 Backend = Literal["jax", "librosa"]
+#: What a log-mel's decibels are relative to: power 1 (full scale), or each clip's loudest
+#: mel bin, so that a gain on the audio leaves the features unchanged
+#: (:func:`jaxaudio.features.frontend.power_to_db`).
+DbReference = Literal["absolute", "peak"]
 Crop = Literal["center", "start", "windows"]
 #: What one channel of a clip's features is: MFCCs (DCT of the log-mel), the log-mel itself, or
 #: PCEN of the mel energies (:mod:`jaxaudio.features.frontend`), or a pretrained model's
@@ -21,6 +25,7 @@ Crop = Literal["center", "start", "windows"]
 Kind = Literal["mfcc", "logmel", "pcen", "birdnet"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 CROPS: tuple[str, ...] = get_args(Crop)
+DB_REFERENCES: tuple[str, ...] = get_args(DbReference)
 KINDS: tuple[str, ...] = get_args(Kind)
 #: The keys that decide which clips a recording gives (decoding, cropping, windows): every
 #: feature set of one workflow shares them, so all sets have one clip table
@@ -93,6 +98,7 @@ class FeatureConfig(FromDict):
     delta_width: int = 9
     window_hop_seconds: float = 0.5
     backend: Backend = "jax"
+    db_reference: DbReference = "absolute"
     # PCEN (kind: pcen), librosa.pcen's defaults; see frontend.pcen for the maths
     pcen_time_constant: float = 0.4
     pcen_gain: float = 0.98
@@ -173,6 +179,15 @@ class FeatureConfig(FromDict):
                 raise ValueError(f"{k}.{name} must be > 0, got {getattr(self, name)}")
         if self.pcen_bias < 0:
             raise ValueError(f"{k}.pcen_bias must be >= 0, got {self.pcen_bias}")
+        if self.db_reference not in DB_REFERENCES:
+            raise ValueError(
+                f"{k}.db_reference must be one of {DB_REFERENCES}, got {self.db_reference!r}"
+            )
+        if self.db_reference != "absolute" and self.kind not in ("mfcc", "logmel"):
+            raise ValueError(
+                f"{k}.db_reference: {self.db_reference} applies to the decibels of kind mfcc "
+                f"or logmel; {k}.kind is {self.kind} (PCEN and embeddings have no dB step)"
+            )
         if self.backend not in BACKENDS:
             raise ValueError(f"{k}.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:

@@ -36,6 +36,9 @@ The maths, per clip ``y`` of ``n`` samples (compute in float32)
    ``amin=1e-10``; then ``S = max(S, max(S) - top_db)``, ``top_db=80``, where ``max(S)`` is
    over **this clip's** mels × frames. (librosa's ``power_to_db`` on a stacked batch takes
    the max over the whole batch and so couples clips; we deliberately do not.)
+   ``features.db_reference: peak`` takes ``ref`` = this clip's max mel power instead of 1
+   (``librosa.power_to_db(ref=np.max)``): the dB are then relative to the clip's loudest bin,
+   in ``[-top_db, 0]``, and do not change with the recording's gain.
    The log-mel frontend stops here: ``(B, 1, n_mels, T)``.
 6. **MFCC**: orthonormal DCT-II along the mel axis, first ``n_mfcc`` rows:
    ``C[k, t] = s_k Σ_m S[m, t] cos(πk(2m+1) / (2 n_mels))``, ``s_0 = √(1/n_mels)``,
@@ -261,13 +264,25 @@ def stft_power(
 
 
 def power_to_db(
-    s: jnp.ndarray, amin: float = AMIN, ref: float = REF, top_db: float | None = TOP_DB
+    s: jnp.ndarray,
+    amin: float = AMIN,
+    ref: float = REF,
+    top_db: float | None = TOP_DB,
+    peak: bool = False,
 ) -> jnp.ndarray:
     """``10 log10(max(amin, S)/max(amin, ref))``, clipped at ``top_db`` below **each clip's** max.
 
     The max is over the last two axes (mels × frames) of each leading index, i.e. per clip.
+    ``peak``: the reference is each clip's own max of ``S`` instead of ``ref``
+    (``librosa.power_to_db(S, ref=np.max)``), so ``S_dB = 10 log10(max(amin, S) / max(amin,
+    max S))`` lies in ``[-top_db, 0]`` and a gain ``g`` on the audio (``S -> g² S``) leaves it
+    unchanged wherever ``g² S ≥ amin``: a call recorded 30 dB fainter gives the same features.
     """
-    log_spec = 10.0 * jnp.log10(jnp.maximum(amin, s)) - 10.0 * np.log10(max(amin, abs(ref)))
+    log_spec = 10.0 * jnp.log10(jnp.maximum(amin, s))
+    if peak:
+        log_spec = log_spec - jnp.max(log_spec, axis=(-2, -1), keepdims=True)
+    else:
+        log_spec = log_spec - 10.0 * np.log10(max(amin, abs(ref)))
     if top_db is not None:
         if top_db < 0:
             raise ValueError(f"top_db must be non-negative, got {top_db}")
@@ -329,12 +344,13 @@ def _channel_fn(cfg: FeatureConfig) -> Callable[[jnp.ndarray], jnp.ndarray]:
         mel = _mel_fn(cfg, magnitude=True)
         return lambda y: pcen(mel(y) * PCEN_SCALE, cfg)
     mel = _mel_fn(cfg, magnitude=False)
+    peak = cfg.db_reference == "peak"
     if cfg.kind == "logmel":
-        return lambda y: power_to_db(mel(y))
+        return lambda y: power_to_db(mel(y), peak=peak)
     dct = jnp.asarray(dct_matrix(cfg.n_mels, cfg.n_mfcc))
 
     def mfcc(y: jnp.ndarray) -> jnp.ndarray:
-        s = power_to_db(mel(y))
+        s = power_to_db(mel(y), peak=peak)
         # DCT as a matmul with an explicit batch dimension: XLA then runs the same kernel per
         # clip, so a clip's features do not depend on the batch it came in (bit-identical on
         # CPU); a plain einsum folds batch into the free dimensions and rounds differently.

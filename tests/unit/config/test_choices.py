@@ -10,7 +10,7 @@ from jaxaudio.config import load, resolve
 from jaxaudio.config.load import SCHEMA_PATH, read_yaml
 from jaxaudio.data.manifest import TOO_FEW_CLIPS
 from jaxaudio.data.synthetic import PRESETS
-from jaxaudio.features.config import BACKENDS, CROPS, KINDS
+from jaxaudio.features.config import BACKENDS, CROPS, DB_REFERENCES, KINDS
 from jaxaudio.features.stats import NORM_MODES
 from jaxaudio.models import cnn, vit
 from jaxaudio.models.registry import ARCHITECTURES
@@ -38,6 +38,7 @@ CHOICES = {
     "properties/features/properties/crop": CROPS,
     "$defs/frontend_keys/properties/backend": BACKENDS,
     "$defs/frontend_keys/properties/kind": KINDS,
+    "$defs/frontend_keys/properties/db_reference": DB_REFERENCES,
     "properties/class_weights/properties/recommended": weights.RECOMMENDATIONS,
     "properties/models/additionalProperties/properties/arch": tuple(ARCHITECTURES),
     "properties/baselines/additionalProperties/properties/class_weight": tuple(CLASS_WEIGHTS),

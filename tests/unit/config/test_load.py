@@ -62,6 +62,10 @@ def mutated(fn):
             lambda c: c.update(feature_sets={"m": {"n_mfcc": 64, "n_mels": 32}}),
             "feature_sets.m.n_mfcc",
         ),
+        (
+            lambda c: c.update(feature_sets={"p": {"kind": "pcen", "db_reference": "peak"}}),
+            "feature_sets.p.db_reference",
+        ),
         # a set that would change the clips, and a set nobody declared
         (
             lambda c: c.update(feature_sets={"long": {"clip_seconds": 3.0}}),

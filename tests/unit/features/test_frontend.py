@@ -433,3 +433,56 @@ def test_real_clips_pcen_matches_librosa(real_audio):
         np.stack([librosa_pcen(y, cfg) for y in batch]),
         ("pcen",),
     )
+
+
+# --------------------------------------------------------------------------- db_reference: peak
+
+
+def librosa_peak_db(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """The first channel with dB re the clip's loudest mel bin: librosa's ``ref=np.max``."""
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels
+    )
+    db = librosa.power_to_db(mel, ref=np.max, amin=1e-10, top_db=80.0)
+    if cfg.kind == "mfcc":
+        return librosa.feature.mfcc(S=db, n_mfcc=cfg.n_mfcc, dct_type=2, norm="ortho", lifter=0)
+    return db
+
+
+@pytest.mark.parametrize("kind", ["logmel", "mfcc"])
+def test_peak_reference_matches_librosa_ref_max(kind):
+    cfg = FeatureConfig(clip_seconds=1.0, kind=kind, n_mels=64, n_mfcc=20, db_reference="peak")
+    # a loud and a faint clip in one batch: each takes its own peak as the reference
+    batch = np.stack([synth(cfg.n_samples, 0, amp=0.5), synth(cfg.n_samples, 1, amp=1e-3)])
+    ref = []
+    for y in batch:
+        c = librosa_peak_db(y, cfg)
+        ref.append(
+            [c, *(librosa.feature.delta(c, width=9, order=k, mode="interp") for k in (1, 2))]
+        )
+    ref = np.asarray(ref, np.float32)
+    channels = (kind, "delta", "delta2")
+    check(f"{kind}, db_reference peak", np.asarray(make_frontend(cfg)(batch)), ref, channels)
+    check(
+        f"{kind}, db_reference peak, reference_stack",
+        np.stack([reference_stack(y, cfg) for y in batch]),
+        ref,
+        channels,
+    )
+    if kind == "logmel":  # dB re the peak: the loudest bin is 0 dB, the floor -top_db
+        assert np.allclose(ref[:, 0].max(axis=(1, 2)), 0.0)
+        assert ref[:, 0].min() >= -80.0
+
+
+def test_peak_reference_does_not_change_with_gain():
+    """A gain g multiplies the mel power by g²; dB re the peak subtract it out (40 dB here)."""
+    cfg = FeatureConfig(clip_seconds=1.0, kind="logmel", n_mels=64, db_reference="peak")
+    y = synth(cfg.n_samples, 2, amp=0.3)
+    front = make_frontend(cfg)
+    loud, faint = np.asarray(front(np.stack([y, y * 0.01])))
+    assert np.abs(loud - faint).max() < 1e-3  # dB
+    absolute = np.asarray(
+        make_frontend(replace(cfg, db_reference="absolute"))(np.stack([y, y * 0.01]))
+    )
+    # dB re 1 shift by 20 log10(0.01) = -40 dB where above the floor
+    assert np.median(absolute[0, 0] - absolute[1, 0]) == pytest.approx(40.0, abs=0.01)
