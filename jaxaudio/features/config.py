@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 from jaxaudio.config.typed import FromDict
 
 Backend = Literal["jax", "librosa"]
-#: What a log-mel's decibels are relative to: power 1 (full scale), or each clip's loudest
+#: What the decibels of a log-mel (and of the MFCCs taken from it) are relative to: power 1 (full scale), or each clip's loudest
 #: mel bin, so that a gain on the audio leaves the features unchanged
 #: (:func:`jaxaudio.features.frontend.power_to_db`).
 DbReference = Literal["absolute", "peak"]

@@ -34,15 +34,11 @@ def _first_channel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
         "hop_length": cfg.hop_length,
         "n_mels": cfg.n_mels,
     }
-    ref = np.max if cfg.db_reference == "peak" else 1.0
-    if cfg.kind == "mfcc":
-        if cfg.db_reference == "absolute":
-            return librosa.feature.mfcc(y=y, n_mfcc=cfg.n_mfcc, **mel)
-        # librosa.feature.mfcc(y=…) always takes dB re 1; with S it takes them as given
-        s = librosa.power_to_db(librosa.feature.melspectrogram(y=y, **mel), ref=ref, top_db=80.0)
-        return librosa.feature.mfcc(S=s, n_mfcc=cfg.n_mfcc)
-    if cfg.kind == "logmel":
-        return librosa.power_to_db(librosa.feature.melspectrogram(y=y, **mel), ref=ref, top_db=80.0)
+    if cfg.kind in ("mfcc", "logmel"):
+        # what librosa.feature.mfcc(y=…) computes first, with the reference made explicit
+        ref = np.max if cfg.db_reference == "peak" else 1.0
+        db = librosa.power_to_db(librosa.feature.melspectrogram(y=y, **mel), ref=ref, top_db=80.0)
+        return librosa.feature.mfcc(S=db, n_mfcc=cfg.n_mfcc) if cfg.kind == "mfcc" else db
     e = librosa.feature.melspectrogram(y=y, power=1.0, **mel) * PCEN_SCALE
     b = pcen_smoothing(cfg)
     # the smoother starts at the first frame (frontend module docstring), not at librosa's 1
