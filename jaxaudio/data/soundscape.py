@@ -79,7 +79,7 @@ import pandas as pd
 import soundfile as sf
 
 from jaxaudio.data.annotations import RAVEN_SELECTION_COLUMNS
-from jaxaudio.data.audio import load_audio
+from jaxaudio.data.audio import load_audio, rms
 from jaxaudio.data.background import BACKGROUND_KINDS, BackgroundKind, synth_background
 
 __all__ = [
@@ -147,10 +147,6 @@ def _rng(*key: int) -> np.random.Generator:
 
 def _round_half_up(x: float) -> int:
     return int(math.floor(x + 0.5))
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
 
 class _ClipCache:
@@ -253,7 +249,7 @@ def _background(
             faint += x
         else:
             sounding += (1.0 if j == 0 else rng.uniform(0.3, 0.7)) * x
-    power = _rms(sounding)
+    power = rms(sounding)
     scale = settings.background_rms / power if power > 0 else 0.0
     return sounding * scale + faint, kinds
 
@@ -306,8 +302,8 @@ def _render_file(
     rows = []
     for (species, is_known, path), wave, start in zip(calls, waves, starts):
         snr = float(rng.uniform(*settings.snr_db))
-        local = _rms(background[start : start + len(wave)])
-        mix[start : start + len(wave)] += wave * (10 ** (snr / 20) * local / _rms(wave))
+        local = rms(background[start : start + len(wave)])
+        mix[start : start + len(wave)] += wave * (10 ** (snr / 20) * local / rms(wave))
         rows.append((name, start / sr, (start + len(wave)) / sr, species, is_known, snr, path))
     return mix.astype(np.float32), rows, kinds
 

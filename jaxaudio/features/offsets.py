@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from jaxaudio.config.typed import FromDict
-from jaxaudio.data.audio import load_audio
+from jaxaudio.data.audio import load_audio, rms
 from jaxaudio.data.clips import ClipTable
 from jaxaudio.features.cache import write_cache
 from jaxaudio.features.config import FeatureConfig
@@ -87,11 +87,6 @@ class OffsetSettings(FromDict):
             raise ValueError(
                 f"offsets.level_db must be null or a [low, high] range of dBFS <= 0, got {lv}"
             )
-
-
-def rms(x: np.ndarray) -> float:
-    """Root mean square of ``x`` (0 for an empty array)."""
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
 def snr_gain(signal: np.ndarray, background: np.ndarray, snr_db: float) -> float:
