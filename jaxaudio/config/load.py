@@ -355,8 +355,16 @@ def _check_settings(
 
 
 def _check_background(data: Mapping[str, Any]) -> None:
-    """``data.background.paths``: every file and folder there, folders holding audio."""
+    """``data.background.paths``: every file and folder there, folders holding audio;
+    ``data.background.decoys`` not with the embedded synthetic data set (its species are
+    calls of the decoys' families, :mod:`jaxaudio.data.decoys`)."""
     bg = data.get("background")
+    if isinstance(bg, Mapping) and bg.get("decoys", 0) > 0 and data["source"] == "synthetic":
+        raise ConfigError(
+            "config key data.background.decoys: decoy calls are drawn from the call families of "
+            "the embedded synthetic data set (data.source: synthetic), so a decoy may be one of "
+            "its species; use decoys with your own recordings (data.source: manifest or folder)"
+        )
     for i, path in enumerate(bg.get("paths", []) if isinstance(bg, Mapping) else []):
         try:
             audio_inputs([path])

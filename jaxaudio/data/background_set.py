@@ -11,6 +11,10 @@ Where the clips come from (config ``data.background``):
   (coloured noise, rain-like impulses, wind-like rumble, insect-like tonal bands, near
   silence), written as WAV files under ``results/data/background/``; ``data.background:
   synthetic`` is ``{synthetic: SYNTHETIC_CLIPS}``;
+* ``decoys: N`` — ``N`` synthetic call-like sounds of no target species
+  (:mod:`jaxaudio.data.decoys`: outlier exposure, so that a call of a species the model
+  never learnt is "no species" too), written beside the synthetic clips; not with the
+  embedded synthetic data set, whose species are calls of the same families;
 * ``paths`` — the user's files and folders of background audio (searched for audio files);
   long files are cut into clip-length windows by the features step (``crop: windows``);
 * rows of the data set's own manifest whose species is ``label`` (default ``background``).
@@ -42,6 +46,7 @@ class BackgroundSettings(FromDict):
     ``"synthetic"``."""
 
     synthetic: int = 0  # synthetic clips to make
+    decoys: int = 0  # synthetic decoy calls to make (jaxaudio/data/decoys.py)
     paths: list[str] = field(default_factory=list)  # files and folders of background audio
     label: str = BACKGROUND_LABEL  # manifest rows with this species are background
     seed: int = 0
@@ -58,4 +63,4 @@ class BackgroundSettings(FromDict):
     @property
     def writes_files(self) -> bool:
         """Whether the background rule has anything to list (synthetic clips or paths)."""
-        return self.synthetic > 0 or bool(self.paths)
+        return self.synthetic > 0 or self.decoys > 0 or bool(self.paths)

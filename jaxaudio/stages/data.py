@@ -13,6 +13,7 @@ import soundfile as sf
 
 from jaxaudio.data.background import synthetic_background_clips
 from jaxaudio.data.background_set import BackgroundSettings
+from jaxaudio.data.decoys import decoy_clips
 from jaxaudio.data.files import audio_inputs
 from jaxaudio.data.manifest import load_resolved, prepare_manifest
 from jaxaudio.data.splits import assign_splits
@@ -30,15 +31,18 @@ def synth(outputs: SynthOutputs, preset: str, seed: int) -> Path:
 
 
 def write_synthetic(
-    out_dir: Path, n_clips: int, seconds: float, sample_rate: int, seed: int
+    out_dir: Path, settings: BackgroundSettings, seconds: float, sample_rate: int
 ) -> list[str]:
-    """``n_clips`` synthetic background clips as float WAV files; their paths."""
+    """The synthetic background clips and decoy calls of ``settings`` as float WAV files
+    (``<kind>_<i>.wav``, ``decoy_<i>.wav``); their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    clips = synthetic_background_clips(settings.synthetic, seconds, sample_rate, settings.seed)
+    named = [(f"{kind}_{i:04d}", audio) for i, (kind, audio) in enumerate(clips)]
+    decoys = decoy_clips(settings.decoys, seconds, sample_rate, settings.seed)
+    named += [(f"decoy_{i:04d}", audio) for i, audio in enumerate(decoys)]
     paths = []
-    for i, (kind, audio) in enumerate(
-        synthetic_background_clips(n_clips, seconds, sample_rate, seed)
-    ):
-        path = out_dir / f"{kind}_{i:04d}.wav"
+    for name, audio in named:
+        path = out_dir / f"{name}.wav"
         sf.write(path, np.asarray(audio, np.float32), sample_rate, subtype="FLOAT")
         paths.append(str(path.absolute()))
     return paths
@@ -54,9 +58,7 @@ def write_background_manifest(
     """The background rows (``path, species, split``; species = the label), written to
     ``out_csv`` with the synthetic clips beside it (``synthetic/``)."""
     out_csv = Path(out_csv)
-    paths = write_synthetic(
-        out_csv.parent / "synthetic", settings.synthetic, clip_seconds, sample_rate, settings.seed
-    )
+    paths = write_synthetic(out_csv.parent / "synthetic", settings, clip_seconds, sample_rate)
     paths += [str(p.absolute()) for p in audio_inputs(settings.paths)] if settings.paths else []
     df = pd.DataFrame({"path": paths, "species": settings.label})
     df = assign_splits(

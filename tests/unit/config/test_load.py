@@ -53,6 +53,8 @@ def mutated(fn):
             "training.focal_gamma",
         ),
         (lambda c: c["training"].update(label_smoothing=1.0), "training.label_smoothing"),
+        # decoys are of the embedded synthetic species' call families
+        (lambda c: c["data"].update(background={"decoys": 10}), "data.background.decoys"),
         # a feature set's own faults name the set
         (
             lambda c: c.update(feature_sets={"p": {"kind": "pcen", "pcen_power": 0}}),
