@@ -29,8 +29,13 @@ decoded audio and featurised like the clip itself (``offsets`` config section):
   (0.72 of the same clips aligned as in training), but fired in 66 of the 131 windows that
   hold no call (tests/unit/inference/test_long_recording.py allows 13): a
   clean call at −50 dBFS over zeros is quieter than that noise, and the model learns that
-  faint sound is a call. A range above the recorder's noise floor, or copies that always
-  carry one, is the open question.
+  faint sound is a call. (That count is also exactly the windows of digital silence in
+  that recording, which every model then fired on; predict has scored those 0 since
+  c651e9c, so the cost is likely that, not the level range.) ``level_splits`` (default
+  every split) names the splits whose copies get a level: ``[val, test]`` trains on the
+  clips' own levels and validates — early stopping, the recommended bundle, temperature
+  and thresholds — on calls at field levels, so a model whose features move with the gain
+  is chosen against; the training copies are then bit for bit those of ``level_db: null``.
 
 Copy ``k`` of clip ``i`` is row ``i·K + k`` of ``offsets.npy`` (``K = copies``), drawn from
 ``default_rng([seed, i, k])``: the same copies on every rerun, whatever the thread count.
@@ -43,7 +48,7 @@ bundle, the temperature and the thresholds are chosen on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +60,7 @@ import pandas as pd
 from jaxaudio.config.typed import FromDict
 from jaxaudio.data.audio import load_audio, rms
 from jaxaudio.data.clips import ClipTable
+from jaxaudio.data.manifest import SPLITS
 from jaxaudio.features.cache import write_cache
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.frontend import featuriser
@@ -73,6 +79,7 @@ class OffsetSettings(FromDict):
     snr_db: list[float] = field(default_factory=lambda: [0.0, 20.0])
     clean_fraction: float = 0.25
     level_db: list[float] | None = None
+    level_splits: list[str] = field(default_factory=lambda: list(SPLITS))
     seed: int = 0
 
     def check(self) -> None:
@@ -86,6 +93,12 @@ class OffsetSettings(FromDict):
         if lv is not None and (len(lv) != 2 or lv[0] > lv[1] or lv[1] > 0):
             raise ValueError(
                 f"offsets.level_db must be null or a [low, high] range of dBFS <= 0, got {lv}"
+            )
+        bad = sorted(set(self.level_splits) - set(SPLITS))
+        if bad or not self.level_splits:
+            raise ValueError(
+                f"offsets.level_splits must be a non-empty list of {list(SPLITS)}, got "
+                f"{list(self.level_splits)}"
             )
 
 
@@ -121,15 +134,17 @@ def offset_copy(
     background: list[np.ndarray],
     s: OffsetSettings,
     rng: np.random.Generator,
+    leveled: bool = True,
 ) -> np.ndarray:
     """One window of ``signal`` (module docstring): placed at random, over background or not,
-    at a random level."""
+    at a random level (``s.level_db``, when ``leveled``: its clip's split is in
+    ``s.level_splits``)."""
     window, where = place(signal, n, rng)
     level = rms(window[where])
     if background and rng.random() >= s.clean_fraction:
         b = snippet(background, n, rng).astype(np.float32)
         window = window + snr_gain(window[where], b, float(rng.uniform(*s.snr_db))) * b
-    if s.level_db is not None and level > 0:  # drawn last: without it, the copies of before
+    if leveled and s.level_db is not None and level > 0:  # drawn last: else the copies of before
         window = window * np.float32(10 ** (float(rng.uniform(*s.level_db)) / 20) / level)
     return window
 
@@ -158,12 +173,17 @@ def offset_windows(
     cfg: FeatureConfig,
     s: OffsetSettings,
     first: int = 0,
+    splits: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """``(len(signals) · K, n)`` windows: copy ``k`` of clip ``first + i`` at row ``i·K + k``."""
+    """``(len(signals) · K, n)`` windows: copy ``k`` of clip ``first + i`` at row ``i·K + k``;
+    ``splits``: each signal's split (for ``s.level_splits``; ``None``: leveled like every split)."""
+    leveled = [True] * len(signals) if splits is None else [x in s.level_splits for x in splits]
     return np.stack(
         [
-            offset_copy(sig, cfg.n_samples, background, s, np.random.default_rng([s.seed, i, k]))
-            for i, sig in enumerate(signals, start=first)
+            offset_copy(
+                sig, cfg.n_samples, background, s, np.random.default_rng([s.seed, i, k]), lv
+            )
+            for i, (sig, lv) in enumerate(zip(signals, leveled, strict=True), start=first)
             for k in range(s.copies)
         ]
     )
@@ -204,7 +224,8 @@ def build_offsets(
             chunk = df.iloc[first : first + CHUNK]
             audio = decode_recordings(chunk, cfg, threads)
             signals = [audio[r] for r in chunk["recording"]]
-            yield featurise(offset_windows(signals, background, cfg, s, first=first))
+            windows = offset_windows(signals, background, cfg, s, first, list(chunk["split"]))
+            yield featurise(windows)
             log.info("offsets: %d/%d clips", first + len(chunk), len(df))
 
     write_cache(blocks(), cfg, out_path, total=len(table) * s.copies)

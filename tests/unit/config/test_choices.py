@@ -8,7 +8,7 @@ import pytest
 from jaxaudio.baselines.logreg import CLASS_WEIGHTS
 from jaxaudio.config import load, resolve
 from jaxaudio.config.load import SCHEMA_PATH, read_yaml
-from jaxaudio.data.manifest import TOO_FEW_CLIPS
+from jaxaudio.data.manifest import SPLITS, TOO_FEW_CLIPS
 from jaxaudio.data.synthetic import PRESETS
 from jaxaudio.features.config import BACKENDS, CROPS, DB_REFERENCES, KINDS
 from jaxaudio.features.stats import NORM_MODES
@@ -44,6 +44,7 @@ CHOICES = {
     "properties/baselines/additionalProperties/properties/class_weight": tuple(CLASS_WEIGHTS),
     "properties/compare/properties/ladder_mode": resolve.LADDER_MODES,
     "properties/evaluation/properties/calibration": CALIBRATIONS,
+    "properties/offsets/properties/level_splits/items": SPLITS,
 }
 #: Enums without a Python list to compare with, and why.
 WITHOUT_PYTHON_LIST = {

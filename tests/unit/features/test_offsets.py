@@ -143,3 +143,30 @@ def test_clip_views_interleave_each_clip_with_its_copies(tmp_path):
     assert float(views[2].ravel()[0]) == 32
     with pytest.raises(ValueError, match="do not divide"):
         ClipViews(aligned, copies[:5])
+
+
+def test_level_splits_level_only_the_copies_of_those_splits():
+    """level_splits [val, test]: a train clip's copies are bit for bit those of level_db
+    null (the level is drawn last, after every other draw); a val clip's call lies in the
+    range."""
+    cfg = FeatureConfig(sample_rate=8000, clip_seconds=0.25)
+    signals = [(0.3 * np.sin(np.linspace(0, 90, 300))).astype(np.float32) for _ in range(2)]
+    background = [np.random.default_rng(1).normal(0, 1, 3000).astype(np.float32)]
+    lv = OffsetSettings(copies=3, level_db=[-40.0, -30.0], level_splits=["val", "test"])
+    plain = OffsetSettings(copies=3, level_db=None)
+    w = offset_windows(signals, background, cfg, lv, splits=["train", "val"])
+    w0 = offset_windows(signals, background, cfg, plain, splits=["train", "val"])
+    np.testing.assert_array_equal(w[:3], w0[:3])  # clip 0 (train): untouched
+    assert not np.array_equal(w[3:], w0[3:])
+    for k in range(3, 6):  # clip 1 (val): one gain g with g * rms(call) in [-40, -30] dBFS
+        g = np.linalg.norm(w[k]) / np.linalg.norm(w0[k])
+        np.testing.assert_allclose(w[k], g * w0[k], rtol=1e-5, atol=1e-9)
+        db = 20 * np.log10(g * np.sqrt(np.mean(signals[1].astype(np.float64) ** 2)))
+        assert -40.0 - 1e-3 <= db <= -30.0 + 1e-3
+    # splits=None: every clip's copies are leveled, as before the key
+    np.testing.assert_array_equal(
+        offset_windows(signals, background, cfg, lv)[3:],
+        w[3:],
+    )
+    with pytest.raises(ValueError, match="offsets.level_splits"):
+        OffsetSettings(level_splits=["validation"]).check()
