@@ -11,8 +11,8 @@ with plain PyTorch, librosa and scikit-learn (no ``jaxaudio`` import; the model 
    file is decoded once (``librosa.load(sr=22050, mono=True)``), zero-padded at the end or
    centre-cropped to 1 s, and every requested feature set is computed from that audio with
    librosa's defaults, as ``jaxaudio/features/reference.py`` calls it: ``mfcc`` (40
-   coefficients of 128 mel bands) or ``logmel64`` (``power_to_db(top_db=80)`` of 64 mel
-   bands), then Δ and Δ² (``librosa.feature.delta``, width 9): ``(3, bands, 44)`` float32.
+   coefficients of 128 mel bands) or ``logmel64`` (``power_to_db(ref=np.max, top_db=80)`` of
+   64 mel bands: dB re the clip's loudest bin, config/birdsounds-dev.yaml's ``db_reference``), then Δ and Δ² (``librosa.feature.delta``, width 9): ``(3, bands, 44)`` float32.
 3. **train**: per experiment × seed, the CNN (``models.cnn`` of
    ``config/birdsounds-dev.yaml``) with AdamW (lr 1e-3, weight decay 1e-4), cosine decay to
    0 per step, batch 64 (the last batch partial), a permutation per epoch seeded by
@@ -102,7 +102,8 @@ def feature_stack(y: np.ndarray, feature_set: str) -> np.ndarray:
     if feature_set == "mfcc":
         c = librosa.feature.mfcc(y=y, n_mfcc=40, n_mels=128, **STFT)
     elif feature_set == "logmel64":
-        c = librosa.power_to_db(librosa.feature.melspectrogram(y=y, n_mels=64, **STFT), top_db=80.0)
+        mel = librosa.feature.melspectrogram(y=y, n_mels=64, **STFT)
+        c = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
     else:
         raise ValueError(f"unknown feature set {feature_set!r}; use one of {FEATURE_SETS}")
     d1 = librosa.feature.delta(c, width=DELTA_WIDTH, order=1, mode="interp")
