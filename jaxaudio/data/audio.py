@@ -284,12 +284,6 @@ def load_audio(
     return y.astype(np.float32, copy=False)
 
 
-def rms(x: np.ndarray) -> float:
-    """Root mean square of ``x``, ``sqrt(mean(x²))`` in float64 (0 for an empty array): the
-    level that offset copies, the soundscape renderer and predict's silence test all use."""
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-
-
 def fit_length(y: np.ndarray, n_samples: int, crop: str = "center") -> np.ndarray:
     """Zero-pad (at the end) or crop ``y`` to exactly ``n_samples``.
 

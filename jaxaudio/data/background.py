@@ -59,6 +59,7 @@ from scipy import signal
 
 __all__ = [
     "BACKGROUND_KINDS",
+    "BACKGROUND_RMS_RANGE",
     "COLOURED_FLOOR_HZ",
     "SILENCE_RMS",
     "BackgroundKind",
@@ -74,6 +75,8 @@ BACKGROUND_KINDS: tuple[str, ...] = get_args(BackgroundKind)
 COLOURED_FLOOR_HZ = 20.0
 #: RMS of ``silence`` (-80 dBFS), whatever ``rms`` is asked for.
 SILENCE_RMS = 1e-4
+#: The range (log-uniform) of the training background clips' RMS: -46 to -26 dBFS.
+BACKGROUND_RMS_RANGE = (0.005, 0.05)
 
 
 def _scaled(x: np.ndarray, rms: float) -> np.ndarray:
@@ -177,7 +180,7 @@ def synthetic_background_clips(
     seconds: float,
     sample_rate: int,
     seed: int,
-    rms_range: tuple[float, float] = (0.005, 0.05),
+    rms_range: tuple[float, float] = BACKGROUND_RMS_RANGE,
 ) -> list[tuple[str, np.ndarray]]:
     """``n_clips`` "no species" training clips as ``(kind, samples)`` pairs.
 

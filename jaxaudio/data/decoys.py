@@ -26,11 +26,13 @@ Clip ``i`` (``n = round(seconds · sample_rate)`` samples) draws from
   seed + DECOY_STREAM)``, rendered by :func:`~jaxaudio.data.synthetic.render_call` at pitch
   ``p ~ U(PITCH)`` (every frequency times ``p``) and length ``d ~ U(STRETCH)`` (every note
   and gap times ``d``), peak 1;
-* placed at a uniform offset in the clip (cropped at a uniform start when longer);
+* placed at a uniform offset in the clip (cropped at a uniform start when longer;
+  :func:`~jaxaudio.data.mixing.place`, as offset copies place calls);
 * over pink noise (``S(f) ∝ 1/f``, :func:`~jaxaudio.data.background.synth_background`) at
-  ``SNR ~ U(SNR_DB)`` dB, the call's RMS over its own samples against the noise's;
-* the mix scaled to RMS ``r``, ``log r ~ U(log rms_range)``, the range of the other
-  background clips.
+  ``SNR ~ U(SNR_DB)`` dB, the call's RMS over its own samples against the noise's
+  (:func:`~jaxaudio.data.mixing.snr_gain`);
+* the mix scaled to RMS ``r``, ``log r ~ U(log BACKGROUND_RMS_RANGE)``, the range of the
+  other background clips.
 
 Clip ``i`` depends on ``seed`` and ``i`` only, not on how many clips are made.
 """
@@ -41,8 +43,8 @@ from functools import cache
 
 import numpy as np
 
-from jaxaudio.data.audio import rms
-from jaxaudio.data.background import synth_background
+from jaxaudio.data.background import BACKGROUND_RMS_RANGE, synth_background
+from jaxaudio.data.mixing import place, rms, snr_gain
 from jaxaudio.data.synthetic import SpeciesParams, render_call, species_catalogue
 
 __all__ = ["DECOY_TYPES", "decoy_clip", "decoy_clips"]
@@ -69,12 +71,8 @@ def decoy_clip(
     seconds: float,
     sample_rate: int,
     seed: int,
-    rms_range: tuple[float, float] = (0.005, 0.05),
 ) -> np.ndarray:
     """Decoy clip ``i`` (float32, ``round(seconds · sample_rate)`` samples; module docstring)."""
-    lo, hi = rms_range
-    if not 0 < lo <= hi:
-        raise ValueError(f"rms_range must satisfy 0 < low <= high, got {rms_range}")
     n = int(round(seconds * sample_rate))
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), DECOY_STREAM, int(i)]))
     types = _catalogue(int(seed))
@@ -85,18 +83,10 @@ def decoy_clip(
         pitch=float(rng.uniform(*PITCH)),
         duration=float(rng.uniform(*STRETCH)),
     )
-    clip = np.zeros(n)
-    if len(call) >= n:
-        start = int(rng.integers(0, len(call) - n + 1))
-        clip[:] = call[start : start + n]
-        where = slice(0, n)
-    else:
-        start = int(rng.integers(0, n - len(call) + 1))
-        clip[start : start + len(call)] = call
-        where = slice(start, start + len(call))
-    noise = synth_background("pink", n, sample_rate, rng, rms=1.0).astype(np.float64)
-    clip += noise * rms(clip[where]) / 10 ** (float(rng.uniform(*SNR_DB)) / 20)
-    level = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    clip, where = place(call, n, rng)
+    noise = synth_background("pink", n, sample_rate, rng, rms=1.0)
+    clip = clip + snr_gain(clip[where], noise, float(rng.uniform(*SNR_DB))) * noise
+    level = float(np.exp(rng.uniform(*np.log(BACKGROUND_RMS_RANGE))))
     return (clip * level / rms(clip)).astype(np.float32)
 
 

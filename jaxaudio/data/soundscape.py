@@ -79,8 +79,9 @@ import pandas as pd
 import soundfile as sf
 
 from jaxaudio.data.annotations import RAVEN_SELECTION_COLUMNS
-from jaxaudio.data.audio import load_audio, rms
+from jaxaudio.data.audio import load_audio
 from jaxaudio.data.background import BACKGROUND_KINDS, BackgroundKind, synth_background
+from jaxaudio.data.mixing import rms
 
 __all__ = [
     "DEFAULT_BACKGROUNDS",

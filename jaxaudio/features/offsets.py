@@ -58,9 +58,10 @@ import numpy as np
 import pandas as pd
 
 from jaxaudio.config.typed import FromDict
-from jaxaudio.data.audio import load_audio, rms
+from jaxaudio.data.audio import load_audio
 from jaxaudio.data.clips import ClipTable
 from jaxaudio.data.manifest import SPLITS
+from jaxaudio.data.mixing import place, rms, snr_gain
 from jaxaudio.features.cache import write_cache
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.frontend import featuriser
@@ -100,23 +101,6 @@ class OffsetSettings(FromDict):
                 f"offsets.level_splits must be a non-empty list of {list(SPLITS)}, got "
                 f"{list(self.level_splits)}"
             )
-
-
-def snr_gain(signal: np.ndarray, background: np.ndarray, snr_db: float) -> float:
-    """``g`` such that ``20 log10(rms(signal) / rms(g · background)) = snr_db`` (0 when either is silent)."""
-    s, b = rms(signal), rms(background)
-    return s / (b * 10 ** (snr_db / 20)) if s > 0 and b > 0 else 0.0
-
-
-def place(signal: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, slice]:
-    """``signal`` in an ``n``-sample window at a random offset, and where it lies in it."""
-    if len(signal) >= n:
-        o = int(rng.integers(0, len(signal) - n + 1))
-        return signal[o : o + n].astype(np.float32), slice(0, n)
-    o = int(rng.integers(0, n - len(signal) + 1))
-    window = np.zeros(n, np.float32)
-    window[o : o + len(signal)] = signal
-    return window, slice(o, o + len(signal))
 
 
 def snippet(recordings: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:

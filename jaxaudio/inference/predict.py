@@ -49,10 +49,10 @@ from jaxaudio.data.audio import (
     audio_info,
     decodable_frames,
     is_truncated,
-    rms,
     sndfile_message,
 )
 from jaxaudio.data.files import audio_inputs
+from jaxaudio.data.mixing import rms
 from jaxaudio.features.frontend import featuriser
 from jaxaudio.inference.bundle import Bundle, load_bundle
 from jaxaudio.inference.model_store import objective_of, probabilities_fn
@@ -223,7 +223,7 @@ class Detector:
 
 def silent(clips: np.ndarray) -> np.ndarray:
     """``(K, n)`` windows -> ``(K,)`` whether each one's RMS is below :data:`SILENT_RMS`
-    (:func:`jaxaudio.data.audio.rms`, the RMS the offset copies' SNR uses)."""
+    (:func:`jaxaudio.data.mixing.rms`, the RMS the offset copies' SNR uses)."""
     return np.asarray([rms(c) for c in clips]) < SILENT_RMS
 
 

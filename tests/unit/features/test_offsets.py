@@ -5,14 +5,13 @@ reads (:class:`jaxaudio.features.streaming.ClipViews`)."""
 import numpy as np
 import pytest
 
+from jaxaudio.data.mixing import place, snr_gain
 from jaxaudio.features.config import FeatureConfig
 from jaxaudio.features.offsets import (
     OffsetSettings,
     copy_rows,
     offset_copy,
     offset_windows,
-    place,
-    snr_gain,
 )
 from jaxaudio.features.streaming import ClipViews, NpyRows
 
