@@ -7,9 +7,11 @@ PYTHON ?= python3
 VENV ?= .venv
 CORES ?= all
 # pytest-xdist: one worker per CPU, each test module on one worker (its module fixtures made
-# once); the workflow runs behind session fixtures are made once for all (tests/conftest.py).
+# once), in the order of the collection, whose slow modules come first (tests/conftest.py);
+# the workflow runs behind session fixtures are made once for all (tests/conftest.py). The
+# 25 slowest items are printed at the end, so a CI log says where its time went.
 # `make test PYTEST_ARGS=` runs in one process.
-PYTEST_ARGS ?= -n auto --dist loadscope
+PYTEST_ARGS ?= -n auto --dist loadscope --no-loadscope-reorder --durations=25
 BIN := $(VENV)/bin
 
 .PHONY: install birdnet run test lint dry-run bench report chromium slurm-test clean
