@@ -22,19 +22,6 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 set_training_flags()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Modules marked ``slow`` (workflow runs, a minute or more each) first, else in
-    collection order.
-
-    ``make test`` hands whole modules to the xdist workers (``--dist loadscope``) in the order
-    of this list (``--no-loadscope-reorder``: xdist's own order puts the modules with the most
-    tests first, so the two-test module that trains on birdsounds-dev started last and ran
-    alone at the end). Long ones first, the quick unit modules then fill the workers until
-    they finish together.
-    """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture(scope="session")
 def birdsounds() -> Path:
     if not (BIRDSOUNDS / "manifest.csv").is_file():
