@@ -27,7 +27,13 @@ from pathlib import Path
 import yaml
 
 from jaxaudio.config.load import DEFAULT_CONFIG, ConfigError, load_config
-from jaxaudio.config.resolve import feature_set_of, feature_sets_of, feature_settings, run_settings
+from jaxaudio.config.resolve import (
+    feature_set_of,
+    feature_sets_of,
+    feature_settings,
+    offset_settings,
+    run_settings,
+)
 from jaxaudio.data.background_set import BackgroundSettings
 from jaxaudio.features.config import DEFAULT_SET
 from jaxaudio.layout import EVAL_FILE_NAMES, Layout
@@ -175,13 +181,13 @@ def _features(args: argparse.Namespace) -> int:
                 features.OffsetInputs(cache.clips),
                 features.OffsetOutputs(offsets),
                 settings=settings,
-                offset_settings=dict(config["offsets"]),
+                offset_settings=offset_settings(config, fset),
                 threads=args.threads,
             )
         print(
             f"wrote {lay.features(fset)}: {len(clips)} clip(s); stats.json"
             + (
-                f"; {offsets.name} ({config['offsets']['copies']} copies per clip)"
+                f"; {offsets.name} ({offset_settings(config, fset)['copies']} copies per clip)"
                 if offsets
                 else ""
             )
@@ -197,8 +203,10 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def _offsets_path(config: dict, fset: str) -> Path | None:
-    """Feature set ``fset``'s offset copies when ``offsets.copies`` > 0, else ``None``."""
-    return Path(Layout(config["results"]).offsets(fset)) if config["offsets"]["copies"] else None
+    """Feature set ``fset``'s offset copies when it has any (``offsets.copies``, or the set's
+    ``offset_copies``, > 0), else ``None``."""
+    copies = offset_settings(config, fset)["copies"]
+    return Path(Layout(config["results"]).offsets(fset)) if copies else None
 
 
 def _check_run(config: dict, args: argparse.Namespace) -> None:

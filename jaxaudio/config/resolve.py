@@ -130,11 +130,37 @@ def feature_set_of(config: Mapping[str, Any], experiment: str) -> str:
     return config["experiments"][experiment].get("features") or DEFAULT_SET
 
 
+#: The one key of a feature set that is not a frontend key: its offset copies per clip, in
+#: place of ``offsets.copies`` (:func:`offset_settings`).
+OFFSET_COPIES = "offset_copies"
+
+
+def _set_overrides(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``feature_sets.<name>`` (nothing for the default set)."""
+    if name == DEFAULT_SET:
+        return {}
+    return copy.deepcopy(dict((config.get("feature_sets") or {})[name]))
+
+
 def feature_settings(config: Mapping[str, Any], name: str = DEFAULT_SET) -> dict[str, Any]:
-    """The ``features`` section with feature set ``name``'s overrides (``feature_sets.<name>``)."""
+    """The ``features`` section with feature set ``name``'s frontend overrides
+    (``feature_sets.<name>`` but :data:`OFFSET_COPIES`)."""
     s = copy.deepcopy(dict(config["features"]))
-    if name != DEFAULT_SET:
-        s.update(copy.deepcopy(dict((config.get("feature_sets") or {})[name])))
+    s.update(_set_overrides(config, name))
+    s.pop(OFFSET_COPIES, None)
+    return s
+
+
+def offset_settings(config: Mapping[str, Any], name: str = DEFAULT_SET) -> dict[str, Any]:
+    """The ``offsets`` section for feature set ``name``: ``copies`` is the set's
+    ``offset_copies`` where it says so. Why a set may differ: a copy costs what its clip
+    costs, and for an embedding set that is a BirdNET inference per copy (4 copies of the
+    715 clips of the tiny CI set: 270 s on 2 cores); 0 makes that set's experiments train
+    and validate on aligned clips only."""
+    s = copy.deepcopy(dict(config["offsets"]))
+    own = _set_overrides(config, name)
+    if OFFSET_COPIES in own:
+        s["copies"] = own[OFFSET_COPIES]
     return s
 
 

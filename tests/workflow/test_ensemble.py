@@ -1,8 +1,8 @@
 """Seed ensembles in the workflow (.test/ensemble-selection: a second CNN seed,
-compare.ensemble, uncalibrated), run in a copy of the tiny run (``ensemble_selection_run``,
+compare.ensemble), run in a copy of the tiny run (``ensemble_selection_run``,
 tests/workflow/conftest.py).
-The ensemble's test probabilities are its seeds' mean (numpy on the seeds' own
-test_scores.npz), each run's recorded validation macro-F1 is its best epoch's, the
+The ensemble's test probabilities are its seeds' mean distribution with one temperature
+(numpy on the seeds' own saved models), each run's recorded validation macro-F1 is its best epoch's, the
 comparison has a row per ensemble and deploys the chosen configuration as its ensemble, and
 the ensemble bundle holds both seeds and scores like the evaluation.
 """
@@ -19,21 +19,35 @@ pytestmark = pytest.mark.slow
 EXPERIMENTS = ("baseline_v1", "v2")  # .test/config/config.yaml's run.experiments
 
 
-def test_the_ensembles_probabilities_are_its_seeds_mean(ensemble_selection_run):
-    r = ensemble_selection_run / "results" / "eval"
+def test_the_ensembles_probabilities_are_its_seeds_mean_calibrated_as_one_model(
+    ensemble_selection_run,
+):
+    """The ensemble scores ``softmax(log p̄ / T)`` over every output, background column then
+    dropped: ``p̄`` the mean over seeds of ``softmax(z_s)``, ``z_s`` a seed's raw logits (its
+    saved model on the cached test features), ``T`` the one temperature the ensemble's
+    evaluation fitted on validation. numpy/scipy reference of that formula."""
+    from scipy.special import softmax
+
+    from jaxaudio.inference.model_store import Member
+
+    r = ensemble_selection_run / "results"
+    x_all = np.load(r / "features" / "default" / "features.npy", mmap_mode="r")
     for exp in EXPERIMENTS:
-        seeds = [np.load(r / exp / "cnn" / f"seed{s}" / "test_scores.npz") for s in (0, 1)]
-        ens = np.load(r / exp / "cnn" / "ensemble" / "test_scores.npz")
+        seeds = [np.load(r / "eval" / exp / "cnn" / f"seed{s}" / "test_scores.npz") for s in (0, 1)]
+        ens = np.load(r / "eval" / exp / "cnn" / "ensemble" / "test_scores.npz")
         for key in ("index", "y"):
             np.testing.assert_array_equal(ens[key], seeds[0][key])
         assert not np.allclose(seeds[0]["probs"], seeds[1]["probs"])
-        np.testing.assert_allclose(
-            ens["probs"], (seeds[0]["probs"] + seeds[1]["probs"]) / 2, rtol=1e-5, atol=1e-6
-        )
-        metrics = json.loads((r / exp / "cnn" / "ensemble" / "metrics.json").read_text())
-        assert (
-            metrics["calibration"]["temperature"] == 1.0 and 0 < metrics["validation"]["macro_f1"]
-        )
+        x = np.asarray(x_all[ens["index"]])
+        members = [Member.load(r / "train" / exp / "cnn" / f"seed{s}" / "model")[0] for s in (0, 1)]
+        z = [np.asarray(m.model((x - m.mean) / m.std), np.float64) for m in members]
+        p_mean = np.mean([softmax(zs, axis=1) for zs in z], axis=0)
+        metrics = json.loads((r / "eval" / exp / "cnn" / "ensemble" / "metrics.json").read_text())
+        temperature = metrics["calibration"]["temperature"]
+        assert temperature != 1.0 and 0 < metrics["validation"]["macro_f1"]  # calibrated
+        k = ens["probs"].shape[1]
+        expected = softmax(np.log(p_mean) / temperature, axis=1)[:, :k]
+        np.testing.assert_allclose(ens["probs"], expected, rtol=1e-4, atol=1e-5)
 
 
 def test_a_runs_validation_macro_f1_is_its_best_epochs(ensemble_selection_run):

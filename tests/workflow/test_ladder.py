@@ -1,34 +1,28 @@
 """The rollback ladder, run by the decision checkpoint: not scheduled when the candidate is
-GO (.test/ladder-go), trained and judged when it fails (.test/ladder-fails). Each in a
-directory of its own, which starts with the tiny run's JAX compilation cache (the same
-model and shapes: its jobs load the programs instead of compiling them; CI time).
+GO (.test/ladder-go), trained and judged when it fails (.test/ladder-fails). Each in a copy
+of the tiny run (``tiny_run_copy``): its data, features and JAX compilation cache are
+reused, and what the scenario does not change (ladder-fails: the baseline's run) too.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
+from jaxaudio.config.load import load_config
+from tests.conftest import ROOT
 from tests.workflow.helpers import scenario, scheduled_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 
 
-def with_compiled_programs(tiny_run: Path, workdir: Path) -> Path:
-    """``workdir`` holding a copy of the tiny run's compilation cache and nothing else."""
-    shutil.copytree(tiny_run / "results" / "cache", workdir / "results" / "cache")
-    return workdir
-
-
-def test_ladder_is_not_scheduled_when_the_candidate_is_go(tiny_run, tmp_path):
+def test_ladder_is_not_scheduled_when_the_candidate_is_go(tiny_run_copy):
     """The decision checkpoint says GO: no rung is trained, and nothing is left to do."""
-    with_compiled_programs(tiny_run, tmp_path)
+    wd = tiny_run_copy
     go = scenario("ladder-go")
-    snakemake(tmp_path, "--cores", "2", configs=(go,))
-    r = tmp_path / "results"
+    snakemake(wd, "--cores", "2", configs=(go,))
+    r = wd / "results"
     assert (
         json.loads((r / "compare" / "decision.json").read_text())["models"]["cnn"]["decision"]
         == "GO"
@@ -37,8 +31,12 @@ def test_ladder_is_not_scheduled_when_the_candidate_is_go(tiny_run, tmp_path):
     cnn = comparison["models"]["cnn"]
     assert cnn["decision"] == "GO" and cnn["ladder"] is None
     assert cnn["experiments"]["v2"]["intervals"]["rare_f1"]["low"] > 0
-    assert sorted(p.name for p in (r / "train").iterdir()) == ["frozen", "v2"]  # no rung trained
-    assert scheduled_jobs(snakemake(tmp_path, "-n", "--cores", "2", configs=(go,)).stdout) == {}
+    trained = {p.name for p in (r / "train").iterdir()}
+    rungs = {
+        x["experiment"] for x in load_config(ROOT / "config" / "config.yaml")["compare"]["ladder"]
+    }
+    assert {"frozen", "v2"} <= trained and not trained & rungs  # no rung trained
+    assert scheduled_jobs(snakemake(wd, "-n", "--cores", "2", configs=(go,)).stdout) == {}
     assert comparison["recommended"]["experiment"] == "v2"
     assert (
         json.loads((r / "bundles" / "best" / "bundle.json").read_text())["source"]["experiment"]
@@ -49,15 +47,17 @@ def test_ladder_is_not_scheduled_when_the_candidate_is_go(tiny_run, tmp_path):
     )
 
 
-def test_ladder_runs_by_itself_when_the_candidate_fails(tiny_run, tmp_path):
+def test_ladder_runs_by_itself_when_the_candidate_fails(tiny_run_copy):
     """An absurd learning rate: the checkpoint's decision is not GO, so the rungs derived from
-    the candidate are trained and judged with the same rules, and the first GO is named."""
-    with_compiled_programs(tiny_run, tmp_path)
+    the candidate are trained and judged with the same rules, and the first GO is named. The
+    baseline is the tiny run's, not trained again."""
+    wd = tiny_run_copy
     fails = scenario("ladder-fails")
-    dry = snakemake(tmp_path, "-n", "--cores", "2", configs=(fails,)).stdout
+    dry = snakemake(wd, "-n", "--cores", "2", configs=(fails,)).stdout
     assert "decision" in scheduled_jobs(dry) and "checkpoint" in dry
-    snakemake(tmp_path, "--cores", "2", configs=(fails,))
-    r = tmp_path / "results"
+    assert scheduled_jobs(dry)["train"] == 1  # the candidate; baseline_v1 is the tiny run's
+    snakemake(wd, "--cores", "2", configs=(fails,))
+    r = wd / "results"
     assert (
         json.loads((r / "compare" / "decision.json").read_text())["models"]["cnn"]["decision"]
         != "GO"

@@ -15,6 +15,7 @@ from jaxaudio.config.resolve import (
     feature_sets_of,
     feature_settings,
     ladder_names,
+    offset_settings,
     run_settings,
     run_value,
     trains_on,
@@ -139,10 +140,12 @@ def background_inputs():
 
 
 def offset_inputs(exp):
-    """The offset copies of experiment ``exp``'s feature set (``offsets`` rule) when
-    offsets.copies > 0, else nothing."""
+    """The offset copies of experiment ``exp``'s feature set (``offsets`` rule) when it has
+    any (offsets.copies, or the set's offset_copies, > 0), else nothing."""
     fset = feature_set_of(config, exp)
-    return {"offsets": L.offsets(fset)} if config["offsets"]["copies"] else {}
+    return (
+        {"offsets": L.offsets(fset)} if offset_settings(config, fset)["copies"] else {}
+    )
 
 
 def feature_inputs(exp, *names):

@@ -51,6 +51,6 @@ rule offsets:
         runtime=lambda wc, input, attempt: attempt * (30 + int(60 * input.size_mb)),
     params:
         settings=lambda wc: feature_settings(config, wc.fset),
-        offsets=config["offsets"],
+        offsets=lambda wc: offset_settings(config, wc.fset),
     script:
         "../scripts/offsets.py"

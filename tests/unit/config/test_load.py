@@ -251,6 +251,29 @@ def test_a_feature_set_is_the_features_section_with_its_overrides():
     assert feature_sets_of(c, ["v2"]) == ["default", "pcen64"]  # baselines read the default
 
 
+def test_a_feature_set_may_have_its_own_offset_copies():
+    """``feature_sets.<name>.offset_copies`` replaces ``offsets.copies`` for that set only,
+    is no frontend key (its features are those of the same set without it), and is checked
+    by the schema like ``offsets.copies``."""
+    from jaxaudio.config.load import validate_schema
+    from jaxaudio.config.resolve import feature_settings, offset_settings
+
+    c = mutated(
+        lambda c: c.update(
+            feature_sets={"bn": {"kind": "logmel", "offset_copies": 0}, "lm": {"kind": "logmel"}}
+        )
+    )
+    validate_schema(c)
+    check_config(c)
+    assert feature_settings(c, "bn") == feature_settings(c, "lm")
+    assert offset_settings(c, "bn") == {**c["offsets"], "copies": 0}
+    assert offset_settings(c, "lm") == offset_settings(c) == c["offsets"]
+    assert c["offsets"]["copies"] == 4  # the section itself is left alone
+    c["feature_sets"]["bn"]["offset_copies"] = -1
+    with pytest.raises(ConfigError, match="offset_copies"):
+        validate_schema(c)
+
+
 def _with_embeddings(c, **experiment):
     """A birdnet feature set, an ``mlp`` model beside the CNN and ViT, and experiment ``bn``
     (``experiment``: its other keys) on the embeddings."""

@@ -1,7 +1,7 @@
 """Detections on a long recording of real bird calls at known times.
 
 A CNN is trained by the workflow on ../shared/data/birdsounds-dev (the v3 configuration of
-config/birdsounds-dev.yaml, one seed, 30 epochs: trained with time shifts and offset copies)
+config/birdsounds-dev.yaml, one seed, 20 epochs: trained with time shifts and offset copies)
 and exported as a bundle. The test then builds one
 long recording from test-split calls of that data set, separated by silence and by noise
 at known times, runs `jaxaudio predict` over it with the bundle's defaults, and checks
@@ -30,18 +30,19 @@ BIRDSOUNDS_CONFIG = ROOT / "config" / "birdsounds-dev.yaml"
 
 @pytest.fixture(scope="module")
 def run(birdsounds, tmp_path_factory) -> Path:
-    """The workflow on birdsounds-dev: v3 / cnn / seed 0 and its bundle (2-3 min here)."""
+    """The workflow on birdsounds-dev: v3 / cnn / seed 0 and its bundle."""
     wd = tmp_path_factory.mktemp("birdsounds")
     one = wd / "one-run.yaml"
     one.write_text(
         f"results: {wd / 'results'}\n"
         f"data:\n  manifest: {birdsounds / 'manifest.csv'}\n"
         "run:\n  experiments: [v3]\n  models: [cnn]\n  seeds: [0]\n"
-        # a quarter of the config's 120 epochs: CI time (the check is the bundle against its
-        # own evaluation, whatever the epochs)
-        "models:\n  cnn:\n    epochs: 30\n"
+        # a sixth of the config's 120 epochs: CI time (the check is the bundle against its
+        # own evaluation, whatever the epochs); no baselines (nothing here reads them)
+        "models:\n  cnn:\n    epochs: 20\n"
         "bundles:\n  - {experiment: v3, model: cnn, seed: 0}\n"
         "compare:\n  baseline: v3\n  candidate: v3\n"
+        "baselines: {}\n"
     )
     snakemake(wd, "--cores", "2", configs=(one,), base=BIRDSOUNDS_CONFIG)
     return wd
@@ -185,8 +186,9 @@ def test_predict_finds_each_call_at_its_time_with_the_evaluated_accuracy(run, ni
         f"tuned thresholds: {recalled:.3f} of the calls detected as their species (the same clips, aligned "
         f"as in training: {clip_recall:.3f}); {false_alarms} detection(s) in {len(free)} windows that hold no call"
     )
-    # Windows that start anywhere in or before a call score lower than the training-aligned
-    # clip, so fewer calls clear their threshold: measured 0.58 against 0.75 at hop 0.5 s.
+    # Windows that start anywhere in or before a call can score lower than the training-
+    # aligned clip, so fewer calls may clear their threshold (hop 0.5 s; measured with 30
+    # epochs 0.58 against 0.75 aligned, with 20 epochs and offset copies 0.63 against 0.53).
     assert recalled >= clip_recall - 0.25
     assert false_alarms <= 0.1 * len(free)
     raven = (tmp_path / "raven" / "night.selections.txt").read_text().splitlines()
