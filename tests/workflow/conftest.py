@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from tests.conftest import built_once
-from tests.workflow.helpers import scenario, snakemake, snakemake_cmd
+from tests.workflow.helpers import RESUME_EPOCHS, scenario, snakemake, snakemake_cmd
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +54,12 @@ def steps(ckpts: Path) -> list[int]:
 
 
 def this_run(ckpts: Path) -> bool:
-    """Whether the checkpoints are the 40-epoch run's, not the earlier short run's."""
+    """Whether the checkpoints are the resume scenario's run, not the earlier short run's."""
     try:
-        return json.loads((ckpts / "fingerprint.json").read_text())["settings"]["epochs"] == 40
+        return (
+            json.loads((ckpts / "fingerprint.json").read_text())["settings"]["epochs"]
+            == RESUME_EPOCHS
+        )
     except (OSError, ValueError, KeyError):
         return False
 
@@ -69,7 +72,7 @@ class Resumed:
 
 @pytest.fixture(scope="session")
 def resumed_training(tiny_run, tmp_path_factory) -> Resumed:
-    """.test/resume (v2/cnn/seed0 for 40 epochs) in a copy of the tiny run, ``--cores 1``:
+    """.test/resume (v2/cnn/seed0 for RESUME_EPOCHS epochs) in a copy of the tiny run, ``--cores 1``:
     the whole process tree killed once this run has checkpointed epoch 3, then ``--unlock``
     and ``--rerun-incomplete``. Session-scoped: test_rerun checks the resumed training,
     test_scheduling the threads of these runs."""
@@ -94,7 +97,7 @@ def _kill_and_resume(tiny_run: Path, folder: Path) -> None:
     )
     deadline = time.time() + 300
     try:
-        while time.time() < deadline:  # kill once this run (40 epochs) has checkpointed epoch 3
+        while time.time() < deadline:  # kill once this run has checkpointed epoch 3
             if this_run(ckpts) and max(steps(ckpts), default=0) >= 3:
                 break
             assert proc.poll() is None, "training finished before it could be interrupted"

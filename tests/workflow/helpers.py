@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 
@@ -34,6 +35,10 @@ def scenario(name: str) -> Path:
     path = TEST / name / "config.yaml"
     assert path.is_file(), f"no scenario {path}"
     return path
+
+
+#: The epochs of .test/resume's run (long enough to be killed after epoch 3 and resumed).
+RESUME_EPOCHS: int = yaml.safe_load(scenario("resume").read_text())["models"]["cnn"]["epochs"]
 
 
 def filled_scenario(name: str, dest: Path, **values: str | Path) -> Path:

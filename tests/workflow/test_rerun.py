@@ -15,7 +15,7 @@ import time
 import pandas as pd
 import pytest
 
-from tests.workflow.helpers import scenario, scheduled_jobs, snakemake
+from tests.workflow.helpers import RESUME_EPOCHS, scenario, scheduled_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -95,12 +95,13 @@ def test_one_config_change_reruns_only_what_it_affects(
 def test_interrupted_training_resumes_from_checkpoint(resumed_training):
     """.test/resume, killed and resumed in a copy of the tiny run (conftest.resumed_training)."""
     workdir, saved = resumed_training.workdir, resumed_training.saved
-    assert saved < 40
+    assert saved < RESUME_EPOCHS
     log = (workdir / "results" / "logs" / "train" / "v2" / "cnn" / "seed0.log").read_text()
     resumed = int(re.search(r"resumed from checkpoint at epoch (\d+)", log)[1])
     assert resumed >= saved >= 3
     history = pd.read_csv(workdir / "results" / "train" / "v2" / "cnn" / "seed0" / "history.csv")
-    assert list(history["epoch"]) == list(range(1, 41))  # the saved epochs plus the rest, no gap
+    # the saved epochs plus the rest, no gap
+    assert list(history["epoch"]) == list(range(1, RESUME_EPOCHS + 1))
     assert (
         json.loads(
             (workdir / "results" / "train" / "v2" / "cnn" / "seed0" / "summary.json").read_text()

@@ -55,6 +55,17 @@ def test_identical_candidate_gives_an_interval_of_zero():
         assert ci[m]["delta"] == 0 and ci[m]["low"] == 0 and ci[m]["high"] == 0
 
 
+def macro_f1_rows(y, p, c=8):
+    """sklearn's macro-F1 (``zero_division=0``, labels: the classes in ``y`` or ``p``) of
+    each row of ``(..., n)`` label arrays, ``F1_k = 2 TP_k / (2 TP_k + FP_k + FN_k)``: so
+    scipy's bootstrap can score its resamples in one call (``vectorized=True``)."""
+    is_y, is_p = y[..., None] == np.arange(c), p[..., None] == np.arange(c)  # (..., n, c)
+    tp, fp, fn = ((a & b).sum(-2) for a, b in ((is_y, is_p), (~is_y, is_p), (is_y, ~is_p)))
+    present = (is_y | is_p).any(-2)
+    f1 = np.where(present, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    return f1.sum(-1) / present.sum(-1)
+
+
 def test_interval_matches_scipy_paired_percentile_bootstrap():
     y, base = toy(seed=2, skill=0.55)
     cand = np.where(
@@ -62,20 +73,24 @@ def test_interval_matches_scipy_paired_percentile_bootstrap():
     )  # right on ~half of base's errors
     ours = paired_bootstrap(y, [cand], [base], 8, np.zeros(8, bool), n_resamples=4000)
 
-    def delta_f1(yy, c, b):
-        return f1_score(yy, c, average="macro", zero_division=0) - f1_score(
-            yy, b, average="macro", zero_division=0
+    def delta_f1(yy, c, b, axis=-1):
+        return macro_f1_rows(yy, c) - macro_f1_rows(yy, b)
+
+    def delta_acc(yy, c, b, axis=-1):
+        return np.mean(c == yy, axis=-1) - np.mean(b == yy, axis=-1)
+
+    # the batched statistic is sklearn's, on the sample and on resamples of it
+    idx = np.random.default_rng(3).integers(0, len(y), (5, len(y)))
+    for yy, pp in [(y, cand), *zip(y[idx], base[idx])]:
+        assert macro_f1_rows(yy, pp) == pytest.approx(
+            f1_score(yy, pp, average="macro", zero_division=0)
         )
-
-    def delta_acc(yy, c, b):
-        return np.mean(c == yy) - np.mean(b == yy)
-
     for metric, stat in (("macro_f1", delta_f1), ("accuracy", delta_acc)):
         ref = bootstrap(
             (y, cand, base),
             stat,
             paired=True,
-            vectorized=False,
+            vectorized=True,
             n_resamples=4000,
             confidence_level=0.95,
             method="percentile",
