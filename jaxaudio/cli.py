@@ -175,22 +175,18 @@ def _features(args: argparse.Namespace) -> int:
             strict=config["strict"],
         )
         stats.stats(cache, stats.StatsOutputs(Path(lay.stats(fset))), settings=settings)
-        offsets = _offsets_path(config, fset)
+        offsets, offset_cfg = _offsets_path(config, fset), offset_settings(config, fset)
         if offsets is not None:
             features.offsets(
                 features.OffsetInputs(cache.clips),
                 features.OffsetOutputs(offsets),
                 settings=settings,
-                offset_settings=offset_settings(config, fset),
+                offset_settings=offset_cfg,
                 threads=args.threads,
             )
         print(
             f"wrote {lay.features(fset)}: {len(clips)} clip(s); stats.json"
-            + (
-                f"; {offsets.name} ({offset_settings(config, fset)['copies']} copies per clip)"
-                if offsets
-                else ""
-            )
+            + (f"; {offsets.name} ({offset_cfg['copies']} copies per clip)" if offsets else "")
         )
     w = stats.weight_table(
         stats.WeightsInputs(Path(lay.clips(DEFAULT_SET))),

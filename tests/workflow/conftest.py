@@ -72,8 +72,8 @@ class Resumed:
 
 @pytest.fixture(scope="session")
 def resumed_training(tiny_run, tmp_path_factory) -> Resumed:
-    """.test/resume (v2/cnn/seed0 for RESUME_EPOCHS epochs) in a copy of the tiny run, ``--cores 1``:
-    the whole process tree killed once this run has checkpointed epoch 3, then ``--unlock``
+    """.test/resume (v2/cnn/seed0 for RESUME_EPOCHS epochs) in a copy of the tiny run,
+    ``--cores 1``: the whole process tree killed once this run has checkpointed epoch 3, then ``--unlock``
     and ``--rerun-incomplete``. Session-scoped: test_rerun checks the resumed training,
     test_scheduling the threads of these runs."""
     folder = built_once(tmp_path_factory, "resume", lambda f: _kill_and_resume(tiny_run, f))

@@ -2,9 +2,9 @@
 compare.ensemble), run in a copy of the tiny run (``ensemble_selection_run``,
 tests/workflow/conftest.py).
 The ensemble's test probabilities are its seeds' mean distribution with one temperature
-(numpy on the seeds' own saved models), each run's recorded validation macro-F1 is its best epoch's, the
-comparison has a row per ensemble and deploys the chosen configuration as its ensemble, and
-the ensemble bundle holds both seeds and scores like the evaluation.
+(scipy on the seeds' own saved models), each run's recorded validation macro-F1 is its best
+epoch's, the comparison has a row per ensemble and deploys the chosen configuration as its
+ensemble, and the ensemble bundle holds both seeds and scores like the evaluation.
 """
 
 from __future__ import annotations
