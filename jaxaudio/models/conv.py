@@ -12,9 +12,12 @@ the input is unfolded into patches (im2col), and XLA's CPU matmul is fast:
     ∂L/∂x             = (g ⋆ flip(W)ᵀ)   — again a stride-1 SAME convolution
 
 with ``P`` the ``(B·H·W, kh·kw·C)`` patch matrix and ``g = ∂L/∂y``. :func:`conv2d_same`
-keeps XLA's forward convolution and its input gradient (both fast) and computes the weight
-gradient as ``Pᵀ g``. The values equal ``jax.grad`` of ``lax.conv_general_dilated`` up to
-float32 summation order (tests/unit/models/test_conv.py checks it against that reference).
+keeps XLA's input gradient (fast) and computes the weight gradient as ``Pᵀ g``. Under
+differentiation its forward is ``y = P W``, the same ``P`` kept for the backward pass, so the
+patches are built once per step; without differentiation (evaluation, ``predict``) it is
+XLA's forward convolution, which needs no ``P``. The values equal ``jax.grad`` of
+``lax.conv_general_dilated`` up to float32 summation order (tests/unit/models/test_conv.py
+checks it against that reference).
 
 Only the CPU backend takes this path; accelerators use XLA's own gradient (cuDNN etc.),
 which is fast and does not pay the ``kh·kw``-fold memory of the patch matrix.
@@ -57,11 +60,17 @@ def _conv_matmul_grad(x: jnp.ndarray, w: jnp.ndarray) -> jnp.ndarray:
 
 
 def _fwd(x, w):
-    return _conv(x, w), (x, w)
+    # Under differentiation the forward is the patch matmul y = P W: P is needed for the
+    # weight gradient anyway, so it is built once and kept as the residual (kh·kw times the
+    # input's memory), and XLA's CPU matmul beats its forward convolution on these shapes.
+    kh, kw, c, o = w.shape
+    b, h, wd, _ = x.shape
+    p = patches(x, kh, kw).reshape(b * h * wd, kh * kw * c)
+    return (p @ w.reshape(kh * kw * c, o)).reshape(b, h, wd, o), (p, w)
 
 
 def _bwd(res, g):
-    x, w = res
+    p, w = res
     kh, kw, c, o = w.shape
     # ∂L/∂x: convolve g with the spatially flipped kernel, in and out channels swapped. For
     # an even kernel SAME pads the other way round, which the flip turns into (k//2, (k-1)//2).
@@ -71,10 +80,7 @@ def _bwd(res, g):
     )
     # ∂L/∂W = Pᵀ g: one (kh·kw·C) x (B·H·W) x O matmul, written on 2-D views (XLA's CPU
     # matmul is ~1.5x faster on those than on the 4-D einsum of the same product)
-    rows = x.shape[0] * x.shape[1] * x.shape[2]
-    dw = (patches(x, kh, kw).reshape(rows, kh * kw * c).T @ g.reshape(rows, o)).reshape(
-        kh, kw, c, o
-    )
+    dw = (p.T @ g.reshape(p.shape[0], o)).reshape(kh, kw, c, o)
     return dx, dw.astype(w.dtype)
 
 
