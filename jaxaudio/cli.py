@@ -6,8 +6,9 @@
     jaxaudio evaluate [-c CONFIG.yaml ...] --experiment E --model M [--seed K]
     jaxaudio bundle MODEL_DIR METRICS_JSON --config CONFIG.yaml --out BUNDLE
     jaxaudio predict BUNDLE AUDIO_OR_FOLDER... --out detections.csv [--raven DIR] [--audacity DIR]
-    jaxaudio synth OUT_DIR --soundscape MANIFEST [--bundle BUNDLE | --unknown N] [--isolated N]
+    jaxaudio synth OUT_DIR --soundscape MANIFEST [--split val] [--bundle BUNDLE | --unknown N] [--isolated N]
     jaxaudio score DETECTIONS.csv --truth RAVEN_DIR|CSV --audio AUDIO... [--bundle BUNDLE]
+    jaxaudio field-threshold BUNDLE AUDIO... --truth RAVEN_DIR|CSV
 
 ``features``, ``train`` and ``evaluate`` run one workflow step each, with the same config
 (the repository's ``config/config.yaml`` with each ``-c`` file merged on top, as Snakemake
@@ -70,7 +71,9 @@ def _soundscape(args: argparse.Namespace) -> int:
     from jaxaudio.data.soundscape import SoundscapeSettings
     from jaxaudio.stages.field import call_pool, render
 
-    pool = call_pool(args.soundscape, _bundle_species(args.bundle), args.unknown, args.seed)
+    pool = call_pool(
+        args.soundscape, _bundle_species(args.bundle), args.unknown, args.seed, args.split
+    )
     settings = SoundscapeSettings(seconds=args.seconds)
     truth = render(pool, args.out_dir, args.files, settings, isolated=args.isolated, seed=args.seed)
     known = truth["known"].astype(bool)  # render_isolated marks its calls known too
@@ -99,6 +102,19 @@ def _score(args: argparse.Namespace) -> int:
     print(format_scores(scores))
     if args.out:
         print(f"wrote {args.out}")
+    return 0
+
+
+def _field_threshold(args: argparse.Namespace) -> int:
+    from jaxaudio.inference.field_threshold import field_threshold_on_recordings
+
+    r = field_threshold_on_recordings(args.bundle, args.audio, args.truth)
+    b, a = r["before"], r["after"]
+    print(
+        f"{args.bundle}: threshold floor {r['floor']:.2f} written to bundle.json; event "
+        f"F1 {b['f1'] or 0:.3f} -> {a['f1'] or 0:.3f}, precision {b['precision'] or 0:.3f} -> "
+        f"{a['precision'] or 0:.3f}, recall {b['recall'] or 0:.3f} -> {a['recall'] or 0:.3f}"
+    )
     return 0
 
 
@@ -371,7 +387,15 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_synth, _add_features, _add_run_steps, _add_bundle, _add_predict, _add_score):
+    for add in (
+        _add_synth,
+        _add_features,
+        _add_run_steps,
+        _add_bundle,
+        _add_predict,
+        _add_score,
+        _add_field_threshold,
+    ):
         add(sub)
     return p
 
@@ -385,6 +409,7 @@ def _add_synth(sub: Subparsers) -> None:
         help="write the embedded synthetic data set, or annotated soundscapes (--soundscape)",
         description="Without --soundscape: the embedded synthetic data set (audio + manifest.csv). "
         "With --soundscape MANIFEST: long recordings rendered from that data set's test clips "
+        "(or --split val) "
         "(known and unknown species at random times, some overlapping, over synthetic "
         "background), with Raven tables of the truth in OUT_DIR/truth/ and truth.csv.",
     )
@@ -406,6 +431,12 @@ def _add_synth(sub: Subparsers) -> None:
     s.add_argument(
         "--unknown", type=int, default=0, help="without --bundle: species held out as unknown"
     )
+    s.add_argument(
+        "--split",
+        default="test",
+        help="--soundscape: the manifest split whose clips are placed (default test; val "
+        "to choose detection settings without the test clips)",
+    )
     s.add_argument("--files", type=int, default=5, help="soundscapes to render (default 5)")
     s.add_argument("--seconds", type=float, default=60.0, help="length of each (default 60)")
     s.add_argument(
@@ -418,6 +449,12 @@ def _add_synth(sub: Subparsers) -> None:
     s.set_defaults(func=_synth)
 
 
+def _add_truth(c: argparse.ArgumentParser) -> None:
+    c.add_argument(
+        "--truth", type=Path, required=True, help="folder of Raven selection tables, or a CSV"
+    )
+
+
 def _add_score(sub: Subparsers) -> None:
     c = sub.add_parser(
         "score",
@@ -427,9 +464,7 @@ def _add_score(sub: Subparsers) -> None:
         "(rules: jaxaudio/evaluation/events.py).",
     )
     c.add_argument("detections", type=Path, help="jaxaudio predict's detections CSV")
-    c.add_argument(
-        "--truth", type=Path, required=True, help="folder of Raven selection tables, or a CSV"
-    )
+    _add_truth(c)
     c.add_argument("--audio", nargs="*", default=[], help="the recordings (for their durations)")
     c.add_argument("--durations", type=Path, help="or a CSV of file,duration_s")
     c.add_argument(
@@ -439,6 +474,22 @@ def _add_score(sub: Subparsers) -> None:
     c.add_argument("--window", type=float, default=5.0, help="cmAP window seconds (default 5)")
     c.add_argument("--out", type=Path, help="write the scores as JSON")
     c.set_defaults(func=_score)
+
+
+def _add_field_threshold(sub: Subparsers) -> None:
+    c = sub.add_parser(
+        "field-threshold",
+        help="tune a bundle's threshold floor on your own annotated recordings",
+        description="The one threshold floor under the bundle's per-species thresholds with the "
+        "best event F1 on these recordings at predict's defaults, written into its bundle.json "
+        "(the workflow tunes it on soundscapes of the val clips; "
+        "jaxaudio/inference/field_threshold.py). Truth species the bundle does not know are "
+        "calls of unknown species: detections on them are false.",
+    )
+    c.add_argument("bundle", type=Path)
+    c.add_argument("audio", nargs="+", help="annotated recordings: audio files and/or folders")
+    _add_truth(c)
+    c.set_defaults(func=_field_threshold)
 
 
 def _add_features(sub: Subparsers) -> None:

@@ -275,6 +275,22 @@ class _UntilFault:
             self.error = exc
 
 
+def window_picks(
+    p: np.ndarray,
+    thresholds: np.ndarray,
+    top_k: int,
+    listed: np.ndarray,
+    min_score: float | None = None,
+) -> list[tuple[int, int]]:
+    """``(window, species)`` index pairs that :func:`predict_file` reports for ``(K, C)``
+    scores ``p``: each window's top ``top_k`` species among ``listed`` (ties: the lower
+    index first) whose score reaches its threshold, or ``min_score`` for every species when
+    given; in window order, then rank order."""
+    top = listed[np.argsort(-p[:, listed], axis=1, kind="stable")[:, :top_k]]
+    floor = np.asarray(thresholds) if min_score is None else np.full(p.shape[1], min_score)
+    return [(i, int(c)) for i, row in enumerate(top) for c in row if p[i, c] >= floor[c]]
+
+
 def predict_file(
     detector: Detector,
     path: str | Path,
@@ -313,20 +329,17 @@ def predict_file(
         if not clips:
             return
         p = detector.probabilities(np.stack(clips))
-        top = listed[np.argsort(-p[:, listed], axis=1)[:, :top_k]]
-        for s0, pi, ti in zip(starts, p, top):
-            for c in ti:
-                floor = bundle.thresholds[c] if min_score is None else min_score
-                if pi[c] >= floor:
-                    rows.append(
-                        (
-                            str(path),
-                            s0 / cfg.sample_rate,
-                            (s0 + n) / cfg.sample_rate,
-                            bundle.species[c],
-                            float(pi[c]),
-                        )
-                    )
+        for i, c in window_picks(p, bundle.thresholds, top_k, listed, min_score):
+            s0 = starts[i]
+            rows.append(
+                (
+                    str(path),
+                    s0 / cfg.sample_rate,
+                    (s0 + n) / cfg.sample_rate,
+                    bundle.species[c],
+                    float(p[i, c]),
+                )
+            )
         starts.clear()
         clips.clear()
 

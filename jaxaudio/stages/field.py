@@ -40,13 +40,22 @@ def call_pool(
     known: Sequence[str] | None = None,
     n_unknown: int = 0,
     seed: int = 0,
+    split: str = "test",
 ) -> CallPool:
-    """The test clips of ``manifest`` (every clip when it has no split column). ``known``
-    (a bundle's species) makes every other species unknown; else ``n_unknown`` species are
-    drawn at random as unknown."""
+    """The clips of ``manifest``'s ``split`` (every clip when it has no split column).
+    ``known`` (a bundle's species) makes every other species unknown; else ``n_unknown``
+    species are drawn at random as unknown.
+
+    ``split="val"`` renders soundscapes from the validation clips, so that detection settings
+    (hop, thresholds, post-processing) can be chosen without looking at the test clips.
+    """
     df = read_manifest(manifest)
-    if "split" in df.columns and (df["split"] == "test").any():
-        df = df[df["split"] == "test"]
+    if "split" in df.columns:
+        if not (df["split"] == split).any():
+            raise ValueError(
+                f"{manifest}: no clip has split {split!r} (splits: {sorted(df['split'].unique())})"
+            )
+        df = df[df["split"] == split]
     root = Path(manifest).parent
     clips = pd.DataFrame(
         {

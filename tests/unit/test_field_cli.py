@@ -83,3 +83,21 @@ def test_score_needs_the_recordings_durations(data_set, tmp_path):
     (tmp_path / "d.csv").write_text("file,start_s,end_s,species,score\n")
     with pytest.raises(SystemExit, match="--audio"):
         main(["score", str(tmp_path / "d.csv"), "--truth", str(data_set)])
+
+
+def test_split_chooses_whose_clips_are_placed(data_set, tmp_path, capsys):
+    from jaxaudio.stages.field import call_pool
+
+    m = pd.read_csv(data_set)
+    m.loc[m["path"].str.endswith("2.wav"), "split"] = "val"  # one clip per species
+    m.to_csv(data_set, index=False)
+    val = call_pool(data_set, split="val").clips["path"]
+    assert len(val) == 4 and all(p.endswith("2.wav") for p in val)
+    assert len(call_pool(data_set).clips) == 8  # the test split by default
+    assert (
+        main(["synth", str(tmp_path / "s"), "--soundscape", str(data_set), "--split", "train"]) == 2
+    )
+    assert "no clip has split 'train'" in capsys.readouterr().err
+    assert main(["synth", str(tmp_path / "v"), "--soundscape", str(data_set), "--split", "val",
+                 "--unknown", "1", "--files", "1", "--seconds", "10"]) == 0  # fmt: skip
+    assert len(pd.read_csv(tmp_path / "v" / "truth.csv")) > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -160,6 +161,56 @@ def test_best_bundle_is_the_run_with_the_best_validation_macro_f1(tiny_run):
             "macro_f1"
         ]
     )
+
+
+def test_bundles_carry_the_field_floor_that_predict_and_score_reproduce(tiny_run, tmp_path):
+    """Every bundle's thresholds are floored for recordings (evaluation.field_threshold): the
+    floor tuned on soundscapes of the val clips. Rendered again from the same clips and seed,
+    `jaxaudio predict` at the bundle's thresholds and `jaxaudio score` give the event scores
+    the bundle recorded, and the floor scores no worse than the thresholds before it."""
+    import yaml
+
+    from jaxaudio.cli import main
+    from jaxaudio.data.soundscape import SoundscapeSettings, render_soundscapes
+    from jaxaudio.inference.field_threshold import GRID, validation_calls
+
+    field = yaml.safe_load(TEST_CONFIG.read_text())["evaluation"]["field_threshold"]
+    r = tiny_run / "results"
+    for bundle in (r / "bundles" / "best", r / "bundles" / "v2" / "cnn" / "seed0"):
+        info = json.loads((bundle / "bundle.json").read_text())
+        th = info["thresholds"]
+        floor = th["field"]["floor"]
+        assert np.isclose(GRID, floor).any(), floor
+        assert th["per_species"] == {s: max(t, floor) for s, t in th["before_field"].items()}
+        assert th["field"]["after"]["f1"] >= th["field"]["before"]["f1"]
+        assert "validation clips" in th["field"]["tuned_on"]
+        calls = validation_calls(r / "data" / "manifest.csv", info["species"])
+        scapes = tmp_path / bundle.name / "scapes"
+        render_soundscapes(
+            calls,
+            sorted(calls["species"].unique()),
+            [],
+            scapes,
+            n_files=field["files"],
+            settings=SoundscapeSettings(seconds=field["seconds"]),
+            seed=field["seed"],
+        )
+        det, out = scapes.parent / "d.csv", scapes.parent / "s.json"
+        assert main(["predict", str(bundle), str(scapes), "--out", str(det)]) == 0
+        argv = ["score", str(det), "--truth", str(scapes / "truth"), "--audio", str(scapes)]
+        assert main([*argv, "--bundle", str(bundle), "--out", str(out)]) == 0
+        got = json.loads(out.read_text())["summary"]
+        for k, v in th["field"]["after"].items():
+            assert got[k] == pytest.approx(v, abs=0.02 if k == "false_alarms_per_hour" else 1e-9), k
+        # `jaxaudio field-threshold` on the same recordings tunes the same floor
+        copy = scapes.parent / "bundle"
+        shutil.copytree(bundle, copy)
+        argv = ["field-threshold", str(copy), str(scapes), "--truth", str(scapes / "truth")]
+        assert main(argv) == 0
+        again = json.loads((copy / "bundle.json").read_text())["thresholds"]
+        assert again["field"]["curve"] == th["field"]["curve"]
+        assert again["per_species"] == th["per_species"]
+        assert again["field"]["tuned_on"].startswith(f"{field['files']} recording(s) annotated in")
 
 
 def test_the_jobs_share_one_compilation_cache(tiny_run):

@@ -2,6 +2,7 @@ rule bundle:
     input:
         model=L.model(),
         metrics=rules.evaluate.output.metrics,
+        manifest=rules.manifest.output.manifest,
     output:
         bundle=directory(L.bundle()),
     log:
@@ -12,6 +13,7 @@ rule bundle:
         "../envs/jaxaudio.yaml"
     params:
         features=lambda wc: feature_settings(config, feature_set_of(config, wc.exp)),
+        field=config["evaluation"]["field_threshold"],
     script:
         "../scripts/bundle.py"
 
@@ -22,6 +24,7 @@ rule bundle_ensemble:
     input:
         models=lambda wc: [L.model(wc.exp, wc.model, s) for s in SEEDS],
         metrics=rules.evaluate_ensemble.output.metrics,
+        manifest=rules.manifest.output.manifest,
     output:
         bundle=directory(L.ensemble_bundle()),
     log:
@@ -38,6 +41,7 @@ rule bundle_ensemble:
             "seeds": list(SEEDS),
             "ensemble": True,
         },
+        field=config["evaluation"]["field_threshold"],
     script:
         "../scripts/bundle_ensemble.py"
 
@@ -45,6 +49,7 @@ rule bundle_ensemble:
 rule bundle_best:
     input:
         comparison=rules.compare.output.json,
+        manifest=rules.manifest.output.manifest,
         models=lambda wc: paths_of(compared_runs(), L.model()),
         metrics=lambda wc: paths_of(compared_runs(), EVAL_FILES["metrics"]),
         ensemble_metrics=lambda wc: ensemble_files(ensembles_of(compared_runs()))[
@@ -68,5 +73,6 @@ rule bundle_best:
             )
             for r in compared_runs()
         },
+        field=config["evaluation"]["field_threshold"],
     script:
         "../scripts/bundle_best.py"

@@ -10,5 +10,6 @@ with step_log(snakemake.log[0]) as log:
         runs=snakemake.params.runs,
         features=snakemake.params.features,
         ensembles=snakemake.params.ensembles,
+        field=snakemake.params.field,
     )
     log.info("recommended configuration (best validation macro-F1): %s", source)

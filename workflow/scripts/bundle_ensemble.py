@@ -9,5 +9,6 @@ with step_log(snakemake.log[0]) as log:
         named(Outputs, snakemake.output),
         features=snakemake.params.features,
         source=snakemake.params.source,
+        field=snakemake.params.field,
     )
     log.info("wrote %s", out)
