@@ -32,6 +32,9 @@ Shrinkage toward the global threshold (``prior_clips = k > 0``)
     (``k``) and ``"n_val"`` (:math:`n_c` of every species). ``"per_species"`` always holds the
     thresholds to use.
 
+A bundle raises these thresholds to one floor tuned on soundscapes of the validation clips
+(:mod:`jaxaudio.inference.field_threshold`): tuned on clips, they are too low for recordings.
+
 :func:`detections_at_thresholds` reports what a detector with given thresholds finds on a
 split (micro precision / recall, macro F1, detections per clip), on background clips (per
 clip and per hour of audio) and on clips of species held out of training
