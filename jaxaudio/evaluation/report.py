@@ -147,6 +147,56 @@ _FIELD_METRICS = {
 }
 
 
+_FLOOR_METRICS = (
+    ("recall", ".3f"),
+    ("precision", ".3f"),
+    ("f1", ".3f"),
+    ("false_alarms_per_hour", ".0f"),
+)
+
+
+def _before_after(field: Mapping[str, Any], key: str, fmt: str) -> str:
+    """``before → after`` of one event score of a field floor; "–" when either is undefined."""
+    before, after = field["before"].get(key), field["after"].get(key)
+    if before is None or after is None:
+        return "–"
+    return f"{format(before, fmt)} → {format(after, fmt)}"
+
+
+def field_floor_markdown(bundles: Sequence[str | Path]) -> str:
+    """The findings page's "Thresholds for recordings" section: per bundle with a field
+    floor (``bundle.json`` ``thresholds.field``, :mod:`jaxaudio.inference.field_threshold`),
+    the floor and the event scores on the soundscapes it was tuned on, at the clip-tuned
+    thresholds and at the floored ones; "" when no bundle has one."""
+    rows = []
+    for b in map(Path, bundles):
+        info = json.loads((b / "bundle.json").read_text())
+        f = info["thresholds"].get("field")
+        if f is None:
+            continue
+        name = "/".join(b.parts[b.parts.index("bundles") + 1 :]) if "bundles" in b.parts else b.name
+        cells = [_before_after(f, k, fmt) for k, fmt in _FLOOR_METRICS]
+        rows.append(f"| {name} | {f['floor']:.2f} | " + " | ".join(cells) + " |")
+    if not rows:
+        return ""
+    return "\n".join(
+        [
+            "",
+            "## Thresholds for recordings",
+            "",
+            "Each bundle's per-species thresholds, tuned on the validation clips, raised to one "
+            "floor tuned on soundscapes of the validation clips "
+            "(`evaluation.field_threshold`, `jaxaudio/inference/field_threshold.py`): event "
+            "scores on those soundscapes at the clip thresholds → at the floored ones.",
+            "",
+            "| bundle | floor | recall | precision | F1 | false alarms per hour |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
 def field_scores_markdown(scores: Mapping[str, str | Path]) -> str:
     """The findings page's "Field scores" section: one small table per predict job that
     names ``truth:`` (job -> its scores.json, :func:`jaxaudio.stages.field.score_predictions`);
@@ -351,6 +401,7 @@ def report_figures(
     confusions: Sequence[str | Path] = (),
     findings_md: str | Path | None = None,
     field_scores: Mapping[str, str | Path] | None = None,
+    bundles: Sequence[str | Path] = (),
 ) -> dict[str, Any]:
     """Workflow step: write the report's cross-run pieces.
 
@@ -358,7 +409,8 @@ def report_figures(
     as are ``decision_runs`` (the baseline's and candidate's) and their ``confusions``.
     ``out`` has the keys ``table`` (HTML), ``f1_vs_count``, ``weights`` and ``timings``
     (PNGs), and with the comparison's analysis ``findings`` (HTML of ``findings_md``,
-    then :func:`field_scores_markdown` of ``field_scores``, job -> scores.json),
+    then :func:`field_floor_markdown` of ``bundles`` and :func:`field_scores_markdown` of
+    ``field_scores``, job -> scores.json),
     ``rare_pairs`` and ``confusion_diff`` (PNGs). Times are those of every job whose
     benchmark file exists when this step runs, which is after every training, evaluation and
     comparison job (its inputs).
@@ -393,7 +445,11 @@ def report_figures(
             title=f"test confusion, {cand} − {base} (mean over seeds)",
         )
     if "findings" in out and findings_md is not None:
-        text = Path(findings_md).read_text() + field_scores_markdown(field_scores or {})
+        text = (
+            Path(findings_md).read_text()
+            + field_floor_markdown(bundles)
+            + field_scores_markdown(field_scores or {})
+        )
         Path(out["findings"]).write_text(findings_html(text), encoding="utf-8")
     jobs = benchmark_table(bench_dir)
     plot_timings(jobs, Path(out["timings"]))

@@ -18,6 +18,7 @@ class Inputs:
     confusions: list[Path]  # parallel to the decision runs (baseline and candidate)
     weights: Path
     scores: list[Path] = field(default_factory=list)  # scores.json of each scored predict job
+    bundles: list[Path] = field(default_factory=list)  # their field floors go on the findings page
 
 
 @dataclass(frozen=True)
@@ -54,4 +55,5 @@ def run(
         confusions=inputs.confusions,
         findings_md=inputs.findings,
         field_scores=dict(zip(scored, inputs.scores, strict=True)),
+        bundles=inputs.bundles,
     )

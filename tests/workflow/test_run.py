@@ -176,6 +176,8 @@ def test_bundles_carry_the_field_floor_that_predict_and_score_reproduce(tiny_run
 
     field = yaml.safe_load(TEST_CONFIG.read_text())["evaluation"]["field_threshold"]
     r = tiny_run / "results"
+    findings = (r / "report" / "findings.html").read_text()
+    assert "<h2>Thresholds for recordings</h2>" in findings
     for bundle in (r / "bundles" / "best", r / "bundles" / "v2" / "cnn" / "seed0"):
         info = json.loads((bundle / "bundle.json").read_text())
         th = info["thresholds"]
@@ -184,6 +186,8 @@ def test_bundles_carry_the_field_floor_that_predict_and_score_reproduce(tiny_run
         assert th["per_species"] == {s: max(t, floor) for s, t in th["before_field"].items()}
         assert th["field"]["after"]["f1"] >= th["field"]["before"]["f1"]
         assert "validation clips" in th["field"]["tuned_on"]
+        name = "/".join(bundle.relative_to(r / "bundles").parts)
+        assert f"<td>{name}</td>\n<td>{floor:.2f}</td>" in findings, name
         calls = validation_calls(r / "data" / "manifest.csv", info["species"])
         scapes = tmp_path / bundle.name / "scapes"
         render_soundscapes(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -136,3 +138,24 @@ def test_f1_plot_names_the_missing_columns(tmp_path):
             pd.DataFrame({"model": [], "experiment": [], "species": [], "train_count": []}),
             tmp_path / "x.png",
         )
+
+
+def test_field_floor_table_lists_each_bundles_floor_before_and_after(tmp_path):
+    from jaxaudio.evaluation.report import field_floor_markdown
+
+    def bundle(rel, field):
+        d = tmp_path / "results" / "bundles" / rel
+        d.mkdir(parents=True)
+        th = {"per_species": {"a": 0.5}} | ({"field": field} if field else {})
+        (d / "bundle.json").write_text(json.dumps({"thresholds": th}))
+        return d
+
+    scores = {"recall": 0.5, "precision": 0.25, "f1": 1 / 3, "false_alarms_per_hour": 600.0}
+    after = {"recall": 0.5, "precision": 0.8, "f1": 0.6153846, "false_alarms_per_hour": 120.4}
+    best = bundle("best", {"floor": 0.47, "before": scores, "after": after})
+    plain = bundle("v2/cnn/seed0", None)  # made with files: 0 (no floor): no row
+    md = field_floor_markdown([best, plain])
+    assert "## Thresholds for recordings" in md
+    assert "| best | 0.47 | 0.500 → 0.500 | 0.250 → 0.800 | 0.333 → 0.615 | 600 → 120 |" in md
+    assert "v2/cnn/seed0" not in md
+    assert field_floor_markdown([plain]) == ""
