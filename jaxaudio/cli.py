@@ -85,8 +85,9 @@ def _soundscape(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from jaxaudio.data.annotations import durations_of
     from jaxaudio.evaluation.events import format_scores  # lazy: pandas/sklearn, not for --help
-    from jaxaudio.stages.field import durations_of, score
+    from jaxaudio.stages.field import score
 
     if not args.audio and args.durations is None:
         raise SystemExit("jaxaudio score: give the recordings (--audio) or --durations CSV")
@@ -106,15 +107,10 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _field_threshold(args: argparse.Namespace) -> int:
-    from jaxaudio.inference.field_threshold import field_threshold_on_recordings
+    from jaxaudio.inference.field_threshold import field_threshold_on_recordings, summary_line
 
     r = field_threshold_on_recordings(args.bundle, args.audio, args.truth)
-    b, a = r["before"], r["after"]
-    print(
-        f"{args.bundle}: threshold floor {r['floor']:.2f} written to bundle.json; event "
-        f"F1 {b['f1'] or 0:.3f} -> {a['f1'] or 0:.3f}, precision {b['precision'] or 0:.3f} -> "
-        f"{a['precision'] or 0:.3f}, recall {b['recall'] or 0:.3f} -> {a['recall'] or 0:.3f}"
-    )
+    print(f"{args.bundle}: {summary_line(r)}; written to bundle.json")
     return 0
 
 

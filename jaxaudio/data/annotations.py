@@ -28,13 +28,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 
-from jaxaudio.data.files import AUDIO_EXTENSIONS
+from jaxaudio.data.files import AUDIO_EXTENSIONS, audio_inputs
 
 __all__ = [
     "LABEL_COLUMNS",
     "TRUTH_COLUMNS",
     "AnnotationError",
+    "durations_of",
     "read_raven_table",
     "read_truth",
     "recording_stem",
@@ -201,3 +203,19 @@ def read_truth(source: str | Path) -> pd.DataFrame:
         ).astype({"file": object, "start_s": float, "end_s": float, "species": object})
     truth = pd.concat(parts, ignore_index=True)
     return truth.sort_values(TRUTH_COLUMNS, ignore_index=True, kind="stable")
+
+
+def durations_of(
+    audio: Sequence[str | Path] = (), table: str | Path | None = None
+) -> dict[str, float]:
+    """Seconds of each recording, by stem: read from the audio files, or from a CSV with
+    ``file, duration_s`` (the renderer's ``soundscapes.csv``)."""
+    if table is not None:
+        df = pd.read_csv(table)
+        missing = {"file", "duration_s"} - set(df.columns)
+        if missing:
+            raise ValueError(
+                f"{table}: missing column(s) {sorted(missing)} (needs file, duration_s)"
+            )
+        return {recording_stem(str(f)): float(d) for f, d in zip(df["file"], df["duration_s"])}
+    return {recording_stem(str(p)): float(sf.info(p).duration) for p in audio_inputs(audio)}

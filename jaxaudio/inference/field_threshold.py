@@ -42,11 +42,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jaxaudio.data.annotations import durations_of
 from jaxaudio.data.files import audio_inputs
 from jaxaudio.evaluation.events import DETECTION_COLUMNS, score_detections
-from jaxaudio.inference.bundle import load_bundle
-from jaxaudio.inference.predict import Detector, default_top_k, stream_audio, window_picks
-from jaxaudio.inference.predict import windows as window_stream
+from jaxaudio.inference.bundle import Bundle, load_bundle
+from jaxaudio.inference.predict import (
+    Detector,
+    default_top_k,
+    hop_samples,
+    scored_windows,
+    stream_audio,
+    window_picks,
+)
 
 log = logging.getLogger("jaxaudio.inference.field_threshold")
 
@@ -58,16 +65,19 @@ KEPT = ("recall", "precision", "f1", "false_alarms_per_hour", "n_detections", "n
 
 @dataclass(frozen=True)
 class FieldSettings:
-    """``evaluation.field_threshold`` of the config: ``files`` soundscapes (0: no floor) of
-    ``seconds`` each, rendered with ``seed``."""
+    """``evaluation.field_threshold`` of the config (its defaults live there): ``files``
+    soundscapes of ``seconds`` each, rendered with ``seed``."""
 
-    files: int = 5
-    seconds: float = 60.0
-    seed: int = 1
+    files: int
+    seconds: float
+    seed: int
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any] | None) -> FieldSettings:
-        return cls(**dict(section or {"files": 0}))
+    def from_config(cls, section: Mapping[str, Any] | None) -> FieldSettings | None:
+        """The settings, or ``None`` (no floor) without a section or with ``files: 0``."""
+        if not section or not section.get("files"):
+            return None
+        return cls(**dict(section))
 
 
 @dataclass
@@ -82,21 +92,18 @@ class ScoredFile:
 def score_windows(detector: Detector, files: Sequence[str | Path]) -> list[ScoredFile]:
     """Every window of every file, scored as ``predict`` scores it at the bundle's hop."""
     cfg = detector.cfg
-    step = max(1, int(round(cfg.window_hop_seconds * cfg.sample_rate)))
+    step = hop_samples(cfg.window_hop_seconds, cfg.sample_rate)
     out = []
     for f in files:
-        starts, parts, clips = [], [], []
-        for s0, clip in window_stream(stream_audio(f, cfg.sample_rate), cfg.n_samples, step):
-            starts.append(s0 / cfg.sample_rate)
-            clips.append(clip)
-            if len(clips) == detector.batch_size:
-                parts.append(detector.probabilities(np.stack(clips)))
-                clips = []
-        if clips:
-            parts.append(detector.probabilities(np.stack(clips)))
+        batches = list(scored_windows(detector, stream_audio(f, cfg.sample_rate), step))
+        starts = np.asarray([s for b, _ in batches for s in b], np.float64) / cfg.sample_rate
         n_species = len(detector.bundle.species)
-        scores = np.concatenate(parts) if parts else np.zeros((0, n_species), np.float32)
-        out.append(ScoredFile(str(f), np.asarray(starts), scores))
+        scores = (
+            np.concatenate([p for _, p in batches])
+            if batches
+            else np.zeros((0, n_species), np.float32)
+        )
+        out.append(ScoredFile(str(f), starts, scores))
     return out
 
 
@@ -171,15 +178,25 @@ def apply_floor(bundle_dir: str | Path, result: Mapping[str, Any], tuned_on: str
     tmp.replace(path)
 
 
+def summary_line(result: Mapping[str, Any]) -> str:
+    """``floor F: event F1 a -> b, precision ..., recall ...`` of a :func:`tune_floor` result."""
+    b, a = result["before"], result["after"]
+    pairs = ", ".join(
+        f"{name} {b[k] or 0.0:.3f} -> {a[k] or 0.0:.3f}"
+        for name, k in (("event F1", "f1"), ("precision", "precision"), ("recall", "recall"))
+    )
+    return f"threshold floor {result['floor']:.2f}: {pairs}"
+
+
 def field_threshold(
-    bundle_dir: str | Path, manifest: str | Path, settings: FieldSettings
+    bundle_dir: str | Path, manifest: str | Path, settings: FieldSettings | None
 ) -> dict[str, Any] | None:
     """Tune and write the floor of ``bundle_dir`` on soundscapes rendered from the
     validation clips of ``manifest`` (module docstring); ``None`` (bundle unchanged) when
-    ``settings.files`` is 0 or no species of the bundle has a validation clip."""
+    ``settings`` is ``None`` or no species of the bundle has a validation clip."""
     from jaxaudio.data.soundscape import SoundscapeSettings, render_soundscapes
 
-    if settings.files <= 0:
+    if settings is None:
         return None
     bundle = load_bundle(bundle_dir)
     calls = validation_calls(manifest, bundle.species)
@@ -194,10 +211,8 @@ def field_threshold(
         truth = render_soundscapes(
             calls, known, [], tmp, n_files=settings.files, settings=render, seed=settings.seed
         )
-        files = audio_inputs([tmp])
-        table = pd.read_csv(Path(tmp) / "soundscapes.csv")
-        durations = dict(zip(table["file"], table["duration_s"].astype(float)))
-        result = tune_on(bundle_dir, files, truth, durations)
+        durations = durations_of(table=Path(tmp) / "soundscapes.csv")
+        result = tune_on(bundle, audio_inputs([tmp]), truth, durations)
     tuned_on = (
         f"{settings.files} soundscape(s) of {settings.seconds:g} s rendered from the validation "
         f"clips of {len(known)} species (seed {settings.seed}; jaxaudio/inference/field_threshold.py)"
@@ -207,14 +222,13 @@ def field_threshold(
 
 
 def tune_on(
-    bundle_dir: str | Path,
+    bundle: Bundle,
     files: Sequence[str | Path],
     truth: pd.DataFrame,
     durations: Mapping[str, float],
 ) -> dict[str, Any]:
-    """The floor of ``bundle_dir``'s thresholds best on ``files`` annotated by ``truth``
-    (the bundle's thresholds before any earlier floor)."""
-    bundle = load_bundle(bundle_dir)
+    """The floor of ``bundle``'s thresholds best on ``files`` annotated by ``truth`` (the
+    bundle's thresholds before any earlier floor)."""
     th = bundle.info["thresholds"]
     own = th.get("before_field", th["per_species"])
     thresholds = np.asarray([own[s] for s in bundle.species], np.float64)
@@ -224,12 +238,7 @@ def tune_on(
     result = tune_floor(
         scored, truth, durations, thresholds, bundle.species, detector.window, top_k
     )
-    log.info(
-        "%s: floor %.2f: event F1 %.3f -> %.3f, precision %.3f -> %.3f, recall %.3f -> %.3f",
-        bundle_dir,
-        result["floor"],
-        *(result[w][k] or 0.0 for k in ("f1", "precision", "recall") for w in ("before", "after")),
-    )
+    log.info("%s: %s", bundle.path, summary_line(result))
     return result
 
 
@@ -240,15 +249,12 @@ def field_threshold_on_recordings(
     (``jaxaudio field-threshold``): ``audio`` files or folders, ``truth_source`` a folder
     of Raven selection tables or a CSV (:func:`jaxaudio.data.annotations.read_truth`);
     truth species the bundle does not know are calls of unknown species."""
-    import soundfile as sf
-
     from jaxaudio.data.annotations import read_truth
 
     files = audio_inputs(audio)
     if not files:
         raise ValueError(f"no audio file in {', '.join(map(str, audio))}")
     truth = read_truth(truth_source)
-    durations = {f.stem: float(sf.info(f).duration) for f in files}
-    result = tune_on(bundle_dir, files, truth, durations)
+    result = tune_on(load_bundle(bundle_dir), files, truth, durations_of(files))
     apply_floor(bundle_dir, result, f"{len(files)} recording(s) annotated in {truth_source}")
     return result

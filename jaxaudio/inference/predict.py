@@ -275,6 +275,28 @@ class _UntilFault:
             self.error = exc
 
 
+def hop_samples(hop: float, sample_rate: int) -> int:
+    """Samples between window starts for ``hop`` seconds (at least 1)."""
+    return max(1, int(round(hop * sample_rate)))
+
+
+def scored_windows(
+    detector: Detector, blocks: Iterator[np.ndarray], step: int
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """``(start samples, (K, C) scores)`` of the windows of a block stream, every ``step``
+    samples, in batches of at most ``detector.batch_size`` (:meth:`Detector.probabilities`)."""
+    starts: list[int] = []
+    clips: list[np.ndarray] = []
+    for s0, clip in windows(blocks, detector.cfg.n_samples, step):
+        starts.append(s0)
+        clips.append(clip)
+        if len(clips) == detector.batch_size:
+            yield starts, detector.probabilities(np.stack(clips))
+            starts, clips = [], []
+    if clips:
+        yield starts, detector.probabilities(np.stack(clips))
+
+
 def window_picks(
     p: np.ndarray,
     thresholds: np.ndarray,
@@ -315,20 +337,15 @@ def predict_file(
     hop = cfg.window_hop_seconds if hop is None else float(hop)  # the bundle's training hop
     if hop <= 0:
         raise ValueError(f"--hop must be > 0 (got {hop})")
-    n, step = cfg.n_samples, max(1, int(round(hop * cfg.sample_rate)))
+    n, step = cfg.n_samples, hop_samples(hop, cfg.sample_rate)
     listed = (
         np.arange(len(bundle.species))
         if species is None
         else np.asarray([bundle.species.index(s) for s in species], int)
     )
     rows: list[tuple] = []
-    starts: list[int] = []
-    clips: list[np.ndarray] = []
-
-    def flush() -> None:
-        if not clips:
-            return
-        p = detector.probabilities(np.stack(clips))
+    stream = _UntilFault(stream_audio(path, cfg.sample_rate))
+    for starts, p in scored_windows(detector, iter(stream), step):
         for i, c in window_picks(p, bundle.thresholds, top_k, listed, min_score):
             s0 = starts[i]
             rows.append(
@@ -340,16 +357,6 @@ def predict_file(
                     float(p[i, c]),
                 )
             )
-        starts.clear()
-        clips.clear()
-
-    stream = _UntilFault(stream_audio(path, cfg.sample_rate))
-    for s0, clip in windows(iter(stream), n, step):
-        starts.append(s0)
-        clips.append(clip)
-        if len(clips) == detector.batch_size:
-            flush()
-    flush()
     df = pd.DataFrame(rows, columns=COLUMNS).astype(
         {"start_s": float, "end_s": float, "score": float}
     )

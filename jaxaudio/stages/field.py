@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from jaxaudio.data.annotations import read_truth, recording_stem
-from jaxaudio.data.files import audio_inputs
+from jaxaudio.data.annotations import durations_of, read_truth
 from jaxaudio.data.manifest import read_manifest
 from jaxaudio.data.soundscape import SoundscapeSettings, render_isolated, render_soundscapes
 from jaxaudio.evaluation.events import EventScores, score_detections
@@ -100,22 +99,6 @@ def render(
     return render_soundscapes(
         pool.clips, pool.known, pool.unknown, out_dir, n_files=files, settings=settings, seed=seed
     )
-
-
-def durations_of(
-    audio: Sequence[str | Path] = (), table: str | Path | None = None
-) -> dict[str, float]:
-    """Seconds of each recording, by stem: read from the audio files, or from a CSV with
-    ``file, duration_s`` (the renderer's ``soundscapes.csv``)."""
-    if table is not None:
-        df = pd.read_csv(table)
-        missing = {"file", "duration_s"} - set(df.columns)
-        if missing:
-            raise ValueError(
-                f"{table}: missing column(s) {sorted(missing)} (needs file, duration_s)"
-            )
-        return {recording_stem(str(f)): float(d) for f, d in zip(df["file"], df["duration_s"])}
-    return {recording_stem(str(p)): float(sf.info(p).duration) for p in audio_inputs(audio)}
 
 
 def score(
