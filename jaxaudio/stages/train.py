@@ -111,6 +111,7 @@ def train_data(
         std=std,
         weight_vector=w,
         views=getattr(x_train, "views", 1),
+        channel_mean=stats_arrays(stats, "channel")[0],  # the masks' fill of raw features
     )
 
 

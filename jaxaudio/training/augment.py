@@ -9,7 +9,9 @@ independently per clip from one PRNG key:
   time_shift``). Rolling keeps every frame of the call; the zero padding wraps around.
 * **SpecAugment masks** (Park et al. 2019) — ``freq_masks`` bands of ``w ~ U{0, …, W_f}``
   consecutive coefficients and ``time_masks`` bands of ``w ~ U{0, …, W_t}`` frames are set
-  to 0, the training mean after normalisation, in every channel alike.
+  to the training mean of each channel (``fill``: 0 after normalisation; the raw channel
+  mean without it), in every channel alike. Park et al. mask to the mean of normalised
+  log-mel; a raw 0 is not neutral (in dB re the clip's peak it is the loudest level).
 * **mixup** (Zhang et al. 2018) — ``x̃ = λ x_i + (1 − λ) x_π(i)`` with ``λ ~ Beta(α, α)``
   per batch and ``π`` a random permutation of the batch; the loss is the same mix of the two
   labels' losses (:func:`jaxaudio.training.losses.weighted_soft_cross_entropy` on the
@@ -60,8 +62,15 @@ def _band_masks(key: jax.Array, batch: int, n: int, count: int, max_width: int) 
     return jnp.any((pos >= start) & (pos < start + width), axis=1)
 
 
-def augment_batch(key: jax.Array, x: jnp.ndarray, a: AugmentSettings) -> jnp.ndarray:
-    """Time shift and SpecAugment masks on a ``(B, C, F, T)`` batch (mixup is separate)."""
+def augment_batch(
+    key: jax.Array, x: jnp.ndarray, a: AugmentSettings, fill: jnp.ndarray | None = None
+) -> jnp.ndarray:
+    """Time shift and SpecAugment masks on a ``(B, C, F, T)`` batch (mixup is separate).
+
+    Masked cells take ``fill`` (``(C, 1, 1)``, each channel's training mean in ``x``'s units;
+    ``None``: 0, the mean of normalised features).
+    """
+    fill = jnp.zeros((), x.dtype) if fill is None else fill.astype(x.dtype)
     b, _, f, t = x.shape
     k_shift, k_freq, k_time = jax.random.split(key, 3)
     if a.time_shift:
@@ -70,10 +79,10 @@ def augment_batch(key: jax.Array, x: jnp.ndarray, a: AugmentSettings) -> jnp.nda
         x = jnp.take_along_axis(x, idx[:, None, None, :], axis=-1)
     if a.freq_masks and a.freq_mask_width:
         band = _band_masks(k_freq, b, f, a.freq_masks, a.freq_mask_width)
-        x = jnp.where(band[:, None, :, None], 0.0, x)
+        x = jnp.where(band[:, None, :, None], fill, x)
     if a.time_masks and a.time_mask_width:
         band = _band_masks(k_time, b, t, a.time_masks, a.time_mask_width)
-        x = jnp.where(band[:, None, None, :], 0.0, x)
+        x = jnp.where(band[:, None, None, :], fill, x)
     return x
 
 

@@ -87,7 +87,9 @@ class TrainData:
     (:attr:`jaxaudio.data.clips.ClipTable.targets`; no background output). ``views``: rows of ``x_train``/``y_train`` per training clip,
     clip-major (the aligned clip, then its offset copies, :mod:`jaxaudio.features.offsets`);
     an epoch reads each clip once, in one of its views. ``x_val`` may hold offset copies too:
-    every row is validated.
+    every row is validated. ``channel_mean`` (``(C, 1, 1)``, raw units) is the training
+    split's mean of each channel: what SpecAugment masks fill in when the features are not
+    normalised (:attr:`~jaxaudio.training.steps.StepConstants.mask_fill`).
     """
 
     x_train: np.ndarray | NpyRows
@@ -99,6 +101,7 @@ class TrainData:
     std: np.ndarray | None = None
     weight_vector: np.ndarray | None = None
     views: int = 1
+    channel_mean: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -167,9 +170,11 @@ class Run:
 
 
 def step_constants(s: TrainSettings, data: TrainData) -> StepConstants:
-    """Statistics (``μ = 0, σ = 1`` when normalisation is off), class weights (1 when none)
-    and the logit offset ``τ log π`` (none when ``logit_adjust`` is 0), on the device."""
+    """Statistics (``μ = 0, σ = 1`` when normalisation is off), the masks' fill value, class
+    weights (1 when none) and the logit offset ``τ log π`` (none when ``logit_adjust`` is 0),
+    on the device."""
     channels = data.input_shape[0]
+    fill = jnp.zeros((channels, 1, 1), jnp.float32)  # the training mean, once normalised
     if norm_mode(s.normalise) != "none":
         if data.mean is None or data.std is None:
             raise ValueError(f"normalise={s.normalise!r} needs the training-split statistics")
@@ -179,6 +184,8 @@ def step_constants(s: TrainSettings, data: TrainData) -> StepConstants:
             jnp.zeros((channels, 1, 1), jnp.float32),
             jnp.ones((channels, 1, 1), jnp.float32),
         )
+        if data.channel_mean is not None:
+            fill = jnp.asarray(broadcastable(data.channel_mean))
     if not s.logit_adjust:
         offset = None
     elif s.objective == "sigmoid":
@@ -186,7 +193,11 @@ def step_constants(s: TrainSettings, data: TrainData) -> StepConstants:
     else:
         offset = logit_adjustment(np.asarray(data.y_train), data.n_classes, s.logit_adjust)
     return StepConstants(
-        mean=mean, std=std, weight_vector=jnp.asarray(_weights(data)), logit_offset=offset
+        mean=mean,
+        std=std,
+        weight_vector=jnp.asarray(_weights(data)),
+        logit_offset=offset,
+        mask_fill=fill,
     )
 
 

@@ -99,13 +99,17 @@ class StepConstants(struct.PyTreeNode):
     species index order; ``logit_offset`` (``(n_classes,)``,
     :func:`jaxaudio.training.losses.logit_adjustment`, or
     :func:`~jaxaudio.training.losses.binary_logit_adjustment` for the sigmoid objective) or
-    ``None`` for no adjustment.
+    ``None`` for no adjustment. ``mask_fill`` (``(C, 1, 1)``, in the model's input units) is
+    what SpecAugment masks set: the training mean of each channel, 0 once normalised, the
+    raw channel mean when the features are not normalised (0 would be e.g. the loudest level
+    of a log-mel relative to its peak); ``None`` is 0.
     """
 
     mean: jax.Array
     std: jax.Array
     weight_vector: jax.Array
     logit_offset: jax.Array | None = None
+    mask_fill: jax.Array | None = None
 
 
 class Batch(struct.PyTreeNode):
@@ -151,7 +155,7 @@ def loss_fn(
     x, y, mask = batch.x, batch.y, batch.mask
     k_drop, k_aug, k_mix = jax.random.split(batch.key, 3)
     if aug.time_shift or aug.masks_active:
-        x = augment_batch(k_aug, x, aug)
+        x = augment_batch(k_aug, x, aug, consts.mask_fill)
     if low is not None:
         params = jax.tree.map(lambda p: p.astype(low), params)
     m = nnx.merge(graph, params, rest, copy=True)

@@ -51,6 +51,21 @@ def test_masks_zero_whole_bands_across_channels():
         assert np.all(np.isin(r, rows) | np.isin(c, cols))
 
 
+def test_masks_fill_each_channel_with_its_given_mean():
+    # raw (not normalised) features: a masked cell takes its channel's training mean, not 0,
+    # which for a log-mel in dB re the clip's peak is its loudest level
+    x = batch(b=16) - 40.0
+    fill = jnp.asarray([-35.0, 0.5, -0.25]).reshape(3, 1, 1)
+    a = AugmentSettings(freq_masks=2, freq_mask_width=4, time_masks=1, time_mask_width=5)
+    y = np.asarray(augment_batch(jax.random.key(4), x, a, fill))
+    plain = np.asarray(augment_batch(jax.random.key(4), x, a))  # same key: same bands, 0 fill
+    masked = plain == 0.0
+    assert masked.any() and masked.sum() < masked.size
+    for c, value in enumerate([-35.0, 0.5, -0.25]):
+        np.testing.assert_array_equal(y[:, c][masked[:, c]], value)
+    np.testing.assert_array_equal(y[~masked], np.asarray(x)[~masked])
+
+
 def test_mixup_is_convex_combination_with_a_permutation():
     x = batch(b=8)
     xm, perm, lam = mixup(jax.random.key(3), x, 0.4)

@@ -12,7 +12,7 @@ from flax import nnx
 
 from jaxaudio.features.streaming import NpyRows
 from jaxaudio.models.registry import build_model
-from jaxaudio.training.loop import Progress, TrainData, fit
+from jaxaudio.training.loop import Progress, TrainData, fit, step_constants
 from jaxaudio.training.settings import TrainSettings
 from tests.unit.training.toy import C, toy, toy_data
 
@@ -120,6 +120,18 @@ def test_coefficient_normalisation_uses_given_statistics(tmp_path):
         ckpt_dir=tmp_path / "z",
     )
     np.testing.assert_allclose(r.history["train_loss"], raw.history["train_loss"], rtol=1e-4)
+
+
+def test_masks_fill_with_the_channel_mean_of_raw_features_and_0_once_normalised():
+    x, y = toy(96, 0)
+    xv, yv = toy(32, 1)
+    mean, std = x.mean(axis=(0, 2, 3)), x.std(axis=(0, 2, 3))
+    data = TrainData(x, y, xv, yv, C, mean=mean, std=std, channel_mean=mean)
+    raw = step_constants(TrainSettings(arch="cnn", normalise=False), data)
+    np.testing.assert_allclose(np.asarray(raw.mask_fill).ravel(), x.mean(axis=(0, 2, 3)), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(raw.mean), 0.0)  # the batch itself stays raw
+    normed = step_constants(TrainSettings(arch="cnn", normalise=True), data)
+    np.testing.assert_array_equal(np.asarray(normed.mask_fill), 0.0)  # (μ − μ) / σ
 
 
 def test_training_streams_when_the_split_exceeds_the_memory_budget(tmp_path, caplog):
